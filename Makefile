@@ -1,0 +1,169 @@
+# aibproxyd: GNU make (gmake on OpenBSD).
+#
+#	make			build into obj/
+#	make check		build, then run the unit and integration tests
+#	make check SANITIZE=1	the same under ASan + UBSan, into obj-san/
+#	make run		a development proxy on 127.0.0.1:8888
+#	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, SYSCONFDIR
+
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/aibproxyd
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc
+DESTDIR		?=
+
+SANITIZE	?= 0
+ifeq ($(SANITIZE),1)
+O		?= obj-san
+SANFLAGS	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=undefined
+else
+O		?= obj
+SANFLAGS	 =
+endif
+
+CC		?= cc
+PKGS		 = libtls libcrypto yaml-0.1 libbsd-overlay check
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+		   -Wpointer-arith -Wno-unused-parameter \
+		   -Icommon -I$(O) $(SANFLAGS)
+LDFLAGS		+= $(SANFLAGS)
+
+# pkg-config is only asked once the packages are there (see deps).
+PKG_CFLAGS	 = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIB_TLS		 = $(shell pkg-config --libs libtls libssl libcrypto 2>/dev/null)
+LIB_CRYPTO	 = $(shell pkg-config --libs libcrypto 2>/dev/null)
+LIB_YAML	 = $(shell pkg-config --libs yaml-0.1 2>/dev/null)
+LIB_BSD		 = $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
+LIB_CHECK	 = $(shell pkg-config --libs check 2>/dev/null)
+LIB_EV		 = -lev
+CFLAGS		+= $(PKG_CFLAGS)
+
+COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
+		   common/hostname.c common/config.c common/proc.c \
+		   common/file.c common/buf.c common/http.c common/pem.c
+PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
+		   aibproxyd/proxy.c aibproxyd/resolver.c \
+		   aibproxyd/imsgev.c aibproxyd/parent_config.c \
+		   aibproxyd/endpoint.c aibproxyd/conn.c aibproxyd/tunnel.c \
+		   aibproxyd/mitm.c aibproxyd/bridge.c aibproxyd/certs.c \
+		   aibproxyd/dns.c aibproxyd/pages.c aibproxyd/policy.c \
+		   aibproxyd/auth.c aibproxyd/rewrite.c
+SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
+UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite
+
+COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
+PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
+SIGNER_OBJS	 = $(SIGNER_SRCS:%.c=$(O)/%.o)
+LIBCOMMON	 = $(O)/libcommon.a
+AIBPROXYD	 = $(O)/aibproxyd/aibproxyd
+SIGNERD		 = $(O)/signerd/signerd
+UNIT_BINS	 = $(UNIT_TESTS:%=$(O)/tests/test_%)
+MANPAGES	 = man/aibproxyd.8 man/signerd.8 man/aibproxyd.yaml.5
+
+# Debian packages the build, the tests and `make run` need.
+DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
+		   libev-dev libyaml-dev libbsd-dev check mandoc openssl \
+		   curl python3 procps iproute2 squid-openssl
+
+all: $(O)/.deps-ok $(AIBPROXYD) $(SIGNERD)
+
+# Install what is missing, once per object directory.
+$(O)/.deps-ok:
+	@sh etc/install-deps.sh $(DEBIAN_PKGS)
+	@mkdir -p $(O) && touch $@
+
+deps:
+	@sh etc/install-deps.sh $(DEBIAN_PKGS)
+
+# Built-in absolute paths; rewritten only when they change.
+$(O)/paths.h: FORCE
+	@mkdir -p $(O)
+	@printf '#define AIB_SIGNERD_PATH "%s"\n#define AIB_AIBPROXYD_PATH "%s"\n' \
+	    "$(LIBEXECDIR)/signerd" "$(SBINDIR)/aibproxyd" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(AIBPROXYD): $(PROXY_OBJS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $(PROXY_OBJS) $(LIBCOMMON) $(LIB_TLS) \
+	    $(LIB_YAML) $(LIB_EV) $(LIB_BSD) -lpthread
+
+$(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_CRYPTO) \
+	    $(LIB_BSD)
+
+# Unit tests: one Check runner per module, linked with what it tests.
+TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
+		   $(LIB_EV) $(LIB_BSD) -lpthread
+$(O)/tests/test_signer: $(O)/signerd/ca.o
+$(O)/tests/test_policy: $(O)/aibproxyd/policy.o
+$(O)/tests/test_auth: $(O)/aibproxyd/auth.o
+$(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o
+$(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)
+
+unit: all $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+	    echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# Integration tests start the real daemon as root from a staged install,
+# so the built-in signerd path is the one actually executed.
+STAGE		 = $(CURDIR)/$(O)/stage
+stage: all
+	$(MAKE) --no-print-directory install-bin O=$(O) PREFIX=$(STAGE) \
+	    SANITIZE=$(SANITIZE) DESTDIR=
+	@$(MAKE) --no-print-directory users
+
+integration: stage
+	@O=$(O) STAGE=$(STAGE) SANITIZE=$(SANITIZE) \
+	    sh tests/integration/run.sh
+
+check: unit integration lint
+
+lint:
+	mandoc -Tlint -Wwarning $(MANPAGES)
+
+users:
+	@sh etc/create-users.sh
+
+install-bin: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0555 $(AIBPROXYD) $(DESTDIR)$(SBINDIR)/aibproxyd
+	install -m 0555 $(SIGNERD) $(DESTDIR)$(LIBEXECDIR)/signerd
+
+install: install-bin
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0444 man/aibproxyd.8 man/signerd.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 0444 man/aibproxyd.yaml.5 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	test -e $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml || \
+	    install -m 0640 etc/aibproxyd.yaml $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml
+	test -n "$(DESTDIR)" || $(MAKE) --no-print-directory users
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/aibproxyd $(DESTDIR)$(LIBEXECDIR)/signerd
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man8/aibproxyd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/signerd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/aibproxyd.yaml.5
+
+clean:
+	rm -rf obj obj-san
+
+FORCE:
+
+.PHONY: all deps unit stage integration check lint users install-bin \
+	install uninstall clean FORCE
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,22 @@
+/*
+ * Proxy credentials.  The token is the password of
+ * Proxy-Authorization: Basic base64(user:token); the user is ignored.
+ */
+#ifndef AIB_AUTH_H
+#define AIB_AUTH_H
+
+#include <stddef.h>
+
+#define AUTH_TOKEN_MAX	1024
+
+/*
+ * Take the token from a Proxy-Authorization value.  Exactly two fields,
+ * scheme "Basic" (any case), standard padded base64, a ':' in the
+ * decoded text, a non-empty token without control bytes.  Returns 0, or
+ * -1 (token untouched).  Decoded bytes are wiped before returning.
+ */
+int	 auth_proxy_token(const char *, char *, size_t);
+/* The token's non-secret id, the text before the first '-' ("" if none). */
+void	 auth_token_id(const char *, char *, size_t);
+
+#endif /* AIB_AUTH_H */

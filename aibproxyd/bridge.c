@@ -1,0 +1,369 @@
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "dns.h"
+#include "log.h"
+#include "proxy.h"
+
+#define BRIDGE_IDLE_MAX		64	/* pooled connections per worker */
+#define BRIDGE_IDLE_TIMEOUT	60.	/* seconds an idle one is kept */
+
+enum bconn_state {
+	B_RESOLVE,
+	B_CONNECT,
+	B_HANDSHAKE,
+	B_OWNED,
+	B_IDLE
+};
+
+struct bconn {
+	TAILQ_ENTRY(bconn)	 entry;
+	enum bconn_state	 st;
+	struct endpoint		 ep;
+	uint32_t		 gen;
+	uint32_t		 dnsid;
+	struct dns_res		 addrs;
+	int			 addri;
+	ev_timer		 idle;
+	bridge_cb		 cb;
+	void			*arg;
+};
+TAILQ_HEAD(bconn_list, bconn);
+
+static struct {
+	struct bconn_list	 idle;
+	int			 nidle;
+	uint32_t		 gen;
+	struct tls_config	*tlscfg;
+	struct bridge_config	 bc;
+	unsigned long long	 made;
+	unsigned long long	 reused;
+} bp = { TAILQ_HEAD_INITIALIZER(bp.idle), 0, 0, NULL, { 0 }, 0, 0 };
+
+static void	bridge_io_cb(struct ev_loop *, ev_io *, int);
+static void	bridge_connect_next(struct bconn *);
+
+static void
+bridge_free(struct bconn *b)
+{
+	if (b->st == B_IDLE) {
+		TAILQ_REMOVE(&bp.idle, b, entry);
+		bp.nidle--;
+	}
+	ev_timer_stop(proxy_env.loop, &b->idle);
+	if (b->dnsid != 0)
+		dns_cancel(b->dnsid);
+	endpoint_close(proxy_env.loop, &b->ep);
+	free(b);
+}
+
+static void
+bridge_flush_idle(void)
+{
+	struct bconn	*b;
+
+	while ((b = TAILQ_FIRST(&bp.idle)) != NULL)
+		bridge_free(b);
+}
+
+int
+bridge_configure(struct proxy_conf *pc, char *why, size_t len)
+{
+	struct tls_config	*cfg;
+
+	if ((cfg = tls_config_new()) == NULL)
+		return (snprintf(why, len, "out of memory"), -1);
+	if (tls_config_set_ca_mem(cfg, pc->bridge_ca, pc->bridge_calen) ==
+	    -1 || tls_config_set_alpn(cfg, "http/1.1") == -1) {
+		snprintf(why, len, "bridge.ca: %s", tls_config_error(cfg));
+		tls_config_free(cfg);
+		return (-1);
+	}
+	/* Connections in use keep their own reference to the old one. */
+	tls_config_free(bp.tlscfg);
+	bp.tlscfg = cfg;
+	bp.bc = pc->bridge;
+	bp.gen++;
+	bridge_flush_idle();
+	return (0);
+}
+
+static void
+bridge_done(struct bconn *b, const char *why)
+{
+	bridge_cb	 cb = b->cb;
+	void		*arg = b->arg;
+
+	ev_timer_stop(proxy_env.loop, &b->idle);
+	if (why != NULL) {
+		log_warnx("bridge %s:%d: %s", bp.bc.bc_host, bp.bc.bc_port,
+		    why);
+		bridge_free(b);
+		cb(arg, NULL, why);
+		return;
+	}
+	b->st = B_OWNED;
+	bp.made++;
+	cb(arg, b, NULL);
+}
+
+static void
+bridge_resolved(void *arg, int error, const struct dns_res *res)
+{
+	struct bconn	*b = arg;
+	char		 why[256];
+
+	b->dnsid = 0;
+	if (error != 0) {
+		snprintf(why, sizeof(why), "cannot resolve: %s",
+		    gai_strerror(error));
+		bridge_done(b, why);
+		return;
+	}
+	b->addrs = *res;
+	b->addri = 0;
+	bridge_connect_next(b);
+}
+
+static void
+bridge_sockaddr(const struct dns_addr *a, int port,
+    struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->da_af == AF_INET) {
+		struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->da_addr, 4);
+		*len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->da_addr, 16);
+		*len = sizeof(*s6);
+	}
+}
+
+static void
+bridge_connect_next(struct bconn *b)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, on = 1;
+
+	endpoint_close(proxy_env.loop, &b->ep);
+	for (; b->addri < b->addrs.dn_naddrs; b->addri++) {
+		bridge_sockaddr(&b->addrs.dn_addrs[b->addri], bp.bc.bc_port,
+		    &ss, &len);
+		if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) == -1)
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		endpoint_init(&b->ep, fd, bridge_io_cb, b);
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0 ||
+		    errno == EINPROGRESS) {
+			b->st = B_CONNECT;
+			endpoint_arm(proxy_env.loop, &b->ep, 0, 1);
+			return;
+		}
+		endpoint_close(proxy_env.loop, &b->ep);
+	}
+	bridge_done(b, "cannot connect");
+}
+
+static void
+bridge_handshake(struct bconn *b)
+{
+	char	 why[512];
+	int	 r;
+
+	if ((r = endpoint_handshake(&b->ep)) == EP_AGAIN) {
+		endpoint_arm(proxy_env.loop, &b->ep, 1, 0);
+		return;
+	}
+	if (r == -1) {
+		snprintf(why, sizeof(why), "TLS handshake: %s",
+		    endpoint_error(&b->ep));
+		bridge_done(b, why);
+		return;
+	}
+	endpoint_arm(proxy_env.loop, &b->ep, 0, 0);
+	bridge_done(b, NULL);
+}
+
+static void
+bridge_start_tls(struct bconn *b)
+{
+	struct tls	*ctx;
+	char		 why[512];
+
+	if ((ctx = tls_client()) == NULL) {
+		bridge_done(b, "out of memory");
+		return;
+	}
+	if (tls_configure(ctx, bp.tlscfg) == -1 ||
+	    endpoint_tls_connect(&b->ep, ctx, bp.bc.bc_host) == -1) {
+		snprintf(why, sizeof(why), "TLS: %s", tls_error(ctx));
+		if (b->ep.tls == NULL)
+			tls_free(ctx);
+		bridge_done(b, why);
+		return;
+	}
+	b->st = B_HANDSHAKE;
+	bridge_handshake(b);
+}
+
+static void
+bridge_connected(struct bconn *b)
+{
+	int		 error = 0;
+	socklen_t	 len = sizeof(error);
+
+	if (getsockopt(b->ep.fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		error = errno;
+	if (error == EINPROGRESS || error == EALREADY)
+		return;
+	if (error != 0) {
+		log_debug("bridge connect: %s", strerror(error));
+		b->addri++;
+		bridge_connect_next(b);
+		return;
+	}
+	if (bp.bc.bc_tls) {
+		bridge_start_tls(b);
+		return;
+	}
+	endpoint_arm(proxy_env.loop, &b->ep, 0, 0);
+	bridge_done(b, NULL);
+}
+
+/* An idle connection that becomes readable was closed by the bridge. */
+static void
+bridge_idle_event(struct bconn *b)
+{
+	uint8_t	 junk[256];
+	ssize_t	 n;
+
+	n = endpoint_read(&b->ep, junk, sizeof(junk));
+	if (n == EP_AGAIN) {
+		endpoint_arm(proxy_env.loop, &b->ep, 1, 0);
+		return;
+	}
+	log_debug("bridge: pooled connection %s", n == 0 ? "closed by the "
+	    "bridge" : "got unexpected bytes");
+	bridge_free(b);
+}
+
+static void
+bridge_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct bconn	*b = w->data;
+
+	switch (b->st) {
+	case B_CONNECT:
+		bridge_connected(b);
+		break;
+	case B_HANDSHAKE:
+		bridge_handshake(b);
+		break;
+	case B_IDLE:
+		bridge_idle_event(b);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+bridge_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	bridge_free(w->data);
+}
+
+struct bconn *
+bridge_get(bridge_cb cb, void *arg, struct bconn **pending)
+{
+	struct bconn	*b;
+
+	*pending = NULL;
+	while ((b = TAILQ_FIRST(&bp.idle)) != NULL) {
+		TAILQ_REMOVE(&bp.idle, b, entry);
+		bp.nidle--;
+		ev_timer_stop(proxy_env.loop, &b->idle);
+		b->st = B_OWNED;
+		bp.reused++;
+		return (b);
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		cb(arg, NULL, "out of memory");
+		return (NULL);
+	}
+	endpoint_init(&b->ep, -1, bridge_io_cb, b);
+	ev_init(&b->idle, bridge_idle_cb);
+	b->idle.data = b;
+	b->gen = bp.gen;
+	b->cb = cb;
+	b->arg = arg;
+	b->st = B_RESOLVE;
+	*pending = b;
+	if (dns_literal(bp.bc.bc_host, &b->addrs) == 0)
+		bridge_connect_next(b);
+	else if ((b->dnsid = dns_lookup(bp.bc.bc_host, bridge_resolved,
+	    b)) == 0)
+		bridge_done(b, "lookup failed");
+	return (NULL);
+}
+
+void
+bridge_cancel(struct bconn *b)
+{
+	if (b != NULL)
+		bridge_free(b);
+}
+
+void
+bridge_put(struct bconn *b, int reusable)
+{
+	if (!reusable || b->gen != bp.gen || bp.nidle >= BRIDGE_IDLE_MAX ||
+	    b->ep.eof || b->ep.fd == -1) {
+		bridge_free(b);
+		return;
+	}
+	b->st = B_IDLE;
+	ev_set_cb(&b->ep.io, bridge_io_cb);
+	b->ep.io.data = b;
+	/* The most recently used first: one client keeps one connection. */
+	TAILQ_INSERT_HEAD(&bp.idle, b, entry);
+	bp.nidle++;
+	endpoint_arm(proxy_env.loop, &b->ep, 1, 0);
+	ev_timer_set(&b->idle, BRIDGE_IDLE_TIMEOUT, 0.);
+	ev_timer_start(proxy_env.loop, &b->idle);
+}
+
+struct endpoint *
+bridge_endpoint(struct bconn *b, ev_io_cb cb, void *data)
+{
+	ev_set_cb(&b->ep.io, cb);
+	b->ep.io.data = data;
+	return (&b->ep);
+}
+
+void
+bridge_stats(unsigned long long *made, unsigned long long *reused)
+{
+	*made = bp.made;
+	*reused = bp.reused;
+}

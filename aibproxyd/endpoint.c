@@ -1,0 +1,283 @@
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+#include "log.h"
+
+void
+endpoint_init(struct endpoint *ep, int fd, ev_io_cb cb, void *data)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->fd = fd;
+	buf_init(&ep->pre, 0);
+	ev_io_init(&ep->io, cb, fd, 0);
+	ep->io.data = data;
+}
+
+void
+endpoint_close(struct ev_loop *loop, struct endpoint *ep)
+{
+	ev_io_stop(loop, &ep->io);
+	ep->events = 0;
+	if (ep->tls != NULL) {
+		tls_free(ep->tls);
+		ep->tls = NULL;
+	}
+	buf_free(&ep->pre);
+	if (ep->fd != -1 && ep->outer == NULL)
+		close(ep->fd);
+	ep->fd = -1;
+}
+
+void
+endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
+{
+	int	 events = 0;
+
+	if (ep->fd == -1)
+		return;
+	if (rd)
+		events |= ep->rwant ? ep->rwant : EV_READ;
+	if (wr)
+		events |= ep->wwant ? ep->wwant : EV_WRITE;
+	/* Through an outer TLS session the outer socket is what we wait on. */
+	if (events == ep->events)
+		return;
+	ev_io_stop(loop, &ep->io);
+	ep->events = events;
+	if (events != 0) {
+		ev_io_set(&ep->io, ep->fd, events);
+		ev_io_start(loop, &ep->io);
+	}
+}
+
+/* The transport under TLS: read-ahead first, then the outer layer. */
+static ssize_t
+endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
+{
+	ssize_t	 n;
+
+	if (buf_len(&ep->pre) > 0) {
+		n = len < buf_len(&ep->pre) ? len : buf_len(&ep->pre);
+		memcpy(p, buf_rptr(&ep->pre), n);
+		buf_consume(&ep->pre, n);
+		return (n);
+	}
+	if (ep->outer != NULL) {
+		n = endpoint_read(ep->outer, p, len);
+		if (n == EP_AGAIN)
+			*want = ep->outer->rwant;
+		return (n);
+	}
+	n = read(ep->fd, p, len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		*want = EV_READ;
+		return (EP_AGAIN);
+	}
+	return (n);
+}
+
+static ssize_t
+endpoint_lower_write(struct endpoint *ep, const void *p, size_t len,
+    int *want)
+{
+	ssize_t	 n;
+
+	if (ep->outer != NULL) {
+		n = endpoint_write(ep->outer, p, len);
+		if (n == EP_AGAIN)
+			*want = ep->outer->wwant;
+		return (n);
+	}
+	n = send(ep->fd, p, len, MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		*want = EV_WRITE;
+		return (EP_AGAIN);
+	}
+	return (n);
+}
+
+static ssize_t
+endpoint_tls_read_cb(struct tls *ctx, void *p, size_t len, void *arg)
+{
+	struct endpoint	*ep = arg;
+	ssize_t		 n;
+	int		 want = 0;
+
+	n = endpoint_lower_read(ep, p, len, &want);
+	if (n == EP_AGAIN)
+		return (want == EV_WRITE ? TLS_WANT_POLLOUT : TLS_WANT_POLLIN);
+	if (n == 0)
+		return (0);
+	return (n < 0 ? -1 : n);
+}
+
+static ssize_t
+endpoint_tls_write_cb(struct tls *ctx, const void *p, size_t len,
+    void *arg)
+{
+	struct endpoint	*ep = arg;
+	ssize_t		 n;
+	int		 want = 0;
+
+	n = endpoint_lower_write(ep, p, len, &want);
+	if (n == EP_AGAIN)
+		return (want == EV_READ ? TLS_WANT_POLLIN : TLS_WANT_POLLOUT);
+	return (n < 0 ? -1 : n);
+}
+
+static int
+endpoint_tls_want(ssize_t r)
+{
+	return (r == TLS_WANT_POLLOUT ? EV_WRITE : EV_READ);
+}
+
+ssize_t
+endpoint_read(struct endpoint *ep, void *p, size_t len)
+{
+	ssize_t	 n;
+	int	 want = 0;
+
+	ep->rwant = 0;
+	if (ep->tls == NULL) {
+		n = endpoint_lower_read(ep, p, len, &want);
+		if (n == EP_AGAIN)
+			ep->rwant = want;
+	} else {
+		n = tls_read(ep->tls, p, len);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			ep->rwant = endpoint_tls_want(n);
+			n = EP_AGAIN;
+		}
+	}
+	if (n > 0)
+		ep->rbytes += n;
+	else if (n == 0)
+		ep->eof = 1;
+	return (n);
+}
+
+ssize_t
+endpoint_write(struct endpoint *ep, const void *p, size_t len)
+{
+	ssize_t	 n;
+	int	 want = 0;
+
+	ep->wwant = 0;
+	if (ep->tls == NULL) {
+		n = endpoint_lower_write(ep, p, len, &want);
+		if (n == EP_AGAIN)
+			ep->wwant = want;
+	} else {
+		n = tls_write(ep->tls, p, len);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			ep->wwant = endpoint_tls_want(n);
+			n = EP_AGAIN;
+		}
+	}
+	if (n > 0)
+		ep->wbytes += n;
+	return (n);
+}
+
+ssize_t
+endpoint_flush(struct endpoint *ep, struct buf *b)
+{
+	ssize_t	 n, total = 0;
+
+	while (buf_len(b) > 0) {
+		n = endpoint_write(ep, buf_rptr(b), buf_len(b));
+		if (n <= 0)
+			return (total > 0 ? total : (n == 0 ? EP_AGAIN : n));
+		buf_consume(b, n);
+		total += n;
+	}
+	return (total);
+}
+
+ssize_t
+endpoint_fill(struct endpoint *ep, struct buf *b)
+{
+	uint8_t	*w;
+	size_t	 room;
+	ssize_t	 n;
+
+	if ((room = buf_space(b)) == 0)
+		return (EP_AGAIN);
+	if ((w = buf_wptr(b)) == NULL)
+		return (-1);
+	n = endpoint_read(ep, w, room);
+	if (n > 0)
+		buf_produced(b, n);
+	else if (buf_len(b) == 0)
+		buf_free(b);	/* an idle session keeps no buffer */
+	return (n);
+}
+
+int
+endpoint_tls_accept(struct endpoint *ep, struct tls *server)
+{
+	if (tls_accept_cbs(server, &ep->tls, endpoint_tls_read_cb,
+	    endpoint_tls_write_cb, ep) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+endpoint_tls_connect(struct endpoint *ep, struct tls *client,
+    const char *servername)
+{
+	ep->tls = client;
+	if (tls_connect_cbs(client, endpoint_tls_read_cb,
+	    endpoint_tls_write_cb, ep, servername) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+endpoint_handshake(struct endpoint *ep)
+{
+	int	 r;
+
+	ep->rwant = ep->wwant = 0;
+	r = tls_handshake(ep->tls);
+	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+		ep->rwant = endpoint_tls_want(r);
+		return (EP_AGAIN);
+	}
+	return (r == 0 ? 0 : -1);
+}
+
+const char *
+endpoint_error(struct endpoint *ep)
+{
+	const char	*e;
+
+	if (ep->tls != NULL && (e = tls_error(ep->tls)) != NULL)
+		return (e);
+	return (strerror(errno));
+}
+
+int
+endpoint_shutdown(struct endpoint *ep)
+{
+	int	 r;
+
+	if (ep->shut)
+		return (0);
+	if (ep->tls != NULL) {
+		r = tls_close(ep->tls);
+		if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+			ep->wwant = endpoint_tls_want(r);
+			return (EP_AGAIN);
+		}
+	}
+	ep->shut = 1;
+	if (ep->outer == NULL && ep->fd != -1)
+		return (shutdown(ep->fd, SHUT_WR));
+	return (0);
+}

@@ -1,0 +1,530 @@
+/*
+ * The parent process.
+ *
+ * Peers:
+ *	signer		IMSG_CFG_* (CA key fd to it alone), IMSG_CTL_*
+ *	proxy[N]	IMSG_CFG_* (listening sockets, trust bundles), IMSG_CTL_*
+ *	resolver	IMSG_CFG_GLOBAL, IMSG_CTL_*
+ *
+ * Children are fork+exec'd, acknowledge each configuration and are
+ * told to start only once all of them took it, at start-up and on
+ * SIGHUP alike.  If any child dies the daemon stops: a service manager
+ * restarts it, a half-working proxy never serves.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "aibproxyd.h"
+#include "log.h"
+#include "parent.h"
+#include "paths.h"
+#include "proc.h"
+
+static struct parent	 env;
+
+static int	parent_dispatch_child(struct imsgev *, struct imsg *);
+static void	parent_child_closed(struct imsgev *, const char *);
+static void	parent_shutdown(struct parent *, int);
+
+static void
+parent_configtest_ca(const struct aib_config *conf)
+{
+	char	*argv[] = { "signerd", "-n", "-c", NULL, "-k", NULL, NULL };
+	int	 certfd, keyfd, status;
+	pid_t	 pid;
+
+	argv[3] = (char *)conf->ca_cert.path;
+	argv[5] = (char *)conf->ca_key.path;
+	if ((certfd = open(conf->ca_cert.path, O_RDONLY | O_CLOEXEC)) == -1)
+		err(1, "%s", conf->ca_cert.path);
+	if ((keyfd = open(conf->ca_key.path, O_RDONLY | O_CLOEXEC)) == -1)
+		err(1, "%s", conf->ca_key.path);
+	if ((pid = proc_exec(AIB_SIGNERD_PATH, argv, certfd, keyfd)) == -1)
+		err(1, "%s", AIB_SIGNERD_PATH);
+	close(certfd);
+	close(keyfd);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			err(1, "waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		exit(1);
+}
+
+/* -n, and the first step of every start: parse or say why not. */
+static struct aib_config *
+parent_load(const char *conffile, int tostderr)
+{
+	struct config_errors	 errs;
+	struct config_error	*e;
+	struct aib_config	*conf;
+
+	TAILQ_INIT(&errs);
+	if ((conf = config_load(conffile, &errs)) == NULL) {
+		TAILQ_FOREACH(e, &errs, entry) {
+			if (tostderr)
+				fprintf(stderr, "%s\n", e->msg);
+			else
+				log_warnx("%s", e->msg);
+		}
+	}
+	config_errors_clear(&errs);
+	return (conf);
+}
+
+static void
+parent_checkenv(const struct aib_config *conf)
+{
+	char	 why[512];
+
+	if (proc_checkuser(conf->user, why, sizeof(why)) == -1 ||
+	    proc_checkuser(conf->signer_user, why, sizeof(why)) == -1 ||
+	    proc_checkchroot(conf->chroot, why, sizeof(why)) == -1)
+		errx(1, "%s: %s", conf->path, why);
+	if (access(AIB_SIGNERD_PATH, X_OK) == -1)
+		err(1, "%s", AIB_SIGNERD_PATH);
+	if (access(AIB_AIBPROXYD_PATH, X_OK) == -1)
+		err(1, "%s", AIB_AIBPROXYD_PATH);
+}
+
+static void
+parent_losstimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct parent	*p = w->data;
+
+	parent_shutdown(p, 1);
+}
+
+/*
+ * One child is gone.  Others may follow it at once (workers cannot go
+ * on without signerd), so wait a moment and log every loss with its
+ * exit status before stopping: the first line names the cause.
+ */
+static void
+parent_lost(struct parent *p)
+{
+	if (p->state == PARENT_LOSING || p->state == PARENT_STOPPING)
+		return;
+	p->state = PARENT_LOSING;
+	ev_timer_init(&p->losstimer, parent_losstimer, 0.2, 0.);
+	p->losstimer.data = p;
+	ev_timer_start(p->loop, &p->losstimer);
+}
+
+static int
+parent_all_dead(const struct parent *p)
+{
+	int	 i;
+
+	if (p->signer.alive || p->resolver.alive)
+		return (0);
+	for (i = 0; i < p->nproxies; i++)
+		if (p->proxies[i].alive)
+			return (0);
+	return (1);
+}
+
+static void
+parent_child_exited(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct child	*c = w->data;
+	struct parent	*p = &env;
+	int		 st = w->rstatus;
+
+	ev_child_stop(loop, w);
+	c->alive = 0;
+	if (p->state != PARENT_STOPPING) {
+		if (WIFSIGNALED(st))
+			log_warnx("lost child: %s (pid %d) killed by "
+			    "signal %d", c->name, (int)c->pid, WTERMSIG(st));
+		else
+			log_warnx("lost child: %s (pid %d) exited with "
+			    "status %d", c->name, (int)c->pid,
+			    WEXITSTATUS(st));
+		p->lost_logged = 1;
+		parent_lost(p);
+	}
+	if (p->state == PARENT_STOPPING && parent_all_dead(p))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+parent_child_argv(struct parent *p, struct child *c, char **argv,
+    size_t n)
+{
+	static char	 inst[AIB_WORKERS_MAX][12];
+	size_t		 i = 0;
+
+	argv[i++] = c->name;
+	if (c->proc != PROC_SIGNER) {
+		argv[i++] = "-P";
+		argv[i++] = c->proc == PROC_PROXY ? "proxy" : "resolver";
+		snprintf(inst[c->instance], sizeof(inst[0]), "%d",
+		    c->instance);
+		argv[i++] = "-I";
+		argv[i++] = inst[c->instance];
+	}
+	argv[i++] = "-u";
+	argv[i++] = c->proc == PROC_SIGNER ? p->conf->signer_user :
+	    p->conf->user;
+	/* The resolver needs /etc/resolv.conf and /etc/hosts: no chroot. */
+	if (c->proc != PROC_RESOLVER) {
+		argv[i++] = "-r";
+		argv[i++] = p->conf->chroot;
+	}
+	if (p->debug)
+		argv[i++] = "-d";
+	for (int v = 0; v < p->verbose && v < 3; v++)
+		argv[i++] = "-v";
+	argv[i] = NULL;
+	if (i >= n)
+		fatalx("%s: argv overflow", __func__);
+}
+
+static void
+parent_start_child(struct parent *p, struct child *c)
+{
+	char		*argv[20];
+	const char	*path;
+	int		 sp[2];
+
+	parent_child_argv(p, c, argv, nitems(argv));
+	path = c->proc == PROC_SIGNER ? AIB_SIGNERD_PATH : AIB_AIBPROXYD_PATH;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("%s: socketpair", __func__);
+	if ((c->pid = proc_exec(path, argv, sp[1], -1)) == -1)
+		fatal("%s: exec %s", __func__, path);
+	close(sp[1]);
+	c->alive = 1;
+	ev_child_init(&c->cw, parent_child_exited, c->pid, 0);
+	c->cw.data = c;
+	ev_child_start(p->loop, &c->cw);
+	imsgev_init(&c->iev, p->loop, sp[0], 1, c->name,
+	    parent_dispatch_child, parent_child_closed, c);
+	log_debug("%s: started %s, pid %d", __func__, c->name, (int)c->pid);
+}
+
+/* Give a and b the two ends of a new channel between them. */
+static void
+parent_connect(struct child *a, struct child *b)
+{
+	struct ctl_procfd	 pf;
+	int			 sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("%s: socketpair", __func__);
+	pf.pf_proc = b->proc;
+	pf.pf_instance = b->instance;
+	imsgev_compose(&a->iev, IMSG_CTL_PROCFD, 0, sp[0], &pf, sizeof(pf));
+	pf.pf_proc = a->proc;
+	pf.pf_instance = a->instance;
+	imsgev_compose(&b->iev, IMSG_CTL_PROCFD, 0, sp[1], &pf, sizeof(pf));
+}
+
+static void
+parent_start_children(struct parent *p)
+{
+	struct child	*c;
+	int		 i;
+
+	p->signer.proc = PROC_SIGNER;
+	strlcpy(p->signer.name, "aibproxyd: signer", sizeof(p->signer.name));
+	parent_start_child(p, &p->signer);
+	p->resolver.proc = PROC_RESOLVER;
+	strlcpy(p->resolver.name, "aibproxyd: resolver",
+	    sizeof(p->resolver.name));
+	parent_start_child(p, &p->resolver);
+	p->nproxies = p->conf->workers;
+	for (i = 0; i < p->nproxies; i++) {
+		c = &p->proxies[i];
+		c->proc = PROC_PROXY;
+		c->instance = i;
+		snprintf(c->name, sizeof(c->name), "aibproxyd: proxy %d", i);
+		parent_start_child(p, c);
+		parent_connect(c, &p->signer);
+		parent_connect(c, &p->resolver);
+	}
+}
+
+static void
+parent_foreach_child(struct parent *p, void (*fn)(struct child *, void *),
+    void *arg)
+{
+	int	 i;
+
+	fn(&p->signer, arg);
+	fn(&p->resolver, arg);
+	for (i = 0; i < p->nproxies; i++)
+		fn(&p->proxies[i], arg);
+}
+
+static void
+child_send_type(struct child *c, void *arg)
+{
+	imsgev_compose(&c->iev, *(uint32_t *)arg, 0, -1, NULL, 0);
+}
+
+static void
+parent_offer(struct parent *p, struct aib_config *conf)
+{
+	p->pending = conf;
+	p->gen++;
+	p->acks_failed = 0;
+	p->acks_wanted = 2 + p->nproxies;
+	if (parent_open_sockets(p, conf) == -1 ||
+	    parent_send_config(p, conf) == -1) {
+		/* Nothing complete was offered: drop whatever was staged. */
+		uint32_t	 t = IMSG_CFG_ABORT;
+
+		parent_foreach_child(p, child_send_type, &t);
+		parent_close_unused_sockets(p);
+		p->pending = NULL;
+		p->acks_wanted = 0;
+		if (p->state == PARENT_STARTING)
+			fatalx("cannot start with %s", conf->path);
+		log_warnx("reload failed, keeping the running configuration");
+		config_free(conf);
+		p->state = PARENT_RUNNING;
+	}
+}
+
+static void
+parent_acks_done(struct parent *p)
+{
+	uint32_t	 t;
+
+	if (p->acks_failed) {
+		t = IMSG_CFG_ABORT;
+		parent_foreach_child(p, child_send_type, &t);
+		if (p->conf == p->pending)
+			p->conf = NULL;
+		config_free(p->pending);
+		p->pending = NULL;
+		parent_close_unused_sockets(p);
+		if (p->state == PARENT_STARTING) {
+			log_warnx("configuration refused, exiting");
+			parent_shutdown(p, 1);
+			return;
+		}
+		log_warnx("reload failed, keeping the running configuration");
+		p->state = PARENT_RUNNING;
+		return;
+	}
+	t = IMSG_CTL_START;
+	parent_foreach_child(p, child_send_type, &t);
+	if (p->conf != p->pending)
+		config_free(p->conf);
+	p->conf = p->pending;
+	p->pending = NULL;
+	parent_close_unused_sockets(p);
+	log_setlevel(parent_loglevel(p, p->conf));
+	log_info("%s: %s, %d workers", p->state == PARENT_STARTING ?
+	    "started" : "reloaded", p->conf->path, p->nproxies);
+	p->state = PARENT_RUNNING;
+}
+
+static int
+parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
+{
+	struct child	*c = iev->arg;
+	struct parent	*p = &env;
+	struct cfg_ack	 ack;
+
+	switch (imsg->hdr.type) {
+	case IMSG_CFG_DONE:
+		if (imsg_get_data(imsg, &ack, sizeof(ack)) == -1)
+			return (-1);
+		ack.ca_reason[sizeof(ack.ca_reason) - 1] = '\0';
+		/* An answer to an offer that was already withdrawn. */
+		if (imsg->hdr.peerid != p->gen || p->acks_wanted == 0)
+			return (0);
+		if (c->acked)
+			return (-1);
+		c->acked = 1;
+		if (!ack.ca_ok) {
+			log_warnx("%s refused the configuration: %s",
+			    c->name, ack.ca_reason);
+			p->acks_failed++;
+		}
+		if (--p->acks_wanted == 0)
+			parent_acks_done(p);
+		return (0);
+	default:
+		return (-1);
+	}
+}
+
+static void
+parent_child_closed(struct imsgev *iev, const char *why)
+{
+	struct child	*c = iev->arg;
+
+	if (env.state == PARENT_STOPPING || env.state == PARENT_LOSING)
+		return;
+	log_debug("%s channel: %s", c->name, why);
+	parent_lost(&env);
+}
+
+static void
+child_reset_ack(struct child *c, void *arg)
+{
+	c->acked = 0;
+}
+
+static void
+parent_reload(struct parent *p)
+{
+	struct aib_config	*conf;
+
+	if (p->state != PARENT_RUNNING) {
+		log_warnx("reload: already in progress or stopping");
+		return;
+	}
+	log_info("reloading %s", p->conffile);
+	if ((conf = parent_load(p->conffile, 0)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration");
+		return;
+	}
+	if (conf->workers != p->nproxies || strcmp(conf->user,
+	    p->conf->user) != 0 || strcmp(conf->signer_user,
+	    p->conf->signer_user) != 0 || strcmp(conf->chroot,
+	    p->conf->chroot) != 0)
+		log_warnx("reload: workers, users and chroot change only "
+		    "on restart");
+	p->state = PARENT_RELOADING;
+	parent_foreach_child(p, child_reset_ack, NULL);
+	parent_offer(p, conf);
+}
+
+static void
+child_stop(struct child *c, void *arg)
+{
+	if (!c->alive)
+		return;
+	/* Closing the channel is the signal to exit. */
+	imsgev_clear(&c->iev);
+	if (*(int *)arg)
+		kill(c->pid, SIGTERM);
+}
+
+static void
+parent_killtimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct parent	*p = w->data;
+	int		 i;
+
+	log_warnx("children did not stop in time, killing them");
+	if (p->signer.alive)
+		kill(p->signer.pid, SIGKILL);
+	if (p->resolver.alive)
+		kill(p->resolver.pid, SIGKILL);
+	for (i = 0; i < p->nproxies; i++)
+		if (p->proxies[i].alive)
+			kill(p->proxies[i].pid, SIGKILL);
+}
+
+static void
+parent_shutdown(struct parent *p, int code)
+{
+	int	 term = code != 0;
+
+	if (p->state == PARENT_STOPPING)
+		return;
+	if (p->state == PARENT_LOSING && !p->lost_logged)
+		log_warnx("lost child: a channel closed without an exit");
+	ev_timer_stop(p->loop, &p->losstimer);
+	p->state = PARENT_STOPPING;
+	p->exitcode = code;
+	parent_foreach_child(p, child_stop, &term);
+	if (parent_all_dead(p)) {
+		ev_break(p->loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_init(&p->killtimer, parent_killtimer, 2.0, 0.);
+	p->killtimer.data = p;
+	ev_timer_start(p->loop, &p->killtimer);
+	/* The loop ends once the last child is reaped. */
+}
+
+static void
+parent_sig(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct parent	*p = w->data;
+
+	switch (w->signum) {
+	case SIGHUP:
+		parent_reload(p);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("stopping on signal %d", w->signum);
+		parent_shutdown(p, 0);
+		break;
+	}
+}
+
+static void
+parent_signals(struct parent *p)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&p->sighup, parent_sig, SIGHUP);
+	ev_signal_init(&p->sigterm, parent_sig, SIGTERM);
+	ev_signal_init(&p->sigint, parent_sig, SIGINT);
+	p->sighup.data = p->sigterm.data = p->sigint.data = p;
+	ev_signal_start(p->loop, &p->sighup);
+	ev_signal_start(p->loop, &p->sigterm);
+	ev_signal_start(p->loop, &p->sigint);
+}
+
+__dead void
+parent_main(const char *conffile, int debug, int noaction, int verbose)
+{
+	struct parent		*p = &env;
+	struct aib_config	*conf;
+
+	log_init(1, LOG_DAEMON);
+	/* Before anything else can fail for want of privileges. */
+	if (!noaction && geteuid() != 0)
+		errx(1, "need root privileges");
+	if ((conf = parent_load(conffile, 1)) == NULL)
+		exit(1);
+	if (noaction) {
+		parent_configtest_ca(conf);
+		fprintf(stderr, "configuration OK\n");
+		exit(0);
+	}
+	parent_checkenv(conf);
+
+	memset(p, 0, sizeof(*p));
+	TAILQ_INIT(&p->socks);
+	p->conffile = conffile;
+	p->debug = debug;
+	p->verbose = verbose;
+	p->conf = conf;
+	p->state = PARENT_STARTING;
+	log_init(debug, LOG_DAEMON);
+	log_setlevel(parent_loglevel(p, conf));
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	if ((p->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		fatalx("cannot initialise libev");
+	parent_signals(p);
+	parent_start_children(p);
+	parent_foreach_child(p, child_reset_ack, NULL);
+	parent_offer(p, conf);
+
+	ev_run(p->loop, 0);
+	log_info("exiting");
+	exit(p->exitcode);
+}

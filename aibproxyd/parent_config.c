@@ -1,0 +1,322 @@
+/*
+ * Sending a configuration to the children: each gets only its share.
+ * The CA key descriptor goes to signerd and nowhere else; the proxies
+ * get listening sockets and trust bundles as descriptors, so nothing in
+ * a chroot ever opens a file.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tls.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "log.h"
+#include "parent.h"
+#include "pem.h"
+
+#define LISTEN_BACKLOG	1024
+
+int
+parent_loglevel(const struct parent *p, const struct aib_config *conf)
+{
+	int	 level = conf->loglevel + p->verbose;
+
+	return (level > LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : level);
+}
+
+static int
+parent_bind(const char *address, const struct sockaddr_storage *ss,
+    socklen_t sslen)
+{
+	int	 fd, on = 1;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		log_warn("listen %s: socket", address);
+		return (-1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)ss, sslen) == -1)
+		goto fail;
+	if (listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	return (fd);
+ fail:
+	log_warn("listen %s", address);
+	close(fd);
+	return (-1);
+}
+
+static struct parent_sock *
+parent_sock_get(struct parent *p, const char *address,
+    const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	struct parent_sock	*s;
+
+	TAILQ_FOREACH(s, &p->socks, entry)
+		if (strcmp(s->address, address) == 0) {
+			s->used = 1;
+			return (s);
+		}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("%s", __func__);
+		return (NULL);
+	}
+	strlcpy(s->address, address, sizeof(s->address));
+	if ((s->fd = parent_bind(address, ss, sslen)) == -1) {
+		free(s);
+		return (NULL);
+	}
+	s->used = 1;
+	TAILQ_INSERT_TAIL(&p->socks, s, entry);
+	return (s);
+}
+
+/* Bind what conf needs, keeping sockets that are already open. */
+int
+parent_open_sockets(struct parent *p, const struct aib_config *conf)
+{
+	struct listen_conf	*l;
+	struct parent_sock	*s;
+
+	TAILQ_FOREACH(s, &p->socks, entry)
+		s->used = 0;
+	TAILQ_FOREACH(l, &conf->listens, entry)
+		if (parent_sock_get(p, l->address, &l->ss, l->sslen) == NULL)
+			return (-1);
+	if (conf->metrics && parent_sock_get(p, conf->metrics_address,
+	    &conf->metrics_ss, conf->metrics_sslen) == NULL)
+		return (-1);
+	return (0);
+}
+
+void
+parent_close_unused_sockets(struct parent *p)
+{
+	struct parent_sock	*s, *next;
+	struct aib_config	*conf = p->conf;
+
+	if (conf != NULL)
+		parent_open_sockets(p, conf);	/* marks the ones in use */
+	TAILQ_FOREACH_SAFE(s, &p->socks, entry, next) {
+		if (s->used && conf != NULL)
+			continue;
+		close(s->fd);
+		TAILQ_REMOVE(&p->socks, s, entry);
+		free(s);
+	}
+}
+
+static int
+parent_sock_dup(struct parent *p, const char *address)
+{
+	struct parent_sock	*s;
+	int			 fd;
+
+	TAILQ_FOREACH(s, &p->socks, entry)
+		if (strcmp(s->address, address) == 0)
+			break;
+	if (s == NULL)
+		fatalx("%s: %s not bound", __func__, address);
+	if ((fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		log_warn("%s: dup", __func__);
+	return (fd);
+}
+
+/* Open a file for a child, which then owns the descriptor. */
+static int
+parent_openfile(const char *path)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		log_warn("%s", path);
+	return (fd);
+}
+
+static int
+parent_send_file(struct child *c, uint32_t type, uint32_t peerid,
+    const char *path)
+{
+	int	 fd;
+
+	if ((fd = parent_openfile(path)) == -1)
+		return (-1);
+	imsgev_compose(&c->iev, type, peerid, fd, NULL, 0);
+	return (0);
+}
+
+static void
+parent_send_global(struct parent *p, struct child *c,
+    const struct aib_config *conf)
+{
+	struct global_config	 gc;
+
+	config_global(conf, &gc);
+	gc.gc_loglevel = parent_loglevel(p, conf);
+	gc.gc_instance = c->instance;
+	gc.gc_workers = p->nproxies;
+	imsgev_compose(&c->iev, IMSG_CFG_GLOBAL, 0, -1, &gc, sizeof(gc));
+}
+
+static void
+parent_send_providers(struct child *c, const struct aib_config *conf)
+{
+	struct provider_conf	*pr;
+
+	TAILQ_FOREACH(pr, &conf->providers, entry)
+		imsgev_compose(&c->iev, IMSG_CFG_PROVIDER, 0, -1, &pr->pc,
+		    sizeof(pr->pc));
+}
+
+static int
+parent_send_signer(struct parent *p, const struct aib_config *conf)
+{
+	struct child	*c = &p->signer;
+
+	parent_send_global(p, c, conf);
+	parent_send_providers(c, conf);
+	if (parent_send_file(c, IMSG_CFG_CA_CERT, 0, conf->ca_cert.path) ==
+	    -1 || parent_send_file(c, IMSG_CFG_CA_KEY, 0,
+	    conf->ca_key.path) == -1)
+		return (-1);
+	imsgev_compose(&c->iev, IMSG_CFG_DONE, p->gen, -1, NULL, 0);
+	return (0);
+}
+
+static int
+parent_send_listen(struct parent *p, struct child *c, int index,
+    const char *address, int tls, int metrics)
+{
+	struct listen_config	 lc;
+	int			 fd;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.lc_index = index;
+	lc.lc_tls = tls;
+	lc.lc_metrics = metrics;
+	strlcpy(lc.lc_name, address, sizeof(lc.lc_name));
+	if ((fd = parent_sock_dup(p, address)) == -1)
+		return (-1);
+	imsgev_compose(&c->iev, IMSG_CFG_LISTEN, index, fd, &lc, sizeof(lc));
+	return (0);
+}
+
+static int
+parent_send_listeners(struct parent *p, struct child *c,
+    const struct aib_config *conf)
+{
+	struct listen_conf	*l;
+	int			 i = 0;
+
+	TAILQ_FOREACH(l, &conf->listens, entry) {
+		if (parent_send_listen(p, c, i, l->address, l->tls, 0) == -1)
+			return (-1);
+		if (l->tls && (parent_send_file(c, IMSG_CFG_LISTEN_CERT, i,
+		    l->cert.path) == -1 || parent_send_file(c,
+		    IMSG_CFG_LISTEN_KEY, i, l->key.path) == -1))
+			return (-1);
+		i++;
+	}
+	/* One worker serves the metrics it gathers from the others. */
+	if (conf->metrics && c->instance == 0 &&
+	    parent_send_listen(p, c, i, conf->metrics_address, 0, 1) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * The proxies get the CA's certificates as data, never the file: a
+ * ca.cert that also holds the key must not take it to them.
+ */
+static char *
+parent_ca_certs(const struct aib_config *conf, size_t *len)
+{
+	uint8_t	*raw;
+	size_t	 rawlen;
+	char	*certs;
+	long	 n;
+	int	 fd;
+
+	if ((fd = parent_openfile(conf->ca_cert.path)) == -1)
+		return (NULL);
+	if (file_read_fd(fd, 1024 * 1024, &raw, &rawlen) == -1) {
+		log_warn("%s", conf->ca_cert.path);
+		return (NULL);
+	}
+	if ((certs = malloc(rawlen + 2)) == NULL)
+		fatal("%s", __func__);
+	n = pem_certificates((char *)raw, rawlen, certs, rawlen + 2);
+	freezero(raw, rawlen + 1);
+	if (n == -1) {
+		log_warnx("%s: no certificate in the file", conf->ca_cert.path);
+		free(certs);
+		return (NULL);
+	}
+	*len = n;
+	return (certs);
+}
+
+static int
+parent_send_proxy(struct parent *p, struct child *c,
+    const struct aib_config *conf, const char *certs, size_t certslen)
+{
+	struct cidr_conf	*cc;
+	const char		*bundle;
+
+	parent_send_global(p, c, conf);
+	if (parent_send_listeners(p, c, conf) == -1)
+		return (-1);
+	parent_send_providers(c, conf);
+	TAILQ_FOREACH(cc, &conf->cidrs, entry)
+		imsgev_compose(&c->iev, IMSG_CFG_CIDR, 0, -1, &cc->cc,
+		    sizeof(cc->cc));
+	imsgev_compose(&c->iev, IMSG_CFG_BRIDGE, 0, -1, &conf->bridge,
+	    sizeof(conf->bridge));
+	bundle = conf->bridge_ca.path[0] != '\0' ? conf->bridge_ca.path :
+	    tls_default_ca_cert_file();
+	if (parent_send_file(c, IMSG_CFG_BRIDGE_CA, 0, bundle) == -1)
+		return (-1);
+	imsgev_compose(&c->iev, IMSG_CFG_UPSTREAM, 0, -1, &conf->upstream,
+	    sizeof(conf->upstream));
+	if (conf->upstream_ca.path[0] != '\0' && parent_send_file(c,
+	    IMSG_CFG_UPSTREAM_CA, 0, conf->upstream_ca.path) == -1)
+		return (-1);
+	imsgev_compose(&c->iev, IMSG_CFG_CA_CERT, 0, -1, certs, certslen);
+	imsgev_compose(&c->iev, IMSG_CFG_DONE, p->gen, -1, NULL, 0);
+	return (0);
+}
+
+int
+parent_send_config(struct parent *p, const struct aib_config *conf)
+{
+	char	*certs;
+	size_t	 certslen;
+	int	 i, rv = 0;
+
+	if ((certs = parent_ca_certs(conf, &certslen)) == NULL)
+		return (-1);
+	if (parent_send_signer(p, conf) == -1) {
+		free(certs);
+		return (-1);
+	}
+	parent_send_global(p, &p->resolver, conf);
+	imsgev_compose(&p->resolver.iev, IMSG_CFG_DONE, p->gen, -1, NULL,
+	    0);
+	for (i = 0; i < p->nproxies && rv == 0; i++)
+		rv = parent_send_proxy(p, &p->proxies[i], conf, certs,
+		    certslen);
+	free(certs);
+	return (rv);
+}

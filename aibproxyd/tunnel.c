@@ -1,0 +1,474 @@
+/*
+ * Tunnels (CONNECT to any host that is not a provider) and forwarded
+ * plain HTTP requests: policy, resolution through the resolver, the
+ * address check on the address actually connected, connect, and the
+ * byte relay with half-close and an idle timeout.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dns.h"
+#include "log.h"
+#include "policy.h"
+#include "proxy.h"
+
+#define RELAY_ROUNDS	16	/* steps per wake-up, for fairness */
+#define SPLICE_CHUNK	(1024 * 1024)
+
+struct splice_pipe {
+	int		 fd[2];
+	size_t		 len;		/* bytes in the pipe */
+	int		 full;		/* it took no more: wait for the reader */
+};
+
+static void	tunnel_connect_next(struct conn *);
+
+static const char *
+tunnel_addr_text(const struct dns_addr *a, char *buf, size_t len)
+{
+	return (inet_ntop(a->da_af, a->da_addr, buf, len));
+}
+
+void
+tunnel_free(struct conn *c)
+{
+	int	 i;
+
+	if (c->kind == KIND_TUNNEL || c->kind == KIND_FORWARD) {
+		if (c->outcome != NULL)
+			log_info("%s %s -> %s:%d: %s, %llu bytes up, %llu "
+			    "down, %.3fs", c->kind == KIND_TUNNEL ? "tunnel" :
+			    "forward", c->peer, c->host, c->port, c->outcome,
+			    (unsigned long long)c->server.wbytes,
+			    (unsigned long long)c->client.wbytes,
+			    ev_now(proxy_env.loop) - c->started);
+		c->kind = KIND_NONE;
+	}
+	if (c->pipes == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		close(c->pipes[i].fd[0]);
+		close(c->pipes[i].fd[1]);
+	}
+	free(c->pipes);
+	c->pipes = NULL;
+}
+
+static void
+tunnel_fail(struct conn *c, int status, const char *outcome)
+{
+	c->outcome = outcome;
+	conn_reply(c, status, NULL, NULL);
+}
+
+static void
+tunnel_resolved(void *arg, int error, const struct dns_res *res)
+{
+	struct conn	*c = arg;
+	char		 a[INET6_ADDRSTRLEN];
+	const char	*range = NULL;
+	int		 i;
+
+	c->dnsid = 0;
+	if (error != 0) {
+		log_warnx("conn %llu %s: cannot resolve %s: %s",
+		    (unsigned long long)c->id, c->peer, c->host,
+		    gai_strerror(error));
+		tunnel_fail(c, 502, "unresolvable");
+		return;
+	}
+	if ((c->addrs = calloc(1, sizeof(*c->addrs))) == NULL) {
+		tunnel_fail(c, 502, "out of memory");
+		return;
+	}
+	/* Keep only what policy allows: we connect to exactly these. */
+	for (i = 0; i < res->dn_naddrs; i++) {
+		const struct dns_addr	*da = &res->dn_addrs[i];
+
+		if (policy_addr_blocked(da->da_af, da->da_addr,
+		    c->conf->cidrs, c->conf->ncidrs, &range)) {
+			log_warnx("conn %llu %s: blocking %s:%d (%s): "
+			    "destination is in %s", (unsigned long long)c->id,
+			    c->peer, c->host, c->port,
+			    tunnel_addr_text(da, a, sizeof(a)), range);
+			continue;
+		}
+		c->addrs->dn_addrs[c->addrs->dn_naddrs++] = *da;
+	}
+	if (c->addrs->dn_naddrs == 0) {
+		tunnel_fail(c, 403, "blocked");
+		return;
+	}
+	c->addri = 0;
+	tunnel_connect_next(c);
+}
+
+void
+tunnel_start(struct conn *c, int forward)
+{
+	struct dns_res	 lit;
+
+	c->kind = forward ? KIND_FORWARD : KIND_TUNNEL;
+	c->state = CONN_RESOLVE;
+	conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_connect));
+	/* No reading from the client until the destination answers. */
+	endpoint_arm(proxy_env.loop, &c->client, 0, 0);
+	if (dns_literal(c->host, &lit) == 0) {
+		tunnel_resolved(c, 0, &lit);
+		return;
+	}
+	if ((c->dnsid = dns_lookup(c->host, tunnel_resolved, c)) == 0)
+		tunnel_fail(c, 502, "lookup failed");
+}
+
+static int
+tunnel_sockaddr(const struct dns_addr *a, int port,
+    struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->da_af == AF_INET) {
+		struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->da_addr, 4);
+		*len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->da_addr, 16);
+		*len = sizeof(*s6);
+	}
+	return (0);
+}
+
+static void
+tunnel_connect_next(struct conn *c)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, on = 1;
+
+	endpoint_close(proxy_env.loop, &c->server);
+	for (; c->addri < c->addrs->dn_naddrs; c->addri++) {
+		tunnel_sockaddr(&c->addrs->dn_addrs[c->addri], c->port, &ss,
+		    &len);
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			log_warn("%s: socket", __func__);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		endpoint_init(&c->server, fd, c->client.io.cb, c);
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0 ||
+		    errno == EINPROGRESS) {
+			c->state = CONN_CONNECT;
+			endpoint_arm(proxy_env.loop, &c->server, 0, 1);
+			return;
+		}
+		endpoint_close(proxy_env.loop, &c->server);
+	}
+	log_warnx("conn %llu %s: cannot connect to %s:%d",
+	    (unsigned long long)c->id, c->peer, c->host, c->port);
+	tunnel_fail(c, 502, "connect failed");
+}
+
+static void
+tunnel_connected(struct conn *c)
+{
+	int		 error = 0;
+	socklen_t	 len = sizeof(error);
+
+	if (getsockopt(c->server.fd, SOL_SOCKET, SO_ERROR, &error,
+	    &len) == -1)
+		error = errno;
+	if (error == EINPROGRESS || error == EALREADY) {
+		endpoint_arm(proxy_env.loop, &c->server, 0, 1);
+		return;
+	}
+	if (error != 0) {
+		log_debug("conn %llu: connect %s:%d: %s",
+		    (unsigned long long)c->id, c->host, c->port,
+		    strerror(error));
+		c->addri++;
+		tunnel_connect_next(c);
+		return;
+	}
+	free(c->addrs);
+	c->addrs = NULL;
+	if (c->kind == KIND_TUNNEL) {
+		buf_addstr(&c->sbuf, "HTTP/1.1 200 Connection established"
+		    "\r\n\r\n");
+		c->state = CONN_TUNNEL;
+	} else
+		c->state = CONN_FORWARD;
+	c->outcome = "closed";
+	conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_idle));
+	tunnel_run(c, 0);
+}
+
+/* Plain buffers: read what fits, write what is there. */
+static int
+relay_buffered(struct endpoint *src, struct endpoint *dst, struct buf *b,
+    int reading, int *moved)
+{
+	ssize_t	 n;
+
+	if (reading && !src->eof && b->len < b->cap) {
+		n = endpoint_fill(src, b);
+		if (n == -1)
+			return (-1);
+		if (n > 0)
+			*moved = 1;
+	}
+	if (buf_len(b) > 0) {
+		n = endpoint_flush(dst, b);
+		if (n == -1)
+			return (-1);
+		if (n > 0)
+			*moved = 1;
+	}
+	return (0);
+}
+
+/* Through a pipe, never copying to user space. */
+static int
+relay_splice(struct endpoint *src, struct endpoint *dst,
+    struct splice_pipe *p, int *moved)
+{
+	ssize_t	 n;
+
+	if (!src->eof && !p->full) {
+		n = compat_splice(src->fd, p->fd[1], SPLICE_CHUNK);
+		if (n > 0) {
+			p->len += n;
+			src->rbytes += n;
+			*moved = 1;
+		} else if (n == 0)
+			src->eof = 1;
+		else if (errno == EAGAIN)
+			p->full = p->len > 0;	/* else the socket is dry */
+		else
+			return (-1);
+	}
+	src->rwant = EV_READ;
+	if (p->len > 0) {
+		n = compat_splice(p->fd[0], dst->fd, p->len);
+		if (n > 0) {
+			p->len -= n;
+			dst->wbytes += n;
+			p->full = 0;
+			*moved = 1;
+		} else if (n == -1 && errno != EAGAIN)
+			return (-1);
+	}
+	dst->wwant = EV_WRITE;
+	return (0);
+}
+
+static int
+tunnel_can_splice(struct conn *c)
+{
+	struct splice_pipe	*p;
+	int			 i;
+
+	if (c->pipes != NULL)
+		return (1);
+	if (c->state != CONN_TUNNEL || c->client.tls != NULL ||
+	    c->server.tls != NULL || buf_len(&c->cbuf) > 0 ||
+	    buf_len(&c->sbuf) > 0 || buf_len(&c->obuf) > 0)
+		return (0);
+	if ((p = calloc(2, sizeof(*p))) == NULL)
+		return (0);
+	for (i = 0; i < 2; i++) {
+		if (compat_pipe(p[i].fd) == -1) {
+			if (i == 1) {
+				close(p[0].fd[0]);
+				close(p[0].fd[1]);
+			}
+			free(p);
+			return (0);
+		}
+	}
+	c->pipes = p;
+	return (1);
+}
+
+/* Forwarding: only the request's own body goes to the server. */
+static int
+relay_forward_up(struct conn *c, int *moved)
+{
+	const char	*why;
+	ssize_t		 n;
+
+	if (buf_len(&c->obuf) > 0) {
+		if ((n = endpoint_flush(&c->server, &c->obuf)) == -1)
+			return (-1);
+		if (n > 0)
+			*moved = 1;
+		if (buf_len(&c->obuf) > 0)
+			return (0);
+	}
+	if (!c->fwdbody.done && c->fwdready == buf_len(&c->cbuf) &&
+	    !c->client.eof && c->cbuf.len < c->cbuf.cap) {
+		if ((n = endpoint_fill(&c->client, &c->cbuf)) == -1)
+			return (-1);
+		if (n > 0)
+			*moved = 1;
+	}
+	if (!c->fwdbody.done && c->fwdready < buf_len(&c->cbuf)) {
+		n = http_body_feed(&c->fwdbody, buf_rptr(&c->cbuf) +
+		    c->fwdready, buf_len(&c->cbuf) - c->fwdready, &why);
+		if (n == -1) {
+			log_info("conn %llu %s: bad request body: %s",
+			    (unsigned long long)c->id, c->peer, why);
+			return (-1);
+		}
+		c->fwdready += n;
+	}
+	while (c->fwdready > 0) {
+		n = endpoint_write(&c->server, buf_rptr(&c->cbuf),
+		    c->fwdready);
+		if (n == -1)
+			return (-1);
+		if (n <= 0)
+			break;
+		buf_consume(&c->cbuf, n);
+		c->fwdready -= n;
+		*moved = 1;
+	}
+	return (0);
+}
+
+static int
+tunnel_step(struct conn *c, int *moved)
+{
+	if (c->state == CONN_FORWARD) {
+		if (relay_forward_up(c, moved) == -1)
+			return (-1);
+	} else if (tunnel_can_splice(c)) {
+		if (relay_splice(&c->client, &c->server, &c->pipes[0],
+		    moved) == -1 || relay_splice(&c->server, &c->client,
+		    &c->pipes[1], moved) == -1)
+			return (-1);
+	} else if (relay_buffered(&c->client, &c->server, &c->cbuf, 1,
+	    moved) == -1)
+		return (-1);
+	if (c->pipes == NULL && relay_buffered(&c->server, &c->client,
+	    &c->sbuf, c->state == CONN_TUNNEL || c->state == CONN_FORWARD,
+	    moved) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+tunnel_pending(const struct conn *c, int dir)
+{
+	if (c->pipes != NULL)
+		return (c->pipes[dir].len > 0);
+	return (dir == 0 ? buf_len(&c->cbuf) > 0 || buf_len(&c->obuf) > 0 :
+	    buf_len(&c->sbuf) > 0);
+}
+
+/* EOF travels on once everything before it was delivered. */
+static int
+tunnel_halfclose(struct conn *c)
+{
+	int	 up_done, down_done;
+
+	up_done = c->client.eof && !tunnel_pending(c, 0);
+	if (c->state == CONN_FORWARD)
+		up_done = c->fwdbody.done && c->fwdready == 0 &&
+		    buf_len(&c->obuf) == 0;
+	down_done = c->server.eof && !tunnel_pending(c, 1);
+	if (up_done && !c->server.shut && c->state == CONN_TUNNEL)
+		endpoint_shutdown(&c->server);
+	if (down_done && !c->client.shut)
+		endpoint_shutdown(&c->client);
+	if (down_done && (up_done || c->client.eof))
+		return (1);
+	/* The client gave up on a forwarded request. */
+	return (c->state == CONN_FORWARD && c->client.eof && !up_done);
+}
+
+static void
+tunnel_arm(struct conn *c)
+{
+	int	 rd_c, rd_s, wr_c, wr_s, splice = c->pipes != NULL;
+
+	if (c->state == CONN_FORWARD)
+		rd_c = !c->fwdbody.done && !c->client.eof &&
+		    c->fwdready == buf_len(&c->cbuf) &&
+		    c->cbuf.len < c->cbuf.cap;
+	else
+		rd_c = !c->client.eof && (splice ? !c->pipes[0].full :
+		    c->cbuf.len < c->cbuf.cap);
+	rd_s = !c->server.eof && (splice ? !c->pipes[1].full :
+	    c->sbuf.len < c->sbuf.cap);
+	wr_s = tunnel_pending(c, 0) || c->fwdready > 0;
+	wr_c = tunnel_pending(c, 1);
+	endpoint_arm(proxy_env.loop, &c->client, rd_c, wr_c);
+	endpoint_arm(proxy_env.loop, &c->server, rd_s, wr_s);
+}
+
+static void
+tunnel_timeout(struct conn *c)
+{
+	switch (c->state) {
+	case CONN_RESOLVE:
+	case CONN_CONNECT:
+		log_warnx("conn %llu %s: timed out connecting to %s:%d",
+		    (unsigned long long)c->id, c->peer, c->host, c->port);
+		tunnel_fail(c, 504, "connect timed out");
+		break;
+	default:
+		c->outcome = "idle timeout";
+		conn_free(c, "idle timeout");
+		break;
+	}
+}
+
+void
+tunnel_run(struct conn *c, int revents)
+{
+	int	 i, moved;
+
+	if (revents == -1) {
+		tunnel_timeout(c);
+		return;
+	}
+	if (c->state == CONN_CONNECT) {
+		tunnel_connected(c);
+		return;
+	}
+	for (i = 0; i < RELAY_ROUNDS; i++) {
+		moved = 0;
+		if (tunnel_step(c, &moved) == -1) {
+			c->outcome = "connection error";
+			conn_free(c, "relay error");
+			return;
+		}
+		if (tunnel_halfclose(c)) {
+			conn_free(c, "both sides closed");
+			return;
+		}
+		if (!moved)
+			break;
+		conn_touch(c);
+	}
+	tunnel_arm(c);
+}

@@ -1,0 +1,50 @@
+/*
+ * Portability: everything that differs between Debian (glibc + libbsd)
+ * and OpenBSD lives here and in compat.c, so logic files stay free of
+ * platform conditionals.
+ */
+#ifndef AIB_COMPAT_H
+#define AIB_COMPAT_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+
+#ifndef __unused
+#define __unused	__attribute__((__unused__))
+#endif
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+#ifndef __OpenBSD__
+#define pledge(promises, execpromises)	0
+#define unveil(path, permissions)	0
+#endif
+
+/* glibc's HOST_NAME_MAX is 64; DNS names go up to 253 (+ dot, NUL). */
+#define AIB_HOSTNAME_MAX	255
+
+/* Make the calling process undumpable and core-less (signerd). */
+int	 compat_nodump(void);
+/* Forbid the calling process from ever forking again. */
+int	 compat_noproc(void);
+
+#endif /* AIB_COMPAT_H */
+
+/*
+ * Zero-copy relay between two sockets through a pipe (Linux splice(2)).
+ * compat_splice() moves up to len bytes, never blocking; it returns -1
+ * with ENOSYS where the system has no splice.
+ */
+int	 compat_pipe(int [2]);
+ssize_t	 compat_splice(int, int, size_t);

@@ -1,0 +1,919 @@
+/*
+ * A strict HTTP/1.1 parser (RFC 9110, RFC 9112) for a proxy.  Whatever
+ * a front end and a back end could split into messages differently is
+ * refused rather than repaired: bare CR or LF, obs-fold, whitespace
+ * before a colon, Content-Length next to Transfer-Encoding, repeated
+ * or list-valued framing headers, codings other than "chunked".  The
+ * proxy then never forwards a message whose end it might misjudge.
+ */
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+#define CHUNK_LINE_MAX		4096		/* size line with extensions */
+#define CHUNK_DIGITS_MAX	16
+#define CHUNK_TRAILERS_MAX	(64 * 1024)
+
+/* One head being parsed, and the statuses its errors answer with. */
+struct parse {
+	struct http_head	*h;
+	struct http_error	*err;
+	int			 bad;		/* 400, or 502 for responses */
+	int			 big;		/* 431, or 502 */
+	int			 coding;	/* 501, or 502 */
+};
+
+/*
+ * Chunked body states.  CH_SIZE must be 0: http_body_init() zeroes the
+ * state.
+ */
+enum chunk_state {
+	CH_SIZE,		/* chunk-size hex digits */
+	CH_EXT_NAME0,		/* first byte of a chunk-ext-name */
+	CH_EXT_NAME,
+	CH_EXT_VAL0,		/* first byte of a chunk-ext-val */
+	CH_EXT_TOKEN,
+	CH_EXT_QUOTED,
+	CH_EXT_QPAIR,		/* the byte after a backslash */
+	CH_EXT_QEND,		/* after the closing quote */
+	CH_SIZE_LF,
+	CH_DATA,
+	CH_DATA_CR,
+	CH_DATA_LF,
+	CH_TRAILER,		/* a trailer line or the final CRLF */
+	CH_TRAILER_NAME,
+	CH_TRAILER_VALUE,
+	CH_TRAILER_LF,
+	CH_END_LF,
+	CH_ERROR
+};
+
+static int	http_tchar(unsigned char);
+static int	http_field_byte(unsigned char);
+static int	http_is_token(const char *);
+static int	http_fail(struct parse *, int, const char *);
+static enum http_result head_end(struct parse *, const char *, size_t,
+		    size_t);
+static enum http_result head_begin(struct parse *, const char *, size_t,
+		    size_t);
+static enum http_result head_error(struct parse *);
+static char	*head_line(char **);
+static int	head_fields(struct parse *, char *);
+static int	framing_header(const char *);
+static int	parse_name(struct parse *, char *, char **);
+static int	parse_header(struct parse *, char *);
+static int	parse_version(const char *, int *);
+static int	check_authority(struct parse *, const char *);
+static int	check_absolute(const char *);
+static int	check_target(struct parse *, const char *, const char *);
+static int	parse_request_line(struct parse *, char *);
+static int	parse_status_line(struct parse *, char *);
+static int	parse_length(struct parse *, const char *);
+static int	body_framing(struct parse *);
+static int	request_checks(struct parse *);
+static int	response_framing(struct parse *, int, int);
+static int	headers_have_token(const struct http_head *, const char *,
+		    const char *);
+static void	head_flags(struct http_head *);
+static int	hexval(unsigned char);
+static int	chunk_fail(struct http_body *, const char **, const char *);
+static int	chunk_size_byte(struct http_body *, unsigned char,
+		    const char **);
+static int	chunk_ext_end(struct http_body *, unsigned char,
+		    const char **);
+static int	chunk_ext_byte(struct http_body *, unsigned char,
+		    const char **);
+static int	chunk_line_byte(struct http_body *, unsigned char,
+		    const char **);
+static int	chunk_data_byte(struct http_body *, unsigned char,
+		    const char **);
+static int	chunk_trailer_byte(struct http_body *, unsigned char,
+		    const char **);
+static int	chunk_lf_expected(int);
+static int	chunk_byte(struct http_body *, unsigned char, const char **);
+static ssize_t	chunked_feed(struct http_body *, const uint8_t *, size_t,
+		    const char **);
+
+/* RFC 9110 tchar, in ASCII whatever the locale. */
+static int
+http_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return (1);
+	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* field-vchar, SP, HTAB; obs-text (>= 0x80) is kept as opaque bytes. */
+static int
+http_field_byte(unsigned char c)
+{
+	return (c == '\t' || (c >= 0x20 && c != 0x7f));
+}
+
+static int
+http_is_token(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!http_tchar((unsigned char)*s))
+			return (0);
+	return (1);
+}
+
+static int
+http_fail(struct parse *p, int status, const char *why)
+{
+	p->err->status = status;
+	p->err->why = why;
+	return (-1);
+}
+
+/*
+ * Find the end of the head within the first max bytes.  On the way,
+ * refuse what would let two parsers split the lines differently: NUL,
+ * CR not followed by LF, LF not preceded by CR.  Checking as bytes
+ * arrive also refuses an LF-only head at once, not at the size limit.
+ */
+static enum http_result
+head_end(struct parse *p, const char *buf, size_t len, size_t max)
+{
+	size_t	 i, n;
+
+	n = len < max ? len : max;
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\0') {
+			http_fail(p, p->bad, "NUL in head");
+			return (HTTP_ERROR);
+		}
+		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n') {
+			http_fail(p, p->bad, "CR without LF in head");
+			return (HTTP_ERROR);
+		}
+		if (buf[i] != '\n')
+			continue;
+		if (i == 0 || buf[i - 1] != '\r') {
+			http_fail(p, p->bad, "LF without CR in head");
+			return (HTTP_ERROR);
+		}
+		if (i >= 3 && buf[i - 2] == '\n') {
+			p->h->size = i + 1;
+			return (HTTP_COMPLETE);
+		}
+	}
+	if (len > max) {
+		http_fail(p, p->big, "head too large");
+		return (HTTP_ERROR);
+	}
+	return (HTTP_INCOMPLETE);
+}
+
+/* Find the head, then take a private copy to split in place. */
+static enum http_result
+head_begin(struct parse *p, const char *buf, size_t len, size_t max)
+{
+	enum http_result	 r;
+
+	memset(p->h, 0, sizeof(*p->h));
+	p->err->status = 0;
+	p->err->why = NULL;
+	if ((r = head_end(p, buf, len, max)) != HTTP_COMPLETE)
+		return (r);
+	if ((p->h->text = malloc(p->h->size + 1)) == NULL) {
+		http_fail(p, 500, "out of memory");
+		return (HTTP_ERROR);
+	}
+	memcpy(p->h->text, buf, p->h->size);
+	p->h->text[p->h->size] = '\0';
+	return (HTTP_COMPLETE);
+}
+
+static enum http_result
+head_error(struct parse *p)
+{
+	http_head_free(p->h);
+	return (HTTP_ERROR);
+}
+
+/*
+ * Cut the next line at its CR.  head_end() guarantees that every CR is
+ * followed by LF and that the text ends in CRLF CRLF.
+ */
+static char *
+head_line(char **next)
+{
+	char	*line, *cr;
+
+	line = *next;
+	cr = strchr(line, '\r');
+	*cr = '\0';
+	*next = cr + 2;
+	return (line);
+}
+
+/* The field lines after the start line, up to the empty line. */
+static int
+head_fields(struct parse *p, char *next)
+{
+	char	*line;
+
+	while (*(line = head_line(&next)) != '\0')
+		if (parse_header(p, line) == -1)
+			return (-1);
+	return (0);
+}
+
+static int
+framing_header(const char *name)
+{
+	return (strcasecmp(name, "Content-Length") == 0 ||
+	    strcasecmp(name, "Transfer-Encoding") == 0);
+}
+
+/* field-name ":", nothing in between. */
+static int
+parse_name(struct parse *p, char *line, char **colon)
+{
+	char	*c;
+
+	if (*line == ' ' || *line == '\t')
+		return (http_fail(p, p->bad, "obs-fold line"));
+	for (c = line; http_tchar((unsigned char)*c); c++)
+		;
+	if (*c == ':' && c == line)
+		return (http_fail(p, p->bad, "empty header name"));
+	if (*c == ' ' || *c == '\t')
+		return (http_fail(p, p->bad, "whitespace before colon"));
+	if (*c == '\0')
+		return (http_fail(p, p->bad, "header line without colon"));
+	if (*c != ':')
+		return (http_fail(p, p->bad, "invalid header name"));
+	*c = '\0';
+	*colon = c;
+	return (0);
+}
+
+/*
+ * One field line.  Framing headers get no HTAB and no trailing
+ * whitespace at all: some servers keep "chunked\t" as a coding of its
+ * own, and whoever disagrees with us about framing is a smuggler.
+ */
+static int
+parse_header(struct parse *p, char *line)
+{
+	struct http_header	*hdr;
+	char			*colon, *v, *end, *s;
+
+	if (p->h->nheaders >= HTTP_HEADERS_MAX)
+		return (http_fail(p, p->big, "too many headers"));
+	if (parse_name(p, line, &colon) == -1)
+		return (-1);
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	for (s = v; *s != '\0'; s++)
+		if (!http_field_byte((unsigned char)*s))
+			return (http_fail(p, p->bad,
+			    "control character in header value"));
+	for (end = s; end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	if (framing_header(line) &&
+	    (end != s || strchr(colon + 1, '\t') != NULL))
+		return (http_fail(p, p->bad,
+		    "whitespace in framing header"));
+	*end = '\0';
+	hdr = &p->h->headers[p->h->nheaders++];
+	hdr->name = line;
+	hdr->value = v;
+	return (0);
+}
+
+/* 0: HTTP/1.0 or 1.1; -1: not an HTTP-version; -2: another version. */
+static int
+parse_version(const char *v, int *minor)
+{
+	if (strlen(v) != 8 || strncmp(v, "HTTP/", 5) != 0 ||
+	    v[5] < '0' || v[5] > '9' || v[6] != '.' ||
+	    v[7] < '0' || v[7] > '9')
+		return (-1);
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return (-2);
+	*minor = v[7] - '0';
+	return (0);
+}
+
+/* CONNECT: host ":" port, nothing a URI parser could read more into. */
+static int
+check_authority(struct parse *p, const char *target)
+{
+	if (strpbrk(target, "/?@") != NULL || strchr(target, ':') == NULL)
+		return (http_fail(p, 400, "CONNECT target is not host:port"));
+	return (0);
+}
+
+/* scheme "://": the only absolute form a proxy is sent. */
+static int
+check_absolute(const char *t)
+{
+	const char	*s;
+
+	if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z')))
+		return (-1);
+	for (s = t + 1; *s != ':'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '+' || *s == '-' ||
+		    *s == '.'))
+			return (-1);
+	return (strncmp(s, "://", 3) == 0 ? 0 : -1);
+}
+
+/* RFC 9112 3.2: the target's form must suit the method. */
+static int
+check_target(struct parse *p, const char *method, const char *target)
+{
+	const char	*s;
+
+	if (*target == '\0')
+		return (http_fail(p, 400, "empty request target"));
+	for (s = target; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return (http_fail(p, 400,
+			    "invalid character in request target"));
+	if (strchr(target, '#') != NULL)
+		return (http_fail(p, 400, "fragment in request target"));
+	if (strcmp(method, "CONNECT") == 0)
+		return (check_authority(p, target));
+	if (target[0] == '/')
+		return (0);
+	if (strcmp(target, "*") == 0 && strcmp(method, "OPTIONS") == 0)
+		return (0);
+	if (check_absolute(target) == 0)
+		return (0);
+	return (http_fail(p, 400, "invalid request target"));
+}
+
+/* method SP request-target SP HTTP-version, single spaces. */
+static int
+parse_request_line(struct parse *p, char *line)
+{
+	char	*sp1, *sp2;
+	int	 rv;
+
+	if (*line == '\0')
+		return (http_fail(p, 400, "empty line before request line"));
+	if ((sp1 = strchr(line, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL)
+		return (http_fail(p, 400, "malformed request line"));
+	*sp1 = *sp2 = '\0';
+	if (!http_is_token(line))
+		return (http_fail(p, 400, "invalid method"));
+	if (check_target(p, line, sp1 + 1) == -1)
+		return (-1);
+	if ((rv = parse_version(sp2 + 1, &p->h->minor)) == -2)
+		return (http_fail(p, 505, "unsupported HTTP version"));
+	if (rv == -1)
+		return (http_fail(p, 400, "malformed HTTP version"));
+	p->h->method = line;
+	p->h->target = sp1 + 1;
+	return (0);
+}
+
+/* HTTP-version SP 3DIGIT SP reason; "HTTP/1.1 200" is taken too. */
+static int
+parse_status_line(struct parse *p, char *line)
+{
+	const char	*s;
+	int		 i, rv;
+
+	if (strlen(line) < 12 || line[8] != ' ' ||
+	    (line[12] != '\0' && line[12] != ' '))
+		return (http_fail(p, 502, "malformed status line"));
+	line[8] = '\0';
+	if ((rv = parse_version(line, &p->h->minor)) == -2)
+		return (http_fail(p, 502, "unsupported HTTP version"));
+	if (rv == -1)
+		return (http_fail(p, 502, "malformed status line"));
+	for (i = 9; i < 12; i++)
+		if (line[i] < '0' || line[i] > '9')
+			return (http_fail(p, 502, "malformed status code"));
+	p->h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 +
+	    (line[11] - '0');
+	if (p->h->status < 100 || p->h->status > 599)
+		return (http_fail(p, 502, "status code out of range"));
+	p->h->reason = line[12] == '\0' ? line + 12 : line + 13;
+	for (s = p->h->reason; *s != '\0'; s++)
+		if (!http_field_byte((unsigned char)*s))
+			return (http_fail(p, 502,
+			    "control character in reason phrase"));
+	return (0);
+}
+
+/*
+ * 1*DIGIT only: strtonum() alone would take a sign or leading space.
+ * The cap is INT64_MAX so that off_t and signed parsers down the line
+ * read the same number.
+ */
+static int
+parse_length(struct parse *p, const char *v)
+{
+	const char	*s, *errstr;
+	long long	 n;
+
+	if (*v == '\0')
+		return (http_fail(p, p->bad, "invalid Content-Length"));
+	for (s = v; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return (http_fail(p, p->bad,
+			    "invalid Content-Length"));
+	n = strtonum(v, 0, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		return (http_fail(p, p->bad, "Content-Length too large"));
+	p->h->framing = HTTP_BODY_LENGTH;
+	p->h->length = (uint64_t)n;
+	return (0);
+}
+
+/* RFC 9112 6.1-6.3, less lenient: any doubt is an error. */
+static int
+body_framing(struct parse *p)
+{
+	struct http_head	*h = p->h;
+	int			 nte, ncl;
+
+	nte = http_header_count(h, "Transfer-Encoding");
+	ncl = http_header_count(h, "Content-Length");
+	h->framing = HTTP_BODY_NONE;
+	if (nte > 0 && h->minor == 0)
+		return (http_fail(p, p->bad,
+		    "Transfer-Encoding in HTTP/1.0"));
+	if (nte > 0 && ncl > 0)
+		return (http_fail(p, p->bad,
+		    "both Transfer-Encoding and Content-Length"));
+	if (nte > 1)
+		return (http_fail(p, p->bad, "repeated Transfer-Encoding"));
+	if (ncl > 1)
+		return (http_fail(p, p->bad, "repeated Content-Length"));
+	if (nte == 1) {
+		if (strcasecmp(http_header(h, "Transfer-Encoding"),
+		    "chunked") != 0)
+			return (http_fail(p, p->coding,
+			    "unsupported transfer coding"));
+		h->framing = HTTP_BODY_CHUNKED;
+		return (0);
+	}
+	if (ncl == 1)
+		return (parse_length(p, http_header(h, "Content-Length")));
+	return (0);
+}
+
+static int
+request_checks(struct parse *p)
+{
+	int	 nhost;
+
+	nhost = http_header_count(p->h, "Host");
+	if (nhost > 1)
+		return (http_fail(p, 400, "repeated Host"));
+	if (nhost == 0 && p->h->minor == 1)
+		return (http_fail(p, 400, "missing Host"));
+	return (body_framing(p));
+}
+
+/* RFC 9112 6.3, in its order. */
+static int
+response_framing(struct parse *p, int head_request, int connect_request)
+{
+	struct http_head	*h = p->h;
+
+	if (head_request || h->status < 200 || h->status == 204 ||
+	    h->status == 304 || (connect_request && h->status < 300)) {
+		h->framing = HTTP_BODY_NONE;
+		return (0);
+	}
+	if (body_framing(p) == -1)
+		return (-1);
+	if (h->framing == HTTP_BODY_NONE)
+		h->framing = HTTP_BODY_CLOSE;
+	return (0);
+}
+
+static int
+headers_have_token(const struct http_head *h, const char *name,
+    const char *tok)
+{
+	int	 i;
+
+	for (i = 0; i < h->nheaders; i++)
+		if (strcasecmp(h->headers[i].name, name) == 0 &&
+		    http_token_in(h->headers[i].value, tok))
+			return (1);
+	return (0);
+}
+
+static void
+head_flags(struct http_head *h)
+{
+	if (h->framing == HTTP_BODY_CLOSE ||
+	    headers_have_token(h, "Connection", "close"))
+		h->close = 1;
+	else if (h->minor == 0 &&
+	    !headers_have_token(h, "Connection", "keep-alive"))
+		h->close = 1;
+	h->upgrade = http_header(h, "Upgrade") != NULL;
+}
+
+enum http_result
+http_parse_request(const char *buf, size_t len, size_t max,
+    struct http_head *h, struct http_error *err)
+{
+	struct http_error	 e;
+	struct parse		 p;
+	enum http_result	 r;
+	const char		*v;
+	char			*next;
+	int			 i;
+
+	p.h = h;
+	p.err = err != NULL ? err : &e;
+	p.bad = 400;
+	p.big = 431;
+	p.coding = 501;
+	if ((r = head_begin(&p, buf, len, max)) != HTTP_COMPLETE)
+		return (r);
+	next = h->text;
+	if (parse_request_line(&p, head_line(&next)) == -1 ||
+	    head_fields(&p, next) == -1 || request_checks(&p) == -1)
+		return (head_error(&p));
+	head_flags(h);
+	/* RFC 9110 10.1.1: an HTTP/1.0 client never waits for 100. */
+	for (i = 0; i < h->nheaders && h->minor == 1; i++) {
+		v = h->headers[i].value;
+		if (strcasecmp(h->headers[i].name, "Expect") == 0 &&
+		    strcasecmp(v, "100-continue") == 0)
+			h->expect_continue = 1;
+	}
+	return (HTTP_COMPLETE);
+}
+
+enum http_result
+http_parse_response(const char *buf, size_t len, size_t max,
+    int head_request, int connect_request, struct http_head *h,
+    struct http_error *err)
+{
+	struct http_error	 e;
+	struct parse		 p;
+	enum http_result	 r;
+	char			*next;
+
+	p.h = h;
+	p.err = err != NULL ? err : &e;
+	p.bad = p.big = p.coding = 502;
+	if ((r = head_begin(&p, buf, len, max)) != HTTP_COMPLETE)
+		return (r);
+	next = h->text;
+	if (parse_status_line(&p, head_line(&next)) == -1 ||
+	    head_fields(&p, next) == -1 ||
+	    response_framing(&p, head_request, connect_request) == -1)
+		return (head_error(&p));
+	head_flags(h);
+	return (HTTP_COMPLETE);
+}
+
+void
+http_head_free(struct http_head *h)
+{
+	if (h == NULL)
+		return;
+	free(h->text);
+	memset(h, 0, sizeof(*h));
+}
+
+const char *
+http_header(const struct http_head *h, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < h->nheaders; i++)
+		if (strcasecmp(h->headers[i].name, name) == 0)
+			return (h->headers[i].value);
+	return (NULL);
+}
+
+int
+http_header_count(const struct http_head *h, const char *name)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < h->nheaders; i++)
+		if (strcasecmp(h->headers[i].name, name) == 0)
+			n++;
+	return (n);
+}
+
+int
+http_token_in(const char *value, const char *tok)
+{
+	const char	*s, *e;
+	size_t		 n, toklen;
+
+	if (value == NULL || tok == NULL)
+		return (0);
+	toklen = strlen(tok);
+	for (s = value;; s = e + 1) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if ((e = strchr(s, ',')) == NULL)
+			e = s + strlen(s);
+		for (n = (size_t)(e - s); n > 0 &&
+		    (s[n - 1] == ' ' || s[n - 1] == '\t'); n--)
+			;
+		if (n == toklen && strncasecmp(s, tok, n) == 0)
+			return (1);
+		if (*e == '\0')
+			return (0);
+	}
+}
+
+void
+http_body_init(struct http_body *b, const struct http_head *h)
+{
+	memset(b, 0, sizeof(*b));
+	b->framing = h->framing;
+	b->state = CH_SIZE;
+	if (h->framing == HTTP_BODY_LENGTH)
+		b->left = h->length;
+	if (h->framing == HTTP_BODY_NONE ||
+	    (h->framing == HTTP_BODY_LENGTH && h->length == 0))
+		b->done = 1;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+static int
+chunk_fail(struct http_body *b, const char **why, const char *reason)
+{
+	b->state = CH_ERROR;
+	*why = reason;
+	return (-1);
+}
+
+/*
+ * At most 16 digits, and at most INT64_MAX: a back end that reads the
+ * size as signed must not see a negative number.
+ */
+static int
+chunk_size_byte(struct http_body *b, unsigned char c, const char **why)
+{
+	int	 x;
+
+	if ((x = hexval(c)) != -1) {
+		if (b->linelen > CHUNK_DIGITS_MAX)
+			return (chunk_fail(b, why, "chunk size too long"));
+		if (b->chunk > ((uint64_t)INT64_MAX - (uint64_t)x) / 16)
+			return (chunk_fail(b, why, "chunk size too large"));
+		b->chunk = b->chunk * 16 + (uint64_t)x;
+		return (0);
+	}
+	if (b->linelen == 1)
+		return (chunk_fail(b, why, "invalid chunk size"));
+	if (c == ';')
+		b->state = CH_EXT_NAME0;
+	else if (c == '\r')
+		b->state = CH_SIZE_LF;
+	else
+		return (chunk_fail(b, why, "invalid chunk size"));
+	return (0);
+}
+
+/* After a complete extension: another one, or the end of the line. */
+static int
+chunk_ext_end(struct http_body *b, unsigned char c, const char **why)
+{
+	if (c == ';')
+		b->state = CH_EXT_NAME0;
+	else if (c == '\r')
+		b->state = CH_SIZE_LF;
+	else
+		return (chunk_fail(b, why, "invalid chunk extension"));
+	return (0);
+}
+
+/* ;name[=token|quoted-string], without the BWS nobody sends. */
+static int
+chunk_ext_byte(struct http_body *b, unsigned char c, const char **why)
+{
+	switch (b->state) {
+	case CH_EXT_NAME0:
+		if (!http_tchar(c))
+			return (chunk_fail(b, why, "invalid chunk extension"));
+		b->state = CH_EXT_NAME;
+		return (0);
+	case CH_EXT_NAME:
+	case CH_EXT_TOKEN:
+		if (http_tchar(c))
+			return (0);
+		if (c == '=' && b->state == CH_EXT_NAME) {
+			b->state = CH_EXT_VAL0;
+			return (0);
+		}
+		return (chunk_ext_end(b, c, why));
+	case CH_EXT_VAL0:
+		if (c == '"')
+			b->state = CH_EXT_QUOTED;
+		else if (http_tchar(c))
+			b->state = CH_EXT_TOKEN;
+		else
+			return (chunk_fail(b, why, "invalid chunk extension"));
+		return (0);
+	case CH_EXT_QUOTED:
+		if (c == '"')
+			b->state = CH_EXT_QEND;
+		else if (c == '\\')
+			b->state = CH_EXT_QPAIR;
+		else if (!http_field_byte(c))
+			return (chunk_fail(b, why, "invalid chunk extension"));
+		return (0);
+	case CH_EXT_QPAIR:
+		if (!http_field_byte(c))
+			return (chunk_fail(b, why, "invalid chunk extension"));
+		b->state = CH_EXT_QUOTED;
+		return (0);
+	default:
+		return (chunk_ext_end(b, c, why));
+	}
+}
+
+/* chunk-size [ chunk-ext ] CRLF, at most CHUNK_LINE_MAX bytes. */
+static int
+chunk_line_byte(struct http_body *b, unsigned char c, const char **why)
+{
+	if (++b->linelen > CHUNK_LINE_MAX)
+		return (chunk_fail(b, why, "chunk size line too long"));
+	if (b->state == CH_SIZE)
+		return (chunk_size_byte(b, c, why));
+	if (b->state != CH_SIZE_LF)
+		return (chunk_ext_byte(b, c, why));
+	if (c != '\n')
+		return (chunk_fail(b, why, "CR without LF in chunked body"));
+	b->linelen = 0;
+	b->state = b->chunk == 0 ? CH_TRAILER : CH_DATA;
+	return (0);
+}
+
+/* The CRLF that must follow chunk-data. */
+static int
+chunk_data_byte(struct http_body *b, unsigned char c, const char **why)
+{
+	if (b->state == CH_DATA_CR && c == '\r') {
+		b->state = CH_DATA_LF;
+		return (0);
+	}
+	if (b->state == CH_DATA_LF && c == '\n') {
+		b->state = CH_SIZE;
+		b->chunk = 0;
+		return (0);
+	}
+	return (chunk_fail(b, why, "missing CRLF after chunk data"));
+}
+
+/* trailer-section CRLF: field lines as strict as the head's. */
+static int
+chunk_trailer_byte(struct http_body *b, unsigned char c, const char **why)
+{
+	if (++b->trailers > CHUNK_TRAILERS_MAX)
+		return (chunk_fail(b, why, "trailer section too large"));
+	switch (b->state) {
+	case CH_TRAILER:
+		if (c == ' ' || c == '\t')
+			return (chunk_fail(b, why, "obs-fold in trailer"));
+		if (c == '\r')
+			b->state = CH_END_LF;
+		else if (http_tchar(c))
+			b->state = CH_TRAILER_NAME;
+		else
+			return (chunk_fail(b, why, "invalid trailer field"));
+		return (0);
+	case CH_TRAILER_NAME:
+		if (c == ':')
+			b->state = CH_TRAILER_VALUE;
+		else if (!http_tchar(c))
+			return (chunk_fail(b, why, "invalid trailer field"));
+		return (0);
+	case CH_TRAILER_VALUE:
+		if (c == '\r')
+			b->state = CH_TRAILER_LF;
+		else if (!http_field_byte(c))
+			return (chunk_fail(b, why, "invalid trailer field"));
+		return (0);
+	default:		/* CH_TRAILER_LF, CH_END_LF */
+		if (c != '\n')
+			return (chunk_fail(b, why,
+			    "CR without LF in chunked body"));
+		if (b->state == CH_END_LF)
+			b->done = 1;
+		b->state = CH_TRAILER;
+		return (0);
+	}
+}
+
+static int
+chunk_lf_expected(int state)
+{
+	return (state == CH_SIZE_LF || state == CH_DATA_LF ||
+	    state == CH_TRAILER_LF || state == CH_END_LF);
+}
+
+static int
+chunk_byte(struct http_body *b, unsigned char c, const char **why)
+{
+	if (c == '\n' && !chunk_lf_expected(b->state))
+		return (chunk_fail(b, why, "LF without CR in chunked body"));
+	switch (b->state) {
+	case CH_DATA_CR:
+	case CH_DATA_LF:
+		return (chunk_data_byte(b, c, why));
+	case CH_TRAILER:
+	case CH_TRAILER_NAME:
+	case CH_TRAILER_VALUE:
+	case CH_TRAILER_LF:
+	case CH_END_LF:
+		return (chunk_trailer_byte(b, c, why));
+	case CH_ERROR:
+		return (chunk_fail(b, why, "malformed chunked body"));
+	default:
+		return (chunk_line_byte(b, c, why));
+	}
+}
+
+/* Framing bytes one at a time, so any split of the input works. */
+static ssize_t
+chunked_feed(struct http_body *b, const uint8_t *buf, size_t len,
+    const char **why)
+{
+	size_t		 i, n;
+
+	for (i = 0; i < len && !b->done;) {
+		if (b->state == CH_DATA) {
+			n = len - i;
+			if (n > b->chunk)
+				n = (size_t)b->chunk;
+			i += n;
+			b->chunk -= n;
+			if (b->chunk == 0)
+				b->state = CH_DATA_CR;
+			continue;
+		}
+		if (chunk_byte(b, buf[i], why) == -1)
+			return (-1);
+		i++;
+	}
+	return ((ssize_t)i);
+}
+
+ssize_t
+http_body_feed(struct http_body *b, const uint8_t *buf, size_t len,
+    const char **why)
+{
+	const char	*reason;
+
+	if (why == NULL)
+		why = &reason;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (b->framing == HTTP_BODY_CHUNKED && b->state == CH_ERROR)
+		return (chunk_fail(b, why, "malformed chunked body"));
+	if (b->done)
+		return (0);
+	switch (b->framing) {
+	case HTTP_BODY_NONE:
+		b->done = 1;
+		return (0);
+	case HTTP_BODY_LENGTH:
+		if (len > b->left)
+			len = (size_t)b->left;
+		if ((b->left -= len) == 0)
+			b->done = 1;
+		return ((ssize_t)len);
+	case HTTP_BODY_CLOSE:
+		return ((ssize_t)len);
+	case HTTP_BODY_CHUNKED:
+		return (chunked_feed(b, buf, len, why));
+	}
+	return (chunk_fail(b, why, "unknown framing"));
+}

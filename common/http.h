@@ -1,0 +1,111 @@
+/*
+ * A strict, small HTTP/1.1 message parser (RFC 9110/9112) for a proxy
+ * that must never be confused about where a message ends: it refuses
+ * anything two parties could read two ways.
+ *
+ * Heads are parsed whole once complete (up to a byte limit); bodies
+ * are framed by http_body_* without being copied or buffered.
+ */
+#ifndef AIB_HTTP_H
+#define AIB_HTTP_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_HEADERS_MAX	128
+
+struct http_header {
+	const char	*name;		/* as received */
+	const char	*value;		/* OWS trimmed */
+};
+
+enum http_framing {
+	HTTP_BODY_NONE,			/* no body */
+	HTTP_BODY_LENGTH,		/* Content-Length bytes */
+	HTTP_BODY_CHUNKED,		/* Transfer-Encoding: chunked */
+	HTTP_BODY_CLOSE			/* response read until EOF */
+};
+
+struct http_head {
+	char			*text;		/* owned, NUL-split copy */
+	size_t			 size;		/* head bytes incl. CRLFCRLF */
+	/* request line */
+	const char		*method;
+	const char		*target;
+	/* status line */
+	int			 status;
+	const char		*reason;
+	int			 minor;		/* HTTP/1.<minor>: 0 or 1 */
+	struct http_header	 headers[HTTP_HEADERS_MAX];
+	int			 nheaders;
+	/* derived from the headers */
+	enum http_framing	 framing;
+	uint64_t		 length;	/* HTTP_BODY_LENGTH */
+	int			 close;		/* no keep-alive after this */
+	int			 upgrade;	/* Upgrade header present */
+	int			 expect_continue;
+};
+
+/*
+ * Results: complete (the head is in *h, h->size bytes of input used),
+ * need more input, or an error with the status to answer (400 Bad
+ * Request, 431 for an oversize request head, 501 for an unknown
+ * transfer coding, 505 for a version other than HTTP/1.0 or 1.1;
+ * responses use 502) and a short reason for the log.
+ */
+enum http_result {
+	HTTP_COMPLETE,
+	HTTP_INCOMPLETE,
+	HTTP_ERROR
+};
+
+struct http_error {
+	int		 status;
+	const char	*why;
+};
+
+/* max: limit on head bytes (limits.header_bytes). */
+enum http_result http_parse_request(const char *, size_t, size_t,
+		    struct http_head *, struct http_error *);
+/*
+ * Response heads; head_request says the request was HEAD, and with
+ * connect_request a 2xx means a tunnel (no body).  1xx responses parse
+ * as complete heads with HTTP_BODY_NONE; the caller loops.
+ */
+enum http_result http_parse_response(const char *, size_t, size_t, int,
+		    int, struct http_head *, struct http_error *);
+void		 http_head_free(struct http_head *);
+
+/* First header value by case-insensitive name, or NULL. */
+const char	*http_header(const struct http_head *, const char *);
+/* How many times a header appears. */
+int		 http_header_count(const struct http_head *, const char *);
+/* Is tok one of the comma-separated tokens of value? (case-insensitive) */
+int		 http_token_in(const char *, const char *);
+
+/*
+ * Body framing.  The proxy forwards body bytes as received (chunked
+ * stays chunked); http_body_feed() says how many of the given bytes
+ * belong to the current message and whether it has ended.
+ */
+struct http_body {
+	enum http_framing	 framing;
+	uint64_t		 left;		/* LENGTH: bytes to go */
+	int			 state;		/* CHUNKED: parser state */
+	uint64_t		 chunk;		/* CHUNKED: bytes left in chunk */
+	size_t			 linelen;	/* CHUNKED: size/trailer line */
+	size_t			 trailers;	/* CHUNKED: trailer bytes */
+	int			 done;
+};
+
+void		 http_body_init(struct http_body *, const struct http_head *);
+/*
+ * Consume up to len bytes.  Returns the number of bytes that belong to
+ * this message (<= len; fewer only when the message ended), or -1 for a
+ * malformed chunked body (why set).  CLOSE bodies never end here.
+ */
+ssize_t		 http_body_feed(struct http_body *, const uint8_t *, size_t,
+		    const char **);
+
+#endif /* AIB_HTTP_H */

@@ -1,0 +1,173 @@
+/*
+ * Logging to syslog, or to stderr in the foreground (-d).  The syslog
+ * socket is connected before any chroot (LOG_NDELAY) so chrooted
+ * children keep it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int		 log_stderr;
+static int		 log_level = LOG_LEVEL_INFO;
+static const char	*log_procname = "parent";
+
+void
+log_init(int to_stderr, int facility)
+{
+	log_stderr = to_stderr;
+	if (!log_stderr)
+		openlog(getprogname(), LOG_PID | LOG_NDELAY, facility);
+	tzset();
+}
+
+void
+log_procinit(const char *name)
+{
+	if (name != NULL)
+		log_procname = name;
+}
+
+void
+log_setlevel(int level)
+{
+	log_level = level;
+}
+
+int
+log_getlevel(void)
+{
+	return (log_level);
+}
+
+int
+log_todebug(void)
+{
+	return (log_stderr);
+}
+
+static int
+log_wanted(int pri)
+{
+	switch (pri) {
+	case LOG_DEBUG:
+		return (log_level >= LOG_LEVEL_DEBUG);
+	case LOG_INFO:
+	case LOG_NOTICE:
+		return (log_level >= LOG_LEVEL_INFO);
+	case LOG_WARNING:
+		return (log_level >= LOG_LEVEL_WARNING);
+	default:
+		return (1);
+	}
+}
+
+void
+vlog(int pri, const char *fmt, va_list ap)
+{
+	char	 msg[2048];
+	int	 saved_errno = errno;
+
+	if (!log_wanted(pri))
+		return;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_stderr)
+		fprintf(stderr, "%s[%d]: %s: %s\n", getprogname(),
+		    (int)getpid(), log_procname, msg);
+	else
+		syslog(pri, "%s: %s", log_procname, msg);
+	errno = saved_errno;
+}
+
+void
+logit(int pri, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
+static void
+vlog_errno(int pri, int code, const char *fmt, va_list ap)
+{
+	char	 msg[2048];
+
+	if (fmt == NULL) {
+		logit(pri, "%s", strerror(code));
+		return;
+	}
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	logit(pri, "%s: %s", msg, strerror(code));
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_ERR, saved_errno, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_CRIT, saved_errno, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

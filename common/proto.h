@@ -1,0 +1,176 @@
+/*
+ * What crosses the process boundaries: one flat enum of message types
+ * (direction in the comment) and the plain fixed-size structs they
+ * carry.  No pointers ever cross a channel.
+ */
+#ifndef AIB_PROTO_H
+#define AIB_PROTO_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "compat.h"
+
+#define AIB_NAME_MAX		64	/* provider name, incl. NUL */
+#define AIB_PATH_MAX		1024
+#define AIB_PORTS_MAX		64
+#define AIB_SPKI_MAX		1024	/* SubjectPublicKeyInfo DER */
+#define AIB_REASON_MAX		256
+#define AIB_CRED_MAX		512	/* upstream "Basic ..." value */
+#define AIB_DNS_ADDRS_MAX	16
+
+/* Well-known descriptors in a freshly exec'd child. */
+#define AIB_PARENT_FD		3
+
+enum aib_proc {
+	PROC_PARENT,
+	PROC_SIGNER,
+	PROC_PROXY,
+	PROC_RESOLVER,
+	PROC_MAX
+};
+
+enum imsg_type {
+	IMSG_NONE,
+	IMSG_CTL_VERBOSE,	/* parent -> all: int log level */
+	IMSG_CTL_PROCFD,	/* parent -> child: struct ctl_procfd + fd */
+	IMSG_CFG_GLOBAL,	/* parent -> all: struct global_config */
+	IMSG_CFG_LISTEN,	/* parent -> proxy: struct listen_config + fd */
+	IMSG_CFG_LISTEN_CERT,	/* parent -> proxy: fd; peerid = listener */
+	IMSG_CFG_LISTEN_KEY,	/* parent -> proxy: fd; peerid = listener */
+	IMSG_CFG_PROVIDER,	/* parent -> proxy, signer: provider_config */
+	IMSG_CFG_CIDR,		/* parent -> proxy: struct cidr_config */
+	IMSG_CFG_BRIDGE,	/* parent -> proxy: struct bridge_config */
+	IMSG_CFG_BRIDGE_CA,	/* parent -> proxy: fd of bridge.ca */
+	IMSG_CFG_UPSTREAM,	/* parent -> proxy: struct upstream_config */
+	IMSG_CFG_UPSTREAM_CA,	/* parent -> proxy: fd of upstream.ca */
+	IMSG_CFG_CA_CERT,	/* parent -> proxy, signer: fd of ca.cert */
+	IMSG_CFG_CA_KEY,	/* parent -> signer only: fd of ca.key */
+	IMSG_CFG_DONE,		/* parent -> child: end of a config;
+				   child -> parent: struct cfg_ack */
+	IMSG_CFG_ABORT,		/* parent -> child: drop the staged config */
+	IMSG_CTL_START,		/* parent -> child: commit the staged config */
+	IMSG_CERT_REQ,		/* proxy -> signer: cert_req + SPKI DER;
+				   peerid = request id */
+	IMSG_CERT_RES,		/* signer -> proxy: cert_res + PEM chain */
+	IMSG_DNS_REQ,		/* proxy -> resolver: struct dns_req */
+	IMSG_DNS_RES,		/* resolver -> proxy: struct dns_res */
+	IMSG_MAX
+};
+
+/* IMSG_CTL_PROCFD: the channel to another child, fd attached. */
+struct ctl_procfd {
+	int32_t		 pf_proc;	/* enum aib_proc of the other end */
+	int32_t		 pf_instance;	/* which worker, for the signer */
+};
+
+enum tunnel_auth {
+	TUNNEL_AUTH_OPEN,
+	TUNNEL_AUTH_TOKEN
+};
+
+/* IMSG_CFG_GLOBAL: settings every child may need. */
+struct global_config {
+	int32_t		 gc_loglevel;
+	int32_t		 gc_instance;	/* this worker's number */
+	int32_t		 gc_workers;
+	int32_t		 gc_tunnel_auth;	/* enum tunnel_auth */
+	uint32_t	 gc_leaf_lifetime;	/* seconds */
+	uint32_t	 gc_timeout_header;	/* milliseconds */
+	uint32_t	 gc_timeout_handshake;
+	uint32_t	 gc_timeout_idle;
+	uint32_t	 gc_timeout_connect;
+	uint32_t	 gc_timeout_shutdown;
+	uint32_t	 gc_max_connections;
+	uint32_t	 gc_header_bytes;
+	uint16_t	 gc_ports[AIB_PORTS_MAX];
+	int32_t		 gc_nports;
+	char		 gc_dump_dir[AIB_PATH_MAX];	/* "" when off */
+};
+
+/* IMSG_CFG_LISTEN: one listening socket, fd attached; peerid = index. */
+struct listen_config {
+	int32_t		 lc_index;
+	int32_t		 lc_tls;
+	int32_t		 lc_metrics;	/* the metrics listener */
+	char		 lc_name[AIB_HOSTNAME_MAX + 8];	/* as configured */
+};
+
+enum provider_type {
+	PROVIDER_GENERIC,
+	PROVIDER_COPILOT
+};
+
+/* IMSG_CFG_PROVIDER: one intercepted host and its bridge route. */
+struct provider_config {
+	char		 pc_name[AIB_NAME_MAX];
+	char		 pc_host[AIB_HOSTNAME_MAX + 1];	/* canonical */
+	int32_t		 pc_type;	/* enum provider_type */
+};
+
+/* IMSG_CFG_CIDR: one allowed private/reserved range. */
+struct cidr_config {
+	int32_t		 cc_af;		/* AF_INET or AF_INET6 */
+	int32_t		 cc_prefixlen;
+	uint8_t		 cc_addr[16];	/* network byte order */
+};
+
+/* IMSG_CFG_BRIDGE: where intercepted requests go. */
+struct bridge_config {
+	int32_t		 bc_tls;	/* https:// */
+	int32_t		 bc_port;
+	char		 bc_host[AIB_HOSTNAME_MAX + 1];
+	char		 bc_hostport[AIB_HOSTNAME_MAX + 8];	/* Host: */
+	char		 bc_path[AIB_PATH_MAX];	/* prefix, no trailing / */
+};
+
+/* IMSG_CFG_UPSTREAM: the corporate proxy, if any. */
+struct upstream_config {
+	int32_t		 uc_enabled;
+	int32_t		 uc_tls;	/* https:// */
+	int32_t		 uc_bridge;	/* bridge hop goes through it too */
+	int32_t		 uc_port;
+	char		 uc_host[AIB_HOSTNAME_MAX + 1];
+	char		 uc_auth[AIB_CRED_MAX];	/* "Basic ..." or "" */
+};
+
+/* IMSG_CFG_DONE from a child: did the staged config take? */
+struct cfg_ack {
+	int32_t		 ca_ok;
+	char		 ca_reason[AIB_REASON_MAX];
+};
+
+/* IMSG_CERT_REQ: followed by cr_spkilen bytes of SPKI DER. */
+struct cert_req {
+	char		 cr_host[AIB_HOSTNAME_MAX + 1];
+	uint32_t	 cr_spkilen;
+};
+
+/* IMSG_CERT_RES: followed by the PEM chain (leaf first) when ok. */
+struct cert_res {
+	int32_t		 cs_ok;
+	int64_t		 cs_notafter;	/* leaf expiry, Unix time */
+	char		 cs_reason[AIB_REASON_MAX];
+};
+
+/* IMSG_DNS_REQ: peerid = request id. */
+struct dns_req {
+	char		 dr_host[AIB_HOSTNAME_MAX + 1];
+	int32_t		 dr_port;
+};
+
+struct dns_addr {
+	int32_t		 da_af;
+	uint8_t		 da_addr[16];
+};
+
+/* IMSG_DNS_RES: peerid = request id; dn_error is a gai error or 0. */
+struct dns_res {
+	int32_t		 dn_error;
+	int32_t		 dn_naddrs;
+	struct dns_addr	 dn_addrs[AIB_DNS_ADDRS_MAX];
+};
+
+#endif /* AIB_PROTO_H */

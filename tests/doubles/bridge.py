@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""A test AI Bridge: answers what the integration tests need and records,
+one JSON line per request in --log, what it received (method, path,
+headers, body length and SHA-256, and which TCP connection it came on).
+
+    bridge.py --port N [--tls CERT KEY] --log FILE [--ready FILE]
+
+Routes (any path under /api/v2/aibridge/):
+    .../sse        two SSE events; the second only once --release exists
+    .../download?n=N   N bytes of a fixed pattern, chunked
+    .../upload     reads the body, answers its length and SHA-256
+    .../stream?n=N&chunk=C  N bytes in C-sized chunks as fast as possible
+    anything else  200 {"ok":true,"path":...}
+"""
+import argparse, hashlib, json, os, socket, ssl, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs
+
+PATTERN = bytes(range(256)) * 256  # 64 KiB
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def record(self, length, digest):
+        entry = {
+            "method": self.command, "path": self.path,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body_len": length, "body_sha256": digest,
+            "conn": "%s:%d" % self.client_address[:2],
+        }
+        with self.server.lock:
+            with open(self.server.log, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    def read_body(self):
+        h = hashlib.sha256()
+        n = 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                left = size
+                while left:
+                    b = self.rfile.read(min(left, 1 << 16))
+                    h.update(b); n += len(b); left -= len(b)
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length", 0))
+            while left:
+                b = self.rfile.read(min(left, 1 << 16))
+                if not b:
+                    break
+                h.update(b); n += len(b); left -= len(b)
+        return n, h.hexdigest()
+
+    def send_chunk(self, data):
+        self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+
+    def do_any(self):
+        n, digest = self.read_body()
+        self.record(n, digest)
+        u = urlsplit(self.path)
+        q = parse_qs(u.query)
+        if u.path.endswith("/sse"):
+            return self.sse()
+        if u.path.endswith("/download") or u.path.endswith("/stream"):
+            return self.download(int(q.get("n", ["0"])[0]),
+                                 int(q.get("chunk", ["65536"])[0]))
+        if u.path.endswith("/upload"):
+            body = json.dumps({"len": n, "sha256": digest}).encode()
+        else:
+            body = json.dumps({"ok": True, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def sse(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.send_chunk(b"event: one\ndata: first\n\n")
+        self.wfile.flush()
+        release = self.server.release
+        deadline = time.time() + 20
+        while release and not os.path.exists(release) and time.time() < deadline:
+            time.sleep(0.01)
+        self.send_chunk(b"event: two\ndata: second\n\n")
+        self.send_chunk(b"")
+        self.wfile.flush()
+
+    def download(self, total, chunk):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        while sent < total:
+            k = min(chunk, total - sent, len(PATTERN))
+            self.send_chunk(PATTERN[:k])
+            sent += k
+        self.send_chunk(b"")
+        self.wfile.flush()
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_any
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--release")
+    args = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
+    srv.lock = threading.Lock()
+    srv.log = args.log
+    srv.release = args.release
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*args.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    open(args.log, "a").close()
+    print("ready", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

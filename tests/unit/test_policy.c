@@ -1,0 +1,412 @@
+/*
+ * aibproxyd/policy.c: which addresses and ports a tunnel may reach.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../aibproxyd/policy.h"
+#include "compat.h"
+
+enum allow_set {
+	ALLOW_NONE,
+	ALLOW_127,		/* 127.0.0.1/32 */
+	ALLOW_10,		/* 10.0.0.0/8 */
+	ALLOW_FD,		/* fd00::/8 */
+	ALLOW_ALL,		/* 0.0.0.0/0, ::/0 */
+	ALLOW_MAX
+};
+
+static const char *const allow_sets[ALLOW_MAX][3] = {
+	[ALLOW_NONE] = { NULL },
+	[ALLOW_127] = { "127.0.0.1/32", NULL },
+	[ALLOW_10] = { "10.0.0.0/8", NULL },
+	[ALLOW_FD] = { "fd00::/8", NULL },
+	[ALLOW_ALL] = { "0.0.0.0/0", "::/0", NULL },
+};
+
+struct addr_case {
+	const char	*addr;
+	enum allow_set	 allow;
+	int		 blocked;
+	const char	*range;		/* when blocked */
+};
+
+#define PUB(a)		{ a, ALLOW_NONE, 0, NULL }
+#define BLK(a, r)	{ a, ALLOW_NONE, 1, r }
+
+static const struct addr_case addr_cases[] = {
+	/* public */
+	PUB("8.8.8.8"),
+	PUB("1.1.1.1"),
+	PUB("2606:4700::1111"),
+	PUB("2a00:1450:4001::1"),
+	/* IPv4: first, last, and the neighbours outside each range */
+	BLK("0.0.0.0", "0.0.0.0/8"),
+	BLK("0.255.255.255", "0.0.0.0/8"),
+	PUB("1.0.0.0"),
+	PUB("9.255.255.255"),
+	BLK("10.0.0.0", "10.0.0.0/8"),
+	BLK("10.255.255.255", "10.0.0.0/8"),
+	PUB("11.0.0.0"),
+	PUB("100.63.255.255"),
+	BLK("100.64.0.0", "100.64.0.0/10"),
+	BLK("100.127.255.255", "100.64.0.0/10"),
+	PUB("100.128.0.0"),
+	PUB("126.255.255.255"),
+	BLK("127.0.0.0", "127.0.0.0/8"),
+	BLK("127.0.0.1", "127.0.0.0/8"),
+	BLK("127.255.255.255", "127.0.0.0/8"),
+	PUB("128.0.0.0"),
+	PUB("169.253.255.255"),
+	BLK("169.254.0.0", "169.254.0.0/16"),
+	BLK("169.254.169.254", "169.254.0.0/16"),
+	BLK("169.254.255.255", "169.254.0.0/16"),
+	PUB("169.255.0.0"),
+	PUB("172.15.255.255"),
+	BLK("172.16.0.0", "172.16.0.0/12"),
+	BLK("172.31.255.255", "172.16.0.0/12"),
+	PUB("172.32.0.0"),
+	PUB("191.255.255.255"),
+	BLK("192.0.0.0", "192.0.0.0/24"),
+	BLK("192.0.0.255", "192.0.0.0/24"),
+	PUB("192.0.1.0"),
+	PUB("192.0.1.255"),
+	BLK("192.0.2.0", "192.0.2.0/24"),
+	BLK("192.0.2.255", "192.0.2.0/24"),
+	PUB("192.0.3.0"),
+	PUB("192.167.255.255"),
+	BLK("192.168.0.0", "192.168.0.0/16"),
+	BLK("192.168.255.255", "192.168.0.0/16"),
+	PUB("192.169.0.0"),
+	PUB("198.17.255.255"),
+	BLK("198.18.0.0", "198.18.0.0/15"),
+	BLK("198.19.255.255", "198.18.0.0/15"),
+	PUB("198.20.0.0"),
+	PUB("198.51.99.255"),
+	BLK("198.51.100.0", "198.51.100.0/24"),
+	BLK("198.51.100.255", "198.51.100.0/24"),
+	PUB("198.51.101.0"),
+	PUB("203.0.112.255"),
+	BLK("203.0.113.0", "203.0.113.0/24"),
+	BLK("203.0.113.255", "203.0.113.0/24"),
+	PUB("203.0.114.0"),
+	PUB("223.255.255.255"),
+	BLK("224.0.0.0", "224.0.0.0/4"),
+	BLK("239.255.255.255", "224.0.0.0/4"),
+	BLK("240.0.0.0", "240.0.0.0/4"),
+	BLK("255.255.255.254", "240.0.0.0/4"),
+	BLK("255.255.255.255", "240.0.0.0/4"),
+	/* IPv6 */
+	BLK("::", "::/128"),
+	BLK("::1", "::1/128"),
+	BLK("::2", "::/96"),
+	BLK("::7f00:1", "::/96"),
+	BLK("::8.8.8.8", "::/96"),
+	BLK("::ffff:ffff", "::/96"),
+	BLK("64:ff9b::", "64:ff9b::/96"),
+	BLK("64:ff9b::7f00:1", "64:ff9b::/96"),
+	BLK("64:ff9b::ffff:ffff", "64:ff9b::/96"),
+	PUB("64:ff9b::1:0:0"),
+	BLK("64:ff9b:1::1", "64:ff9b:1::/48"),
+	BLK("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "64:ff9b:1::/48"),
+	PUB("64:ff9b:2::1"),
+	BLK("100::", "100::/64"),
+	BLK("100::ffff:ffff:ffff:ffff", "100::/64"),
+	PUB("100:0:0:1::"),
+	BLK("2001::1", "2001::/23"),
+	BLK("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::/23"),
+	BLK("2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", "2001::/23"),
+	PUB("2001:200::1"),
+	PUB("2001:db7:ffff:ffff:ffff:ffff:ffff:ffff"),
+	BLK("2001:db8::", "2001:db8::/32"),
+	BLK("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8::/32"),
+	PUB("2001:db9::"),
+	PUB("2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+	BLK("2002::", "2002::/16"),
+	BLK("2002:7f00:1::1", "2002::/16"),
+	BLK("2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2002::/16"),
+	PUB("2003::"),
+	PUB("fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+	BLK("fc00::", "fc00::/7"),
+	BLK("fd00::1", "fc00::/7"),
+	BLK("fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fc00::/7"),
+	BLK("fe80::", "fe80::/10"),
+	BLK("fe80::1", "fe80::/10"),
+	BLK("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::/10"),
+	BLK("fec0::", "fec0::/10"),
+	BLK("feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fec0::/10"),
+	BLK("ff00::", "ff00::/8"),
+	BLK("ff02::1", "ff00::/8"),
+	BLK("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ff00::/8"),
+	/* IPv4-mapped: judged as the IPv4 address */
+	BLK("::ffff:127.0.0.1", "127.0.0.0/8"),
+	BLK("::ffff:0.0.0.0", "0.0.0.0/8"),
+	BLK("::ffff:10.1.2.3", "10.0.0.0/8"),
+	BLK("::ffff:169.254.169.254", "169.254.0.0/16"),
+	BLK("::ffff:255.255.255.255", "240.0.0.0/4"),
+	PUB("::ffff:8.8.8.8"),
+	PUB("::ffff:1.1.1.1"),
+	/* allowed CIDRs */
+	{ "127.0.0.1", ALLOW_127, 0, NULL },
+	{ "::ffff:127.0.0.1", ALLOW_127, 0, NULL },
+	{ "127.0.0.2", ALLOW_127, 1, "127.0.0.0/8" },
+	{ "127.0.0.0", ALLOW_127, 1, "127.0.0.0/8" },
+	{ "::ffff:127.0.0.2", ALLOW_127, 1, "127.0.0.0/8" },
+	{ "::1", ALLOW_127, 1, "::1/128" },
+	{ "::7f00:1", ALLOW_127, 1, "::/96" },
+	{ "8.8.8.8", ALLOW_127, 0, NULL },
+	{ "10.0.0.0", ALLOW_10, 0, NULL },
+	{ "10.200.0.1", ALLOW_10, 0, NULL },
+	{ "::ffff:10.1.2.3", ALLOW_10, 0, NULL },
+	{ "172.16.0.1", ALLOW_10, 1, "172.16.0.0/12" },
+	{ "::a01:203", ALLOW_10, 1, "::/96" },
+	{ "fd00::1", ALLOW_FD, 0, NULL },
+	{ "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ALLOW_FD, 0, NULL },
+	{ "fc00::1", ALLOW_FD, 1, "fc00::/7" },
+	{ "fe80::1", ALLOW_FD, 1, "fe80::/10" },
+	{ "10.1.2.3", ALLOW_FD, 1, "10.0.0.0/8" },
+	{ "127.0.0.1", ALLOW_ALL, 0, NULL },
+	{ "::1", ALLOW_ALL, 0, NULL },
+	{ "::ffff:192.168.1.1", ALLOW_ALL, 0, NULL },
+	{ "ff02::1", ALLOW_ALL, 0, NULL },
+};
+
+static int
+parse_addr(const char *s, uint8_t *addr)
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1)
+		return (AF_INET);
+	if (inet_pton(AF_INET6, s, addr) == 1)
+		return (AF_INET6);
+	ck_abort_msg("test address \"%s\" does not parse", s);
+	return (-1);
+}
+
+static void
+parse_cidr(const char *s, struct cidr_config *cc)
+{
+	char		 addr[INET6_ADDRSTRLEN];
+	char		*slash;
+	const char	*errstr;
+
+	memset(cc, 0, sizeof(*cc));
+	ck_assert_uint_lt(strlcpy(addr, s, sizeof(addr)), sizeof(addr));
+	ck_assert_ptr_nonnull(slash = strchr(addr, '/'));
+	*slash = '\0';
+	cc->cc_af = parse_addr(addr, cc->cc_addr);
+	cc->cc_prefixlen = strtonum(slash + 1, 0, 128, &errstr);
+	ck_assert_ptr_null(errstr);
+}
+
+static int
+load_allow(enum allow_set set, struct cidr_config *cc)
+{
+	int	 n;
+
+	for (n = 0; allow_sets[set][n] != NULL; n++)
+		parse_cidr(allow_sets[set][n], &cc[n]);
+	return (n);
+}
+
+START_TEST(test_addr)
+{
+	const struct addr_case	*c = &addr_cases[_i];
+	struct cidr_config	 cc[3];
+	uint8_t			 addr[16];
+	const char		*range = "unset";
+	int			 af, n, rv;
+
+	af = parse_addr(c->addr, addr);
+	n = load_allow(c->allow, cc);
+	rv = policy_addr_blocked(af, addr, cc, n, &range);
+	ck_assert_msg(rv == c->blocked, "%s (allow set %d): blocked %d, "
+	    "expected %d (range %s)", c->addr, c->allow, rv, c->blocked,
+	    range ? range : "(null)");
+	if (c->blocked) {
+		ck_assert_ptr_nonnull(range);
+		ck_assert_str_eq(range, c->range);
+	} else
+		ck_assert_ptr_null(range);
+	/* range may be NULL */
+	ck_assert_int_eq(policy_addr_blocked(af, addr, cc, n, NULL),
+	    c->blocked);
+}
+END_TEST
+
+START_TEST(test_addr_family)
+{
+	uint8_t		 addr[16];
+	const char	*range = NULL;
+
+	memset(addr, 0, sizeof(addr));
+	addr[0] = 8;
+	ck_assert_int_eq(policy_addr_blocked(AF_UNIX, addr, NULL, 0, &range),
+	    1);
+	ck_assert_str_eq(range, "unknown address family");
+}
+END_TEST
+
+struct cidr_case {
+	const char	*cidr;
+	const char	*addr;
+	int		 match;
+};
+
+static const struct cidr_case cidr_cases[] = {
+	{ "127.0.0.1/32", "127.0.0.1", 1 },
+	{ "127.0.0.1/32", "127.0.0.2", 0 },
+	{ "127.0.0.1/32", "::ffff:127.0.0.1", 1 },
+	{ "127.0.0.1/32", "::7f00:1", 0 },
+	{ "127.0.0.1/32", "::1", 0 },
+	{ "10.0.0.0/8", "10.255.255.255", 1 },
+	{ "10.0.0.0/8", "11.0.0.0", 0 },
+	{ "10.0.0.0/8", "9.255.255.255", 0 },
+	{ "10.0.0.0/8", "::ffff:10.1.2.3", 1 },
+	{ "172.16.0.0/12", "172.31.255.255", 1 },
+	{ "172.16.0.0/12", "172.32.0.0", 0 },
+	{ "192.168.1.128/25", "192.168.1.128", 1 },
+	{ "192.168.1.128/25", "192.168.1.127", 0 },
+	{ "0.0.0.0/0", "255.255.255.255", 1 },
+	{ "0.0.0.0/0", "::ffff:1.2.3.4", 1 },
+	{ "0.0.0.0/0", "2001:db8::1", 0 },
+	{ "fd00::/8", "fd12:3456::1", 1 },
+	{ "fd00::/8", "fc00::1", 0 },
+	{ "fd00::/8", "10.0.0.1", 0 },
+	{ "fe80::/10", "febf::1", 1 },
+	{ "fe80::/10", "fec0::1", 0 },
+	{ "::1/128", "::1", 1 },
+	{ "::1/128", "::2", 0 },
+	{ "::1/128", "127.0.0.1", 0 },
+	{ "::/0", "2606:4700::1111", 1 },
+	{ "::/0", "8.8.8.8", 0 },
+	{ "::ffff:0:0/96", "::ffff:10.0.0.1", 1 },
+	{ "::ffff:0:0/96", "10.0.0.1", 0 },
+	{ "2001:db8::/127", "2001:db8::1", 1 },
+	{ "2001:db8::/127", "2001:db8::2", 0 },
+};
+
+START_TEST(test_cidr)
+{
+	const struct cidr_case	*c = &cidr_cases[_i];
+	struct cidr_config	 cc;
+	uint8_t			 addr[16];
+	int			 af;
+
+	parse_cidr(c->cidr, &cc);
+	af = parse_addr(c->addr, addr);
+	ck_assert_msg(policy_cidr_match(&cc, af, addr) == c->match,
+	    "%s in %s != %d", c->addr, c->cidr, c->match);
+}
+END_TEST
+
+START_TEST(test_cidr_bad_prefix)
+{
+	struct cidr_config	 cc;
+	uint8_t			 addr[16];
+	int			 af;
+
+	parse_cidr("10.0.0.0/8", &cc);
+	af = parse_addr("10.0.0.1", addr);
+	cc.cc_prefixlen = 33;
+	ck_assert_int_eq(policy_cidr_match(&cc, af, addr), 0);
+	cc.cc_prefixlen = -1;
+	ck_assert_int_eq(policy_cidr_match(&cc, af, addr), 0);
+	parse_cidr("::/0", &cc);
+	af = parse_addr("::1", addr);
+	cc.cc_prefixlen = 129;
+	ck_assert_int_eq(policy_cidr_match(&cc, af, addr), 0);
+}
+END_TEST
+
+struct port_case {
+	int	 port;
+	int	 allowed;
+};
+
+static const struct port_case port_cases[] = {
+	{ 443, 1 },
+	{ 80, 1 },
+	{ 8443, 1 },
+	{ 8080, 0 },
+	{ 0, 0 },
+	{ 22, 0 },
+	{ 65535, 0 },
+	{ 65536 + 443, 0 },
+	{ -1, 0 },
+};
+
+START_TEST(test_port)
+{
+	const struct port_case	*c = &port_cases[_i];
+	struct global_config	 gc;
+
+	memset(&gc, 0, sizeof(gc));
+	gc.gc_ports[0] = 80;
+	gc.gc_ports[1] = 443;
+	gc.gc_ports[2] = 8443;
+	gc.gc_ports[3] = 8080;	/* beyond gc_nports: not allowed */
+	gc.gc_nports = 3;
+	ck_assert_msg(policy_port_allowed(&gc, c->port) == c->allowed,
+	    "port %d != %d", c->port, c->allowed);
+}
+END_TEST
+
+START_TEST(test_port_none)
+{
+	struct global_config	 gc;
+
+	memset(&gc, 0, sizeof(gc));
+	gc.gc_ports[0] = 443;
+	ck_assert_int_eq(policy_port_allowed(&gc, 443), 0);
+	gc.gc_nports = 1;
+	ck_assert_int_eq(policy_port_allowed(&gc, 443), 1);
+	ck_assert_int_eq(policy_port_allowed(&gc, 0), 0);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("policy");
+
+	tc = tcase_create("addr_blocked");
+	tcase_add_loop_test(tc, test_addr, 0, (int)nitems(addr_cases));
+	tcase_add_test(tc, test_addr_family);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cidr_match");
+	tcase_add_loop_test(tc, test_cidr, 0, (int)nitems(cidr_cases));
+	tcase_add_test(tc, test_cidr_bad_prefix);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("port_allowed");
+	tcase_add_loop_test(tc, test_port, 0, (int)nitems(port_cases));
+	tcase_add_test(tc, test_port_none);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(policy_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed != 0);
+}

@@ -69,6 +69,8 @@ DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev check mandoc openssl \
 		   curl python3 procps iproute2 squid-openssl
 
+BENCH_PKGS	 = hey nginx-light curl python3
+
 all: $(O)/.deps-ok $(AIBPROXYD) $(SIGNERD)
 
 # Install what is missing, once per object directory.
@@ -131,6 +133,15 @@ integration: stage
 
 check: unit integration lint
 
+# A development proxy on 127.0.0.1:8888 with the test bridge behind it.
+run: stage
+	@STAGE=$(STAGE) sh etc/dev-run.sh
+
+# Benchmarks, not tests: proxy next to direct, measured in one run.
+bench: stage
+	@$(MAKE) --no-print-directory deps DEBIAN_PKGS="$(BENCH_PKGS)"
+	@O=$(O) STAGE=$(STAGE) sh tests/bench/run.sh
+
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
@@ -163,7 +174,7 @@ clean:
 
 FORCE:
 
-.PHONY: all deps unit stage integration check lint users install-bin \
+.PHONY: all deps unit stage integration check run bench lint users install-bin \
 	install uninstall clean FORCE
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -25,9 +25,13 @@
 
 static void	mitm_loop(struct conn *);
 
+static void	mitm_audit(struct conn *, const char *);
+
 static int
 mitm_fail(struct conn *c, const char *why)
 {
+	if (c->mitm->inflight)
+		mitm_audit(c, why);
 	log_info("conn %llu %s: %s %s: %s", (unsigned long long)c->id,
 	    c->peer, c->mitm->pv.pc_name, c->host, why);
 	conn_free(c, why);
@@ -42,6 +46,7 @@ mitm_free(struct conn *c)
 	bridge_cancel(m->bcwait);
 	if (m->bc != NULL)
 		bridge_put(m->bc, 0);
+	endpoint_close(proxy_env.loop, &m->inner);
 	buf_free(&m->tob);
 	buf_free(&m->toc);
 	explicit_bzero(m->token, sizeof(m->token));
@@ -49,19 +54,24 @@ mitm_free(struct conn *c)
 	c->mitm = NULL;
 }
 
-/* One audit line per request (SPEC 6); never the token itself. */
+/*
+ * One audit line per request (SPEC 6), cut short or not; never the
+ * token itself.  Bytes are the whole messages, heads included.
+ */
 static void
-mitm_audit(struct conn *c)
+mitm_audit(struct conn *c, const char *outcome)
 {
 	struct mitm	*m = c->mitm;
 
+	m->inflight = 0;
 	log_info("request %s client %s provider %s %s %s status %d "
-	    "up %llu down %llu %.3fs token %s", m->reqid, c->peer,
+	    "up %llu down %llu %.3fs token %s%s%s", m->reqid, c->peer,
 	    m->pv.pc_name, m->method, m->path, m->status,
-	    (unsigned long long)(c->client.rbytes - m->up0),
-	    (unsigned long long)(c->client.wbytes - m->down0),
+	    (unsigned long long)(m->cep->rbytes - m->up0),
+	    (unsigned long long)(m->cep->wbytes - m->down0),
 	    ev_now(proxy_env.loop) - m->t0,
-	    m->tokenid[0] ? m->tokenid : "-");
+	    m->tokenid[0] ? m->tokenid : "-", outcome ? ": " : "",
+	    outcome ? outcome : "");
 }
 
 /* Our own answer inside the TLS session; the loop writes it. */
@@ -149,8 +159,9 @@ mitm_begin(struct conn *c, const struct http_head *h)
 	m->head_request = strcmp(h->method, "HEAD") == 0;
 	m->client_close = h->close;
 	m->t0 = ev_now(proxy_env.loop);
-	m->up0 = c->client.rbytes - buf_len(&c->cbuf);
-	m->down0 = c->client.wbytes;
+	m->up0 = m->cep->rbytes - buf_len(&c->cbuf) - h->size;
+	m->down0 = m->cep->wbytes;
+	m->inflight = 1;
 	m->resp_head = 0;
 	m->status = 0;
 	m->reqready = m->respready = 0;
@@ -210,7 +221,7 @@ mitm_request_head(struct conn *c)
 	case HTTP_INCOMPLETE:
 		break;
 	}
-	n = endpoint_fill(&c->client, &c->cbuf);
+	n = endpoint_fill(m->cep, &c->cbuf);
 	if (n == EP_AGAIN)
 		return (0);
 	if (n <= 0) {
@@ -321,7 +332,7 @@ mitm_upstream(struct conn *c)
 	}
 	if (!m->reqbody.done && m->reqready == buf_len(&c->cbuf) &&
 	    c->cbuf.len < c->cbuf.cap) {
-		n = endpoint_fill(&c->client, &c->cbuf);
+		n = endpoint_fill(m->cep, &c->cbuf);
 		if (n == 0 || n == -1)
 			return (-2);	/* the client went away mid-request */
 		moved |= n > 0;
@@ -390,14 +401,14 @@ mitm_downstream(struct conn *c)
 		m->respready += n;
 	}
 	if (buf_len(&m->toc) > 0) {
-		if ((n = endpoint_flush(&c->client, &m->toc)) == -1)
+		if ((n = endpoint_flush(m->cep, &m->toc)) == -1)
 			return (-3);
 		moved |= n > 0;
 		if (buf_len(&m->toc) > 0)
 			return (moved);
 	}
 	while (m->respready > 0) {
-		n = endpoint_write(&c->client, buf_rptr(&c->sbuf),
+		n = endpoint_write(m->cep, buf_rptr(&c->sbuf),
 		    m->respready);
 		if (n == -1)
 			return (-3);
@@ -424,9 +435,9 @@ mitm_finish(struct conn *c)
 	m->bc = NULL;
 	m->bep = NULL;
 	buf_free(&c->sbuf);
-	mitm_audit(c);
+	mitm_audit(c, NULL);
 	if (m->client_close || !reqdone) {
-		endpoint_shutdown(&c->client);
+		endpoint_shutdown(m->cep);
 		conn_free(c, "intercepted connection done");
 		return (-1);
 	}
@@ -478,13 +489,13 @@ mitm_answer_run(struct conn *c)
 	struct mitm	*m = c->mitm;
 	ssize_t		 n;
 
-	if ((n = endpoint_flush(&c->client, &m->toc)) == -1)
+	if ((n = endpoint_flush(m->cep, &m->toc)) == -1)
 		return (mitm_fail(c, "client write failed"));
 	if (buf_len(&m->toc) > 0)
 		return (n > 0);
-	mitm_audit(c);
+	mitm_audit(c, NULL);
 	if (m->close_after) {
-		endpoint_shutdown(&c->client);
+		endpoint_shutdown(m->cep);
 		conn_free(c, "answered");
 		return (-1);
 	}
@@ -519,7 +530,7 @@ mitm_arm(struct conn *c)
 	case M_BRIDGE_WAIT:
 		break;
 	}
-	endpoint_arm(proxy_env.loop, &c->client, crd, cwr);
+	endpoint_arm(proxy_env.loop, m->cep, crd, cwr);
 	if (m->bep != NULL)
 		endpoint_arm(proxy_env.loop, m->bep, brd, bwr);
 }
@@ -554,18 +565,19 @@ mitm_loop(struct conn *c)
 	mitm_arm(c);
 	/* TLS may hold decrypted bytes the socket will not signal. */
 	if (r > 0)
-		ev_feed_event(proxy_env.loop, &c->client.io, EV_CUSTOM);
+		ev_feed_event(proxy_env.loop, &m->cep->io, EV_CUSTOM);
 }
 
 static void
 mitm_handshake(struct conn *c)
 {
+	struct mitm	*m = c->mitm;
 	const char	*sni;
 	char		 canon[AIB_HOSTNAME_MAX + 1];
 	ssize_t		 n;
 	int		 r;
 
-	/* First the 200 (in plain text), then TLS on the same bytes. */
+	/* First the 200, then our TLS on the same bytes. */
 	if (buf_len(&c->sbuf) > 0) {
 		if ((n = endpoint_flush(&c->client, &c->sbuf)) == -1) {
 			conn_free(c, "client write failed");
@@ -576,24 +588,33 @@ mitm_handshake(struct conn *c)
 			return;
 		}
 	}
-	if (c->client.tls == NULL) {
+	if (!m->tls_started) {
+		/* Through a TLS listener, ours runs inside its session. */
+		if (c->client.tls != NULL) {
+			endpoint_arm(proxy_env.loop, &c->client, 0, 0);
+			endpoint_init(&m->inner, c->client.fd, c->client.io.cb,
+			    c);
+			m->inner.outer = &c->client;
+			m->cep = &m->inner;
+		}
+		m->tls_started = 1;
 		/* Bytes the client sent early belong to its ClientHello. */
-		c->client.pre = c->cbuf;
+		m->cep->pre = c->cbuf;
 		buf_init(&c->cbuf, c->cbuf.cap);
-		if (endpoint_tls_accept(&c->client, leaf_tls(c->leaf)) == -1) {
+		if (endpoint_tls_accept(m->cep, leaf_tls(c->leaf)) == -1) {
 			mitm_fail(c, "TLS accept failed");
 			return;
 		}
 	}
-	if ((r = endpoint_handshake(&c->client)) == EP_AGAIN) {
-		endpoint_arm(proxy_env.loop, &c->client, 1, 0);
+	if ((r = endpoint_handshake(m->cep)) == EP_AGAIN) {
+		endpoint_arm(proxy_env.loop, m->cep, 1, 0);
 		return;
 	}
 	if (r == -1) {
-		mitm_fail(c, endpoint_error(&c->client));
+		mitm_fail(c, endpoint_error(m->cep));
 		return;
 	}
-	sni = tls_conn_servername(c->client.tls);
+	sni = tls_conn_servername(m->cep->tls);
 	if (sni != NULL && (host_canon(sni, canon, sizeof(canon), NULL) ==
 	    -1 || strcmp(canon, c->host) != 0)) {
 		mitm_fail(c, "TLS server name does not match the CONNECT");
@@ -646,6 +667,8 @@ mitm_start(struct conn *c, const struct provider_config *pv,
 	c->mitm = m;
 	c->kind = KIND_MITM;
 	m->pv = *pv;
+	m->cep = &c->client;
+	endpoint_init(&m->inner, -1, c->client.io.cb, c);
 	strlcpy(m->token, token, sizeof(m->token));
 	auth_token_id(token, m->tokenid, sizeof(m->tokenid));
 	buf_init(&m->tob, c->conf->gc.gc_header_bytes + 8192);

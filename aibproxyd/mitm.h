@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "endpoint.h"
 #include "http.h"
 #include "proto.h"
 #include "rewrite.h"
@@ -22,6 +23,10 @@ struct mitm {
 	struct provider_config	 pv;
 	char			 token[AUTH_TOKEN_MAX];
 	char			 tokenid[32];
+	struct endpoint		 inner;		/* ours, inside a TLS listener's */
+	struct endpoint		*cep;		/* the client: &inner or c->client */
+	int			 tls_started;
+	int			 inflight;	/* a request is being served */
 	struct bconn		*bc;		/* in use */
 	struct bconn		*bcwait;	/* being made */
 	struct endpoint		*bep;		/* bc's endpoint */

@@ -100,3 +100,129 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
+
+# ---- Helpers for the proxy path tests (t_proxy*.sh) ----
+
+# The directory of the test doubles and clients.
+doubles() {
+	echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/../doubles" && pwd)"
+}
+
+# proxy_config FILE PORT BRIDGEURL [extra yaml...]: one worker (so a
+# per-worker limit or RSS is one process's), debug log, four providers.
+proxy_config() {
+	local f="$1" port="$2" burl="$3"; shift 3
+	cat > "$f" <<YAML
+workers: 1
+listen:
+  - address: 127.0.0.1:$port
+ca:
+  cert: $T/ca/ca.crt
+  key: $T/ca/ca.key
+bridge:
+  url: $burl
+providers:
+  - { name: anthropic, host: api.anthropic.com }
+  - { name: openai, host: api.openai.com }
+  - { name: copilot, host: api.individual.githubcopilot.com, type: copilot }
+  - { name: openrouter, host: openrouter.ai }
+log: { level: debug }
+YAML
+	local extra
+	for extra in "$@"; do printf '%s\n' "$extra" >> "$f"; done
+}
+
+# bg_start OUTFILE CMD...: run CMD in the background, output to
+# OUTFILE; bg_stop stops every one of them.
+bg_start() {
+	local out="$1"; shift
+	"$@" > "$out" 2>&1 &
+	BG_PIDS="${BG_PIDS:-} $!"
+}
+
+bg_stop() {
+	local p
+	for p in ${BG_PIDS:-}; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BG_PIDS=
+}
+
+# wait_ready FILE: until a double printed "ready" (5 s at most).
+wait_ready() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q '^ready' "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "# not ready: $1"; sed 's/^/#   /' "$1"
+	return 1
+}
+
+# start_bridge PORT LOG [bridge.py args...]
+start_bridge() {
+	local port="$1" log="$2"; shift 2
+	bg_start "$log.out" python3 "$(doubles)/bridge.py" --port "$port" \
+	    --log "$log" "$@"
+	wait_ready "$log.out"
+}
+
+# start_origin PORT MODE [LOG]: origin.py (http or eof).
+start_origin() {
+	local port="$1" mode="$2" log="${3:-$T/origin-$1.log}"
+	bg_start "$log.out" python3 "$(doubles)/origin.py" --port "$port" \
+	    --mode "$mode" --log "$log"
+	wait_ready "$log.out"
+}
+
+proxy_cleanup() {
+	bg_stop
+	cleanup
+}
+
+# pc ARGS...: the proxy test client; blog LOG ARGS...: the request logs.
+pc()	{ python3 "$(doubles)/pclient.py" "$@"; }
+blog()	{ python3 "$(doubles)/blog.py" "$@"; }
+
+# check_eq DESC GOT WANT: like check, and says what differed.
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		nok "$1"
+		echo "#   got:  $(printf '%s' "$2" | head -c 400)"
+		echo "#   want: $(printf '%s' "$3" | head -c 400)"
+	fi
+}
+
+# Lines of the daemon log matching an extended regular expression.
+log_count() {
+	grep -cE "$1" "$LOG"
+}
+
+# The resident set of a process, in kB.
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# make_listener_cert DIR: a self-signed certificate for 127.0.0.1.
+make_listener_cert() {
+	mkdir -p "$1"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+	    -keyout "$1/listen.key" -out "$1/listen.crt" \
+	    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+	    2>/dev/null
+	chmod 400 "$1/listen.key"
+}
+
+# bg_kill PID: stop one process that bg_start started.
+bg_kill() {
+	local p rest=
+	for p in ${BG_PIDS:-}; do
+		[ "$p" = "$1" ] || rest="$rest $p"
+	done
+	BG_PIDS=$rest
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}

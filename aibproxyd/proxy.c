@@ -28,6 +28,7 @@
 #include "pem.h"
 #include "proc.h"
 #include "proxy.h"
+#include "upstream.h"
 
 struct proxy	 proxy_env;
 
@@ -254,7 +255,8 @@ proxy_cfg_start(void)
 
 	if (proxy_env.staged == NULL)
 		return;
-	if (bridge_configure(proxy_env.staged, why, sizeof(why)) == -1)
+	if (bridge_configure(proxy_env.staged, why, sizeof(why)) == -1 ||
+	    upstream_configure(proxy_env.staged, why, sizeof(why)) == -1)
 		fatalx("%s: %s", __func__, why);
 	if (old != NULL)
 		proxy_listeners(old, 0);

@@ -152,6 +152,7 @@ users:
 install-bin: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0555 $(AIBPROXYD) $(DESTDIR)$(SBINDIR)/aibproxyd
+	install -m 0555 etc/aibproxyd-ca $(DESTDIR)$(SBINDIR)/aibproxyd-ca
 	install -m 0555 $(SIGNERD) $(DESTDIR)$(LIBEXECDIR)/signerd
 
 install: install-bin
@@ -164,7 +165,8 @@ install: install-bin
 	test -n "$(DESTDIR)" || $(MAKE) --no-print-directory users
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/aibproxyd $(DESTDIR)$(LIBEXECDIR)/signerd
+	rm -f $(DESTDIR)$(SBINDIR)/aibproxyd $(DESTDIR)$(SBINDIR)/aibproxyd-ca \
+	    $(DESTDIR)$(LIBEXECDIR)/signerd
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man8/aibproxyd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/signerd.8 \

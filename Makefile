@@ -11,6 +11,7 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/aibproxyd
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
+RUNDIR		?= /run
 DESTDIR		?=
 
 SANITIZE	?= 0
@@ -85,8 +86,9 @@ deps:
 # Built-in absolute paths; rewritten only when they change.
 $(O)/paths.h: FORCE
 	@mkdir -p $(O)
-	@printf '#define AIB_SIGNERD_PATH "%s"\n#define AIB_AIBPROXYD_PATH "%s"\n' \
-	    "$(LIBEXECDIR)/signerd" "$(SBINDIR)/aibproxyd" > $@.tmp
+	@printf '#define AIB_SIGNERD_PATH "%s"\n#define AIB_AIBPROXYD_PATH "%s"\n#define AIB_PIDFILE "%s"\n' \
+	    "$(LIBEXECDIR)/signerd" "$(SBINDIR)/aibproxyd" \
+	    "$(RUNDIR)/aibproxyd.pid" > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h

@@ -562,6 +562,9 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 		errx(1, "need root privileges");
 	if ((conf = parent_load(conffile, 1)) == NULL)
 		exit(1);
+	/* SIGHUP re-reads it after the daemon left the directory. */
+	if ((conffile = realpath(conffile, NULL)) == NULL)
+		err(1, "%s", conf->path);
 	if (noaction) {
 		parent_configtest_ca(conf);
 		fprintf(stderr, "configuration OK\n");

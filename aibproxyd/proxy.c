@@ -412,7 +412,8 @@ proxy_main(const struct child_opts *co)
 		fatalx("tls_init");
 	certs_reset();
 	proc_privdrop(co->user, co->root);
-	if (compat_noproc() == -1)
+	/* Workers share a user: keep one from reading another's memory. */
+	if (compat_noproc() == -1 || compat_nodump() == -1)
 		fatal("%s: setrlimit", __func__);
 
 	proxy_env.instance = co->instance;

@@ -11,6 +11,8 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/aibproxyd
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
+RUNDIR		?= /run
+SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
 DESTDIR		?=
 
 SANITIZE	?= 0
@@ -51,7 +53,8 @@ PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/endpoint.c aibproxyd/conn.c aibproxyd/tunnel.c \
 		   aibproxyd/mitm.c aibproxyd/bridge.c aibproxyd/certs.c \
 		   aibproxyd/dns.c aibproxyd/pages.c aibproxyd/policy.c \
-		   aibproxyd/auth.c aibproxyd/rewrite.c
+		   aibproxyd/auth.c aibproxyd/rewrite.c \
+		   aibproxyd/upstream.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite
 
@@ -63,6 +66,8 @@ AIBPROXYD	 = $(O)/aibproxyd/aibproxyd
 SIGNERD		 = $(O)/signerd/signerd
 UNIT_BINS	 = $(UNIT_TESTS:%=$(O)/tests/test_%)
 MANPAGES	 = man/aibproxyd.8 man/signerd.8 man/aibproxyd.yaml.5
+SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
+		   $(O)/etc/systemd/aibproxyd.service
 
 # Debian packages the build, the tests and `make run` need.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
@@ -71,7 +76,14 @@ DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 
 BENCH_PKGS	 = hey nginx-light curl python3
 
-all: $(O)/.deps-ok $(AIBPROXYD) $(SIGNERD)
+all: $(O)/.deps-ok $(AIBPROXYD) $(SIGNERD) $(SCRIPTS)
+
+# Service scripts with this build's paths in them.
+$(O)/etc/%: etc/%.in $(O)/paths.h
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@RUNDIR@|$(RUNDIR)|g' $< > $@
+	chmod $(if $(filter %.service,$@),0444,0555) $@
 
 # Install what is missing, once per object directory.
 $(O)/.deps-ok:
@@ -84,8 +96,9 @@ deps:
 # Built-in absolute paths; rewritten only when they change.
 $(O)/paths.h: FORCE
 	@mkdir -p $(O)
-	@printf '#define AIB_SIGNERD_PATH "%s"\n#define AIB_AIBPROXYD_PATH "%s"\n' \
-	    "$(LIBEXECDIR)/signerd" "$(SBINDIR)/aibproxyd" > $@.tmp
+	@printf '#define AIB_SIGNERD_PATH "%s"\n#define AIB_AIBPROXYD_PATH "%s"\n#define AIB_PIDFILE "%s"\n' \
+	    "$(LIBEXECDIR)/signerd" "$(SBINDIR)/aibproxyd" \
+	    "$(RUNDIR)/aibproxyd.pid" > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h
@@ -125,6 +138,8 @@ STAGE		 = $(CURDIR)/$(O)/stage
 stage: all
 	$(MAKE) --no-print-directory install-bin O=$(O) PREFIX=$(STAGE) \
 	    SANITIZE=$(SANITIZE) DESTDIR=
+	install -d $(STAGE)/etc/init.d
+	install -m 0555 $(O)/etc/init.d/aibproxyd $(STAGE)/etc/init.d/aibproxyd
 	@$(MAKE) --no-print-directory users
 
 integration: stage
@@ -151,6 +166,7 @@ users:
 install-bin: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0555 $(AIBPROXYD) $(DESTDIR)$(SBINDIR)/aibproxyd
+	install -m 0555 etc/aibproxyd-ca $(DESTDIR)$(SBINDIR)/aibproxyd-ca
 	install -m 0555 $(SIGNERD) $(DESTDIR)$(LIBEXECDIR)/signerd
 
 install: install-bin
@@ -160,11 +176,23 @@ install: install-bin
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml || \
 	    install -m 0640 etc/aibproxyd.yaml $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml
+	if [ "$$(uname)" = OpenBSD ]; then \
+		install -d $(DESTDIR)$(SYSCONFDIR)/rc.d; \
+		install -m 0555 $(O)/etc/rc.d/aibproxyd $(DESTDIR)$(SYSCONFDIR)/rc.d/aibproxyd; \
+	else \
+		install -d $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSTEMDDIR); \
+		install -m 0555 $(O)/etc/init.d/aibproxyd $(DESTDIR)$(SYSCONFDIR)/init.d/aibproxyd; \
+		install -m 0444 $(O)/etc/systemd/aibproxyd.service $(DESTDIR)$(SYSTEMDDIR)/aibproxyd.service; \
+	fi
 	test -n "$(DESTDIR)" || $(MAKE) --no-print-directory users
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/aibproxyd $(DESTDIR)$(LIBEXECDIR)/signerd
+	rm -f $(DESTDIR)$(SBINDIR)/aibproxyd $(DESTDIR)$(SBINDIR)/aibproxyd-ca \
+	    $(DESTDIR)$(LIBEXECDIR)/signerd
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(SYSCONFDIR)/init.d/aibproxyd \
+	    $(DESTDIR)$(SYSCONFDIR)/rc.d/aibproxyd \
+	    $(DESTDIR)$(SYSTEMDDIR)/aibproxyd.service
 	rm -f $(DESTDIR)$(MANDIR)/man8/aibproxyd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/signerd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/aibproxyd.yaml.5
@@ -177,4 +205,4 @@ FORCE:
 .PHONY: all deps unit stage integration check run bench lint users install-bin \
 	install uninstall clean FORCE
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
+#include "upstream.h"
 
 #define ACCEPT_BURST	64
 
@@ -380,15 +381,28 @@ conn_connect_request(struct conn *c, const struct http_head *h)
 	tunnel_start(c, 0);
 }
 
-/* Write the forwarded request head: origin-form, no hop-by-hop. */
+/*
+ * Write the forwarded request head, hop-by-hop headers removed:
+ * origin-form to the origin, or absolute-form with our own credentials
+ * to the upstream proxy (never the client's).
+ */
 static int
 conn_forward_head(struct conn *c, const struct http_head *h,
-    const char *path)
+    const char *authority, const char *path)
 {
-	const char	*conn_hdr = http_header(h, "Connection");
-	int		 i;
+	const struct upstream_config	*uc = &c->conf->upstream;
+	const char			*conn_hdr = http_header(h, "Connection");
+	int				 i;
 
-	if (buf_printf(&c->obuf, "%s %s HTTP/1.1\r\n", h->method, path) == -1)
+	if (upstream_for_tunnels(c->conf)) {
+		if (buf_printf(&c->obuf, "%s http://%s%s HTTP/1.1\r\n",
+		    h->method, authority, path) == -1)
+			return (-1);
+		if (uc->uc_auth[0] != '\0' && buf_printf(&c->obuf,
+		    "Proxy-Authorization: %s\r\n", uc->uc_auth) == -1)
+			return (-1);
+	} else if (buf_printf(&c->obuf, "%s %s HTTP/1.1\r\n", h->method,
+	    path) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
 		const char	*n = h->headers[i].name;
@@ -450,7 +464,7 @@ conn_forward_request(struct conn *c, const struct http_head *h)
 		conn_reply(c, 501, NULL, NULL);
 		return;
 	}
-	if (conn_forward_head(c, h, *slash ? slash : "/") == -1) {
+	if (conn_forward_head(c, h, authority, *slash ? slash : "/") == -1) {
 		conn_reply(c, 431, NULL, NULL);
 		return;
 	}

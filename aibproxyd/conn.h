@@ -46,6 +46,7 @@ struct leaf;
 struct cert_waiter;
 struct dns_res;
 struct splice_pipe;
+struct upconnect;
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -72,6 +73,8 @@ struct conn {
 	struct http_body	 fwdbody;	/* forward: request framing */
 	size_t			 fwdready;	/* forward: body bytes to send */
 	struct splice_pipe	*pipes;		/* tunnel fast path */
+	struct upconnect	*up;		/* exchange with the upstream */
+	int			 via_upstream;
 	struct leaf		*leaf;
 	struct cert_waiter	*certwait;
 	struct mitm		*mitm;

@@ -36,6 +36,7 @@ static struct parent	 env;
 static int	parent_dispatch_child(struct imsgev *, struct imsg *);
 static void	parent_child_closed(struct imsgev *, const char *);
 static void	parent_shutdown(struct parent *, int);
+static void	parent_live(struct parent *);
 
 static void
 parent_configtest_ca(const struct aib_config *conf)
@@ -330,7 +331,70 @@ parent_acks_done(struct parent *p)
 	log_setlevel(parent_loglevel(p, p->conf));
 	log_info("%s: %s, %d workers", p->state == PARENT_STARTING ?
 	    "started" : "reloaded", p->conf->path, p->nproxies);
+	if (p->state == PARENT_STARTING)
+		parent_live(p);
 	p->state = PARENT_RUNNING;
+}
+
+/*
+ * Only a daemon that took its configuration is started: write the pid
+ * file, then let the process that started us exit 0 (rc scripts and
+ * service managers see a failed start as one).
+ */
+static void
+parent_live(struct parent *p)
+{
+	FILE	*f;
+
+	if (p->readyfd == -1)
+		return;
+	if ((f = fopen(AIB_PIDFILE, "w")) == NULL ||
+	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) == EOF)
+		log_warn("%s", AIB_PIDFILE);
+	else
+		p->pidfile = 1;
+	(void)write(p->readyfd, "", 1);
+	close(p->readyfd);
+	p->readyfd = -1;
+}
+
+/* Detach, but keep the starter waiting until parent_live(). */
+static int
+parent_daemonize(void)
+{
+	int	 pfd[2], fd;
+	char	 c;
+	pid_t	 pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		fatal("pipe");
+	switch ((pid = fork())) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		close(pfd[1]);
+		/* Nothing on the pipe means the daemon did not start. */
+		if (read(pfd[0], &c, 1) == 1)
+			_exit(0);
+		dprintf(STDERR_FILENO, "%s: did not start; the reason is in "
+		    "the system log (run with -d to see it here)\n",
+		    getprogname());
+		_exit(1);
+	}
+	close(pfd[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	(void)chdir("/");
+	return (pfd[1]);
 }
 
 static int
@@ -498,6 +562,9 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 		errx(1, "need root privileges");
 	if ((conf = parent_load(conffile, 1)) == NULL)
 		exit(1);
+	/* SIGHUP re-reads it after the daemon left the directory. */
+	if ((conffile = realpath(conffile, NULL)) == NULL)
+		err(1, "%s", conf->path);
 	if (noaction) {
 		parent_configtest_ca(conf);
 		fprintf(stderr, "configuration OK\n");
@@ -514,8 +581,7 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	p->state = PARENT_STARTING;
 	log_init(debug, LOG_DAEMON);
 	log_setlevel(parent_loglevel(p, conf));
-	if (!debug && daemon(0, 0) == -1)
-		fatal("daemon");
+	p->readyfd = debug ? -1 : parent_daemonize();
 
 	if ((p->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
@@ -525,6 +591,8 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	parent_offer(p, conf);
 
 	ev_run(p->loop, 0);
+	if (p->pidfile)
+		unlink(AIB_PIDFILE);
 	log_info("exiting");
 	exit(p->exitcode);
 }

@@ -64,6 +64,8 @@ struct parent {
 	ev_signal		 sigint;
 	ev_timer		 killtimer;
 	ev_timer		 losstimer;
+	int			 readyfd;	/* tells the starter we are live */
+	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;
 };
 

@@ -290,8 +290,10 @@ parent_send_proxy(struct parent *p, struct child *c,
 		return (-1);
 	imsgev_compose(&c->iev, IMSG_CFG_UPSTREAM, 0, -1, &conf->upstream,
 	    sizeof(conf->upstream));
-	if (conf->upstream_ca.path[0] != '\0' && parent_send_file(c,
-	    IMSG_CFG_UPSTREAM_CA, 0, conf->upstream_ca.path) == -1)
+	/* The upstream's own trust store: its CA, else the system's. */
+	if (conf->upstream.uc_enabled && parent_send_file(c,
+	    IMSG_CFG_UPSTREAM_CA, 0, conf->upstream_ca.path[0] != '\0' ?
+	    conf->upstream_ca.path : tls_default_ca_cert_file()) == -1)
 		return (-1);
 	imsgev_compose(&c->iev, IMSG_CFG_CA_CERT, 0, -1, certs, certslen);
 	imsgev_compose(&c->iev, IMSG_CFG_DONE, p->gen, -1, NULL, 0);

@@ -28,6 +28,7 @@
 #include "pem.h"
 #include "proc.h"
 #include "proxy.h"
+#include "upstream.h"
 
 struct proxy	 proxy_env;
 
@@ -254,7 +255,8 @@ proxy_cfg_start(void)
 
 	if (proxy_env.staged == NULL)
 		return;
-	if (bridge_configure(proxy_env.staged, why, sizeof(why)) == -1)
+	if (bridge_configure(proxy_env.staged, why, sizeof(why)) == -1 ||
+	    upstream_configure(proxy_env.staged, why, sizeof(why)) == -1)
 		fatalx("%s: %s", __func__, why);
 	if (old != NULL)
 		proxy_listeners(old, 0);
@@ -410,7 +412,8 @@ proxy_main(const struct child_opts *co)
 		fatalx("tls_init");
 	certs_reset();
 	proc_privdrop(co->user, co->root);
-	if (compat_noproc() == -1)
+	/* Workers share a user: keep one from reading another's memory. */
+	if (compat_noproc() == -1 || compat_nodump() == -1)
 		fatal("%s: setrlimit", __func__);
 
 	proxy_env.instance = co->instance;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
+#include "upstream.h"
 
 #define RELAY_ROUNDS	16	/* steps per wake-up, for fairness */
 #define SPLICE_CHUNK	(1024 * 1024)
@@ -33,6 +34,8 @@ struct splice_pipe {
 };
 
 static void	tunnel_connect_next(struct conn *);
+static void	tunnel_established(struct conn *);
+static void	tunnel_upstream_begin(struct conn *);
 
 static const char *
 tunnel_addr_text(const struct dns_addr *a, char *buf, size_t len)
@@ -55,6 +58,11 @@ tunnel_free(struct conn *c)
 			    ev_now(proxy_env.loop) - c->started);
 		c->kind = KIND_NONE;
 	}
+	if (c->up != NULL) {
+		upstream_clear(c->up);
+		free(c->up);
+		c->up = NULL;
+	}
 	if (c->pipes == NULL)
 		return;
 	for (i = 0; i < 2; i++) {
@@ -70,6 +78,39 @@ tunnel_fail(struct conn *c, int status, const char *outcome)
 {
 	c->outcome = outcome;
 	conn_reply(c, status, NULL, NULL);
+}
+
+static void
+tunnel_upstream_resolved(void *arg, int error, const struct dns_res *res)
+{
+	struct conn	*c = arg;
+
+	c->dnsid = 0;
+	if (error != 0) {
+		log_warnx("conn %llu %s: cannot resolve the upstream %s: %s",
+		    (unsigned long long)c->id, c->peer,
+		    c->conf->upstream.uc_host, gai_strerror(error));
+		tunnel_fail(c, 502, "upstream unresolvable");
+		return;
+	}
+	*c->addrs = *res;
+	c->addri = 0;
+	tunnel_connect_next(c);
+}
+
+/* The destination passed the policy: now find the upstream. */
+static void
+tunnel_lookup_upstream(struct conn *c)
+{
+	struct dns_res	 lit;
+
+	if (dns_literal(c->conf->upstream.uc_host, &lit) == 0) {
+		tunnel_upstream_resolved(c, 0, &lit);
+		return;
+	}
+	if ((c->dnsid = dns_lookup(c->conf->upstream.uc_host,
+	    tunnel_upstream_resolved, c)) == 0)
+		tunnel_fail(c, 502, "lookup failed");
 }
 
 static void
@@ -106,8 +147,14 @@ tunnel_resolved(void *arg, int error, const struct dns_res *res)
 		}
 		c->addrs->dn_addrs[c->addrs->dn_naddrs++] = *da;
 	}
-	if (c->addrs->dn_naddrs == 0) {
+	if (c->addrs->dn_naddrs == 0 || (c->via_upstream &&
+	    c->addrs->dn_naddrs < res->dn_naddrs)) {
+		/* The upstream resolves again: any blocked address refuses. */
 		tunnel_fail(c, 403, "blocked");
+		return;
+	}
+	if (c->via_upstream) {
+		tunnel_lookup_upstream(c);
 		return;
 	}
 	c->addri = 0;
@@ -120,6 +167,7 @@ tunnel_start(struct conn *c, int forward)
 	struct dns_res	 lit;
 
 	c->kind = forward ? KIND_FORWARD : KIND_TUNNEL;
+	c->via_upstream = upstream_for_tunnels(c->conf);
 	c->state = CONN_RESOLVE;
 	conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_connect));
 	/* No reading from the client until the destination answers. */
@@ -164,7 +212,8 @@ tunnel_connect_next(struct conn *c)
 
 	endpoint_close(proxy_env.loop, &c->server);
 	for (; c->addri < c->addrs->dn_naddrs; c->addri++) {
-		tunnel_sockaddr(&c->addrs->dn_addrs[c->addri], c->port, &ss,
+		tunnel_sockaddr(&c->addrs->dn_addrs[c->addri],
+		    c->via_upstream ? c->conf->upstream.uc_port : c->port, &ss,
 		    &len);
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
@@ -182,8 +231,13 @@ tunnel_connect_next(struct conn *c)
 		}
 		endpoint_close(proxy_env.loop, &c->server);
 	}
-	log_warnx("conn %llu %s: cannot connect to %s:%d",
-	    (unsigned long long)c->id, c->peer, c->host, c->port);
+	if (c->via_upstream)
+		log_warnx("conn %llu %s: cannot connect to the upstream "
+		    "%s:%d", (unsigned long long)c->id, c->peer,
+		    c->conf->upstream.uc_host, c->conf->upstream.uc_port);
+	else
+		log_warnx("conn %llu %s: cannot connect to %s:%d",
+		    (unsigned long long)c->id, c->peer, c->host, c->port);
 	tunnel_fail(c, 502, "connect failed");
 }
 
@@ -210,15 +264,78 @@ tunnel_connected(struct conn *c)
 	}
 	free(c->addrs);
 	c->addrs = NULL;
+	if (c->via_upstream) {
+		tunnel_upstream_begin(c);
+		return;
+	}
+	tunnel_established(c);
+}
+
+static void
+tunnel_established(struct conn *c)
+{
 	if (c->kind == KIND_TUNNEL) {
 		buf_addstr(&c->sbuf, "HTTP/1.1 200 Connection established"
 		    "\r\n\r\n");
 		c->state = CONN_TUNNEL;
 	} else
 		c->state = CONN_FORWARD;
+	/* Bytes the upstream sent past its answer are the origin's. */
+	if (c->up != NULL) {
+		if (buf_add(&c->sbuf, buf_rptr(&c->up->in),
+		    buf_len(&c->up->in)) == -1) {
+			tunnel_fail(c, 502, "upstream sent too much");
+			return;
+		}
+		upstream_clear(c->up);
+		free(c->up);
+		c->up = NULL;
+	}
 	c->outcome = "closed";
 	conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_idle));
 	tunnel_run(c, 0);
+}
+
+static void
+tunnel_upstream_run(struct conn *c)
+{
+	char	 why[256];
+	int	 r, rd, wr;
+
+	if ((r = upstream_step(c->up, &c->server, why, sizeof(why))) == 0) {
+		upstream_interest(c->up, &rd, &wr);
+		endpoint_arm(proxy_env.loop, &c->server, rd, wr);
+		return;
+	}
+	if (r == -1) {
+		log_warnx("conn %llu %s: upstream %s:%d, CONNECT %s:%d: %s",
+		    (unsigned long long)c->id, c->peer,
+		    c->conf->upstream.uc_host, c->conf->upstream.uc_port,
+		    c->host, c->port, why);
+		tunnel_fail(c, 502, "upstream refused");
+		return;
+	}
+	tunnel_established(c);
+}
+
+static void
+tunnel_upstream_begin(struct conn *c)
+{
+	char	 why[256];
+
+	if ((c->up = calloc(1, sizeof(*c->up))) == NULL ||
+	    upstream_begin(c->up, &c->server, &c->conf->upstream,
+	    c->kind == KIND_TUNNEL ? c->host : NULL, c->port, why,
+	    sizeof(why)) == -1) {
+		log_warnx("conn %llu %s: upstream %s:%d: %s",
+		    (unsigned long long)c->id, c->peer,
+		    c->conf->upstream.uc_host, c->conf->upstream.uc_port,
+		    c->up != NULL ? why : "out of memory");
+		tunnel_fail(c, 502, "upstream failed");
+		return;
+	}
+	c->state = CONN_UPSTREAM;
+	tunnel_upstream_run(c);
 }
 
 /* Plain buffers: read what fits, write what is there. */
@@ -431,6 +548,7 @@ tunnel_timeout(struct conn *c)
 	switch (c->state) {
 	case CONN_RESOLVE:
 	case CONN_CONNECT:
+	case CONN_UPSTREAM:
 		log_warnx("conn %llu %s: timed out connecting to %s:%d",
 		    (unsigned long long)c->id, c->peer, c->host, c->port);
 		tunnel_fail(c, 504, "connect timed out");
@@ -453,6 +571,10 @@ tunnel_run(struct conn *c, int revents)
 	}
 	if (c->state == CONN_CONNECT) {
 		tunnel_connected(c);
+		return;
+	}
+	if (c->state == CONN_UPSTREAM) {
+		tunnel_upstream_run(c);
 		return;
 	}
 	for (i = 0; i < RELAY_ROUNDS; i++) {

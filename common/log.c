@@ -21,8 +21,9 @@ void
 log_init(int to_stderr, int facility)
 {
 	log_stderr = to_stderr;
+	/* Children's argv[0] is their title: keep one name in syslog. */
 	if (!log_stderr)
-		openlog(getprogname(), LOG_PID | LOG_NDELAY, facility);
+		openlog("aibproxyd", LOG_PID | LOG_NDELAY, facility);
 	tzset();
 }
 
@@ -77,8 +78,8 @@ vlog(int pri, const char *fmt, va_list ap)
 		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_stderr)
-		fprintf(stderr, "%s[%d]: %s: %s\n", getprogname(),
-		    (int)getpid(), log_procname, msg);
+		fprintf(stderr, "aibproxyd[%d]: %s: %s\n", (int)getpid(),
+		    log_procname, msg);
 	else
 		syslog(pri, "%s: %s", log_procname, msg);
 	errno = saved_errno;

@@ -132,24 +132,40 @@ YAML
 	for extra in "$@"; do printf '%s\n' "$extra" >> "$f"; done
 }
 
+
+
+# wait_ready FILE: until a double printed "ready" (5 s at most).
+# Helpers for the upstream proxy tests.
+
+BG_PIDS=
+LAST_PID=
+
 # bg_start OUTFILE CMD...: run CMD in the background, output to
-# OUTFILE; bg_stop stops every one of them.
+# OUTFILE; its pid is LAST_PID and bg_stop_all stops it.
 bg_start() {
 	local out="$1"; shift
-	"$@" > "$out" 2>&1 &
-	BG_PIDS="${BG_PIDS:-} $!"
+	"$@" >"$out" 2>&1 &
+	LAST_PID=$!
+	BG_PIDS="$BG_PIDS $LAST_PID"
 }
 
+# bg_stop PID: stop one process bg_start started.
 bg_stop() {
+	local p rest=
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	for p in $BG_PIDS; do [ "$p" = "$1" ] || rest="$rest $p"; done
+	BG_PIDS=$rest
+}
+
+bg_stop_all() {
 	local p
-	for p in ${BG_PIDS:-}; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	for p in $BG_PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $BG_PIDS; do wait "$p" 2>/dev/null; done
 	BG_PIDS=
 }
 
-# wait_ready FILE: until a double printed "ready" (5 s at most).
+# wait_ready FILE: until a test double wrote "ready" there (5 s).
 wait_ready() {
 	local i
 	for i in $(seq 1 100); do
@@ -177,7 +193,7 @@ start_origin() {
 }
 
 proxy_cleanup() {
-	bg_stop
+	bg_stop_all
 	cleanup
 }
 
@@ -225,4 +241,52 @@ bg_kill() {
 	BG_PIDS=$rest
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+	return 1
+}
+
+# wait_port PORT [TRIES]: until something accepts on 127.0.0.1:PORT.
+wait_port() {
+	local i
+	for i in $(seq 1 "${2:-100}"); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# make_root DIR CN [rsa|rsa4096|ec]: a self-signed root CA with
+# CA:TRUE and keyCertSign, as DIR/ca.key and DIR/ca.crt.
+make_root() {
+	local d="$1" cn="$2" kind="${3:-rsa}"
+	mkdir -p "$d"
+	case "$kind" in
+	ec)	openssl ecparam -name prime256v1 -genkey -noout \
+		    -out "$d/ca.key" 2>/dev/null ;;
+	rsa4096) openssl genrsa -out "$d/ca.key" 4096 2>/dev/null ;;
+	*)	openssl genrsa -out "$d/ca.key" 2048 2>/dev/null ;;
+	esac
+	openssl req -new -x509 -days 30 -key "$d/ca.key" -out "$d/ca.crt" \
+	    -subj "/CN=$cn" -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# make_leaf CADIR OUT NAME: OUT.key and OUT.crt, a server certificate
+# for NAME (and 127.0.0.1) signed by the CA in CADIR.
+make_leaf() {
+	local ca="$1" out="$2" name="$3"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$out.key" \
+	    2>/dev/null
+	openssl req -new -key "$out.key" -subj "/CN=$name" \
+	    -out "$out.csr" 2>/dev/null
+	printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
+	    "$name" > "$out.ext"
+	openssl x509 -req -in "$out.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" \
+	    -CAcreateserial -days 30 -extfile "$out.ext" -out "$out.crt" \
+	    2>/dev/null
+	chmod 644 "$out.key"
+}
+
+# b64 TEXT: base64 of TEXT exactly (no newline), on one line.
+b64() {
+	printf '%s' "$1" | base64 -w0
 }

@@ -138,6 +138,7 @@ conn_free(struct conn *c, const char *why)
 	nconns--;
 	proxy_conf_unref(c->conf);
 	free(c);
+	proxy_drained();
 }
 
 void
@@ -304,18 +305,6 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* Which provider, if any, is this canonical host? */
-static const struct provider_config *
-conn_provider(const struct proxy_conf *pc, const char *host)
-{
-	int	 i;
-
-	for (i = 0; i < pc->nproviders; i++)
-		if (strcmp(pc->providers[i].pc_host, host) == 0)
-			return (&pc->providers[i]);
-	return (NULL);
-}
-
 /* The token from Proxy-Authorization, or a 407 answered. */
 static int
 conn_credentials(struct conn *c, const struct http_head *h, char *token,
@@ -366,7 +355,7 @@ conn_connect_request(struct conn *c, const struct http_head *h)
 		conn_reply(c, 403, NULL, NULL);
 		return;
 	}
-	if ((pv = conn_provider(c->conf, c->host)) != NULL) {
+	if ((pv = proxy_provider(c->conf, c->host)) != NULL) {
 		if (conn_credentials(c, h, token, sizeof(token)) == -1)
 			return;
 		mitm_start(c, pv, token);
@@ -451,7 +440,7 @@ conn_forward_request(struct conn *c, const struct http_head *h)
 		return;
 	}
 	/* Provider hosts are reached only through the bridge. */
-	if (conn_provider(c->conf, c->host) != NULL) {
+	if (proxy_provider(c->conf, c->host) != NULL) {
 		conn_reply(c, 403, NULL, NULL);
 		return;
 	}

@@ -148,10 +148,11 @@ mitm_log_target(struct mitm *m, const struct http_head *h)
 static void
 mitm_begin(struct conn *c, const struct http_head *h)
 {
-	struct mitm		*m = c->mitm;
-	struct rewrite_ctx	 ctx;
-	const char		*why;
-	int			 status;
+	struct mitm			*m = c->mitm;
+	const struct provider_config	*pv;
+	struct rewrite_ctx		 ctx;
+	const char			*why;
+	int				 status;
 
 	m->nrequests++;
 	uuid4(m->reqid);
@@ -166,12 +167,23 @@ mitm_begin(struct conn *c, const struct http_head *h)
 	m->status = 0;
 	m->reqready = m->respready = 0;
 	http_body_init(&m->reqbody, h);
+	/*
+	 * Each request follows the configuration in force now: a host
+	 * that stopped being a provider must never be passed through.
+	 */
+	if ((pv = proxy_provider(proxy_env.conf, c->host)) == NULL) {
+		log_warnx("request %s client %s: %s is no longer a provider",
+		    m->reqid, c->peer, c->host);
+		mitm_answer(c, 421, 1);
+		return;
+	}
+	m->pv = *pv;
 	if (h->upgrade) {
 		mitm_answer(c, 501, h->framing != HTTP_BODY_NONE);
 		return;
 	}
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.bridge = &c->conf->bridge;
+	ctx.bridge = &proxy_env.conf->bridge;
 	ctx.provider = &m->pv;
 	ctx.host = c->host;
 	ctx.port = c->port;

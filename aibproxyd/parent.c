@@ -135,6 +135,17 @@ parent_all_dead(const struct parent *p)
 	return (1);
 }
 
+static int
+parent_proxies_dead(const struct parent *p)
+{
+	int	 i;
+
+	for (i = 0; i < p->nproxies; i++)
+		if (p->proxies[i].alive)
+			return (0);
+	return (1);
+}
+
 static void
 parent_child_exited(struct ev_loop *loop, ev_child *w, int revents)
 {
@@ -144,6 +155,13 @@ parent_child_exited(struct ev_loop *loop, ev_child *w, int revents)
 
 	ev_child_stop(loop, w);
 	c->alive = 0;
+	/* Draining, a worker that finished its connections exits 0. */
+	if (p->state == PARENT_DRAINING && c->proc == PROC_PROXY &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		if (parent_proxies_dead(p))
+			parent_shutdown(p, 0);
+		return;
+	}
 	if (p->state != PARENT_STOPPING) {
 		if (WIFSIGNALED(st))
 			log_warnx("lost child: %s (pid %d) killed by "
@@ -433,7 +451,8 @@ parent_child_closed(struct imsgev *iev, const char *why)
 {
 	struct child	*c = iev->arg;
 
-	if (env.state == PARENT_STOPPING || env.state == PARENT_LOSING)
+	if (env.state == PARENT_STOPPING || env.state == PARENT_LOSING ||
+	    (env.state == PARENT_DRAINING && c->proc == PROC_PROXY))
 		return;
 	log_debug("%s channel: %s", c->name, why);
 	parent_lost(&env);
@@ -507,6 +526,7 @@ parent_shutdown(struct parent *p, int code)
 	if (p->state == PARENT_LOSING && !p->lost_logged)
 		log_warnx("lost child: a channel closed without an exit");
 	ev_timer_stop(p->loop, &p->losstimer);
+	ev_timer_stop(p->loop, &p->draintimer);
 	p->state = PARENT_STOPPING;
 	p->exitcode = code;
 	parent_foreach_child(p, child_stop, &term);
@@ -521,6 +541,40 @@ parent_shutdown(struct parent *p, int code)
 }
 
 static void
+parent_draintimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	log_warnx("workers did not finish in time, stopping them");
+	parent_shutdown(w->data, 0);
+}
+
+/*
+ * SIGTERM: workers stop accepting and finish what they serve, up to
+ * timeouts.shutdown; then everything stops.  A second signal stops at
+ * once.
+ */
+static void
+parent_drain(struct parent *p)
+{
+	double	 grace;
+	int	 i;
+
+	/* Mid-reload or not yet started: nothing to drain gracefully. */
+	if (p->state != PARENT_RUNNING) {
+		parent_shutdown(p, 0);
+		return;
+	}
+	p->state = PARENT_DRAINING;
+	for (i = 0; i < p->nproxies; i++)
+		imsgev_compose(&p->proxies[i].iev, IMSG_CTL_SHUTDOWN, 0, -1,
+		    NULL, 0);
+	/* The workers enforce the grace period; this is the backstop. */
+	grace = p->conf->timeout_shutdown / 1000.0 + 1.0;
+	ev_timer_init(&p->draintimer, parent_draintimer, grace, 0.);
+	p->draintimer.data = p;
+	ev_timer_start(p->loop, &p->draintimer);
+}
+
+static void
 parent_sig(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct parent	*p = w->data;
@@ -532,7 +586,7 @@ parent_sig(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGTERM:
 	case SIGINT:
 		log_info("stopping on signal %d", w->signum);
-		parent_shutdown(p, 0);
+		parent_drain(p);
 		break;
 	}
 }

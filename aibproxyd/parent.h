@@ -38,6 +38,7 @@ enum parent_state {
 	PARENT_STARTING,
 	PARENT_RUNNING,
 	PARENT_RELOADING,
+	PARENT_DRAINING,	/* SIGTERM: workers finish what they serve */
 	PARENT_LOSING,		/* a child is gone; stopping shortly */
 	PARENT_STOPPING
 };
@@ -64,6 +65,7 @@ struct parent {
 	ev_signal		 sigint;
 	ev_timer		 killtimer;
 	ev_timer		 losstimer;
+	ev_timer		 draintimer;
 	int			 readyfd;	/* tells the starter we are live */
 	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;

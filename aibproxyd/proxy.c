@@ -25,6 +25,7 @@
 #include "dns.h"
 #include "file.h"
 #include "log.h"
+#include "mitm.h"
 #include "pem.h"
 #include "proc.h"
 #include "proxy.h"
@@ -68,6 +69,17 @@ proxy_conf_free(struct proxy_conf *pc)
 	free(pc->ca_cert);
 	explicit_bzero(&pc->upstream, sizeof(pc->upstream));
 	free(pc);
+}
+
+const struct provider_config *
+proxy_provider(const struct proxy_conf *pc, const char *host)
+{
+	int	 i;
+
+	for (i = 0; i < pc->nproviders; i++)
+		if (strcmp(pc->providers[i].pc_host, host) == 0)
+			return (&pc->providers[i]);
+	return (NULL);
 }
 
 void
@@ -341,10 +353,71 @@ proxy_dispatch_config(struct proxy_conf *pc, struct imsg *imsg)
 	}
 }
 
+void
+proxy_drained(void)
+{
+	if (proxy_env.draining && nconns == 0) {
+		log_debug("drained, exiting");
+		ev_break(proxy_env.loop, EVBREAK_ALL);
+	}
+}
+
+static void
+proxy_draintimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	log_warnx("grace period over, closing %u connections", nconns);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Is the connection between requests, so that closing it loses nothing? */
+static int
+proxy_conn_idle(const struct conn *c)
+{
+	if (c->state == CONN_HEAD)
+		return (buf_len(&c->cbuf) == 0);
+	if (c->state == CONN_MITM)
+		return (c->mitm->st == M_REQ_HEAD && buf_len(&c->cbuf) == 0);
+	return (0);
+}
+
+/*
+ * SIGTERM from the parent: accept nothing new, close what is idle, let
+ * the rest finish within timeouts.shutdown.
+ */
+static void
+proxy_drain(void)
+{
+	struct conn	*c, *next;
+
+	if (proxy_env.draining)
+		return;
+	proxy_env.draining = 1;
+	if (proxy_env.conf != NULL) {
+		proxy_listeners(proxy_env.conf, 0);
+		ev_timer_init(&proxy_env.draintimer, proxy_draintimer,
+		    conn_ms(proxy_env.conf->gc.gc_timeout_shutdown), 0.);
+		ev_timer_start(proxy_env.loop, &proxy_env.draintimer);
+	}
+	TAILQ_FOREACH_SAFE(c, &conns, entry, next) {
+		if (proxy_conn_idle(c)) {
+			conn_free(c, "stopping");
+			continue;
+		}
+		/* After what it is doing now. */
+		if (c->mitm != NULL)
+			c->mitm->client_close = 1;
+	}
+	log_info("stopping: %u connections to finish", nconns);
+	proxy_drained();
+}
+
 static int
 proxy_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	switch (imsg->hdr.type) {
+	case IMSG_CTL_SHUTDOWN:
+		proxy_drain();
+		return (0);
 	case IMSG_CTL_PROCFD:
 		return (proxy_procfd(imsg));
 	case IMSG_CFG_DONE:

@@ -64,11 +64,18 @@ struct proxy {
 	struct imsgev		 resolver;
 	struct proxy_conf	*conf;		/* serving */
 	struct proxy_conf	*staged;	/* being offered */
+	int			 draining;	/* stopping: no new work */
+	ev_timer		 draintimer;
 };
 
 extern struct proxy	 proxy_env;
 
 void	 proxy_conf_ref(struct proxy_conf *);
+/* Draining and the last connection went: stop. */
+void	 proxy_drained(void);
+/* Which provider, if any, is this canonical host? */
+const struct provider_config *proxy_provider(const struct proxy_conf *,
+	    const char *);
 void	 proxy_conf_unref(struct proxy_conf *);
 
 #endif /* AIB_PROXY_H */

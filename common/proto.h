@@ -52,6 +52,7 @@ enum imsg_type {
 				   child -> parent: struct cfg_ack */
 	IMSG_CFG_ABORT,		/* parent -> child: drop the staged config */
 	IMSG_CTL_START,		/* parent -> child: commit the staged config */
+	IMSG_CTL_SHUTDOWN,	/* parent -> proxy: stop accepting, drain, exit */
 	IMSG_CERT_REQ,		/* proxy -> signer: cert_req + SPKI DER;
 				   peerid = request id */
 	IMSG_CERT_RES,		/* signer -> proxy: cert_res + PEM chain */

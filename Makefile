@@ -46,7 +46,8 @@ CFLAGS		+= $(PKG_CFLAGS)
 
 COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/hostname.c common/config.c common/proc.c \
-		   common/file.c common/buf.c common/http.c common/pem.c
+		   common/file.c common/buf.c common/http.c common/pem.c \
+		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/proxy.c aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c aibproxyd/parent_config.c \
@@ -54,7 +55,7 @@ PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/mitm.c aibproxyd/bridge.c aibproxyd/certs.c \
 		   aibproxyd/dns.c aibproxyd/pages.c aibproxyd/policy.c \
 		   aibproxyd/auth.c aibproxyd/rewrite.c \
-		   aibproxyd/upstream.c
+		   aibproxyd/upstream.c aibproxyd/metrics.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite
 

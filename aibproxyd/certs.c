@@ -298,6 +298,7 @@ certs_dispatch(struct imsg *imsg)
 	if (!res.cs_ok) {
 		log_warnx("signer refused a certificate for %s: %s", l->host,
 		    res.cs_reason);
+		pstats.st_certs_refused++;
 		leaf_fail_waiters(l, res.cs_reason);
 		return (0);
 	}
@@ -328,6 +329,7 @@ certs_dispatch(struct imsg *imsg)
 		tls_free(l->ctx);
 	l->ctx = ctx;
 	l->notafter = res.cs_notafter;
+	pstats.st_certs_issued++;
 	log_debug("%s: certificate for %s until %lld", __func__, l->host,
 	    (long long)l->notafter);
 	leaf_installed(l);

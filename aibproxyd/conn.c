@@ -23,6 +23,7 @@
 #include "dns.h"
 #include "hostname.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "proxy.h"
 #include "upstream.h"
@@ -97,6 +98,7 @@ conn_new(struct plistener *l, int fd, const struct sockaddr_storage *ss)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c->id = ++conn_nextid;
 	c->conf = l->conf;
+	c->metrics = l->lc.lc_metrics;
 	proxy_conf_ref(c->conf);
 	endpoint_init(&c->client, fd, conn_io_cb, c);
 	endpoint_init(&c->server, -1, conn_io_cb, c);
@@ -125,6 +127,8 @@ conn_free(struct conn *c, const char *why)
 	if (c->dnsid != 0)
 		dns_cancel(c->dnsid);
 	certs_cancel(c->certwait);
+	pstats.st_bytes_from_clients += c->client.rbytes;
+	pstats.st_bytes_to_clients += c->client.wbytes;
 	if (c->leaf != NULL)
 		leaf_unref(c->leaf);
 	free(c->addrs);
@@ -185,6 +189,9 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case CONN_REPLY:
 		conn_free(c, "timed out writing the answer");
+		return;
+	case CONN_STATS:
+		conn_reply(c, 503, NULL, NULL);
 		return;
 	case CONN_MITM_HANDSHAKE:
 	case CONN_MITM:
@@ -294,6 +301,7 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		break;
 	case CONN_RESOLVE:
 	case CONN_CERT:
+	case CONN_STATS:
 		break;
 	case CONN_MITM_HANDSHAKE:
 	case CONN_MITM:
@@ -464,6 +472,10 @@ conn_forward_request(struct conn *c, const struct http_head *h)
 static void
 conn_dispatch(struct conn *c, const struct http_head *h)
 {
+	if (c->metrics) {
+		metrics_serve(c, h);
+		return;
+	}
 	if (strcmp(h->method, "CONNECT") == 0) {
 		c->kind = KIND_TUNNEL;
 		conn_connect_request(c, h);

@@ -28,7 +28,8 @@ enum conn_state {
 	CONN_FORWARD,		/* plain HTTP request forwarded, relaying */
 	CONN_CERT,		/* waiting for signerd */
 	CONN_MITM_HANDSHAKE,	/* TLS with the client, our leaf */
-	CONN_MITM		/* the intercepted request loop (mitm.c) */
+	CONN_MITM,		/* the intercepted request loop (mitm.c) */
+	CONN_STATS		/* metrics: waiting for the parent's sum */
 };
 
 enum conn_kind {
@@ -80,6 +81,7 @@ struct conn {
 	struct mitm		*mitm;
 	const char		*outcome;	/* for the tunnel log line */
 	int			 closing;
+	int			 metrics;	/* on the metrics listener */
 };
 TAILQ_HEAD(conn_list, conn);
 

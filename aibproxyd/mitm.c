@@ -61,16 +61,22 @@ mitm_free(struct conn *c)
 static void
 mitm_audit(struct conn *c, const char *outcome)
 {
-	struct mitm	*m = c->mitm;
+	struct mitm		*m = c->mitm;
+	struct stats_provider	*sp;
+	double			 secs = ev_now(proxy_env.loop) - m->t0;
 
 	m->inflight = 0;
+	if (m->routed && (sp = stats_provider(&pstats, m->pv.pc_name))) {
+		sp->sp_inflight--;
+		stats_response(sp, m->status, secs);
+	}
+	m->routed = 0;
 	log_info("request %s client %s provider %s %s %s status %d "
 	    "up %llu down %llu %.3fs token %s%s%s", m->reqid, c->peer,
 	    m->pv.pc_name, m->method, m->path, m->status,
 	    (unsigned long long)(m->cep->rbytes - m->up0),
 	    (unsigned long long)(m->cep->wbytes - m->down0),
-	    ev_now(proxy_env.loop) - m->t0,
-	    m->tokenid[0] ? m->tokenid : "-", outcome ? ": " : "",
+	    secs, m->tokenid[0] ? m->tokenid : "-", outcome ? ": " : "",
 	    outcome ? outcome : "");
 }
 
@@ -150,6 +156,7 @@ mitm_begin(struct conn *c, const struct http_head *h)
 {
 	struct mitm			*m = c->mitm;
 	const struct provider_config	*pv;
+	struct stats_provider		*sp;
 	struct rewrite_ctx		 ctx;
 	const char			*why;
 	int				 status;
@@ -194,6 +201,11 @@ mitm_begin(struct conn *c, const struct http_head *h)
 		    c->peer, why);
 		mitm_answer(c, status, 1);
 		return;
+	}
+	if ((sp = stats_provider(&pstats, m->pv.pc_name)) != NULL) {
+		sp->sp_requests++;
+		sp->sp_inflight++;
+		m->routed = 1;
 	}
 	if ((m->bc = bridge_get(mitm_bridge_cb, c, &m->bcwait)) != NULL) {
 		mitm_attach(c, m->bc);
@@ -678,6 +690,7 @@ mitm_start(struct conn *c, const struct provider_config *pv,
 	}
 	c->mitm = m;
 	c->kind = KIND_MITM;
+	pstats.st_sessions_mitm++;
 	m->pv = *pv;
 	m->cep = &c->client;
 	endpoint_init(&m->inner, -1, c->client.io.cb, c);

@@ -27,6 +27,7 @@ struct mitm {
 	struct endpoint		*cep;		/* the client: &inner or c->client */
 	int			 tls_started;
 	int			 inflight;	/* a request is being served */
+	int			 routed;	/* counted in the metrics */
 	struct bconn		*bc;		/* in use */
 	struct bconn		*bcwait;	/* being made */
 	struct endpoint		*bep;		/* bc's endpoint */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aibproxyd.h"
@@ -312,6 +313,7 @@ parent_offer(struct parent *p, struct aib_config *conf)
 		if (p->state == PARENT_STARTING)
 			fatalx("cannot start with %s", conf->path);
 		log_warnx("reload failed, keeping the running configuration");
+		p->reload_failures++;
 		config_free(conf);
 		p->state = PARENT_RUNNING;
 	}
@@ -336,6 +338,7 @@ parent_acks_done(struct parent *p)
 			return;
 		}
 		log_warnx("reload failed, keeping the running configuration");
+		p->reload_failures++;
 		p->state = PARENT_RUNNING;
 		return;
 	}
@@ -349,6 +352,9 @@ parent_acks_done(struct parent *p)
 	log_setlevel(parent_loglevel(p, p->conf));
 	log_info("%s: %s, %d workers", p->state == PARENT_STARTING ?
 	    "started" : "reloaded", p->conf->path, p->nproxies);
+	if (p->state != PARENT_STARTING)
+		p->reloads++;
+	p->last_reload_ok = time(NULL);
 	if (p->state == PARENT_STARTING)
 		parent_live(p);
 	p->state = PARENT_RUNNING;
@@ -415,6 +421,67 @@ parent_daemonize(void)
 	return (pfd[1]);
 }
 
+/* Every worker answered: the sum goes to whoever scraped. */
+static void
+parent_stats_done(struct parent *p)
+{
+	struct proxy_stats	*st = p->stats_sum;
+	int			 i;
+
+	st->st_reloads = p->reloads;
+	st->st_reload_failures = p->reload_failures;
+	st->st_last_reload_success = p->last_reload_ok;
+	for (i = 0; i < p->nstats_waiters; i++)
+		imsgev_compose(&p->proxies[p->stats_waiters[i].worker].iev,
+		    IMSG_STATS_RES, p->stats_waiters[i].id, -1, st, sizeof(*st));
+	p->nstats_waiters = 0;
+	p->stats_wanted = 0;
+}
+
+static int
+parent_stats_req(struct parent *p, struct child *c, uint32_t id)
+{
+	int	 i;
+
+	if (c->proc != PROC_PROXY || p->nstats_waiters >=
+	    (int)nitems(p->stats_waiters))
+		return (c->proc == PROC_PROXY ? 0 : -1);
+	p->stats_waiters[p->nstats_waiters].worker = c->instance;
+	p->stats_waiters[p->nstats_waiters++].id = id;
+	if (p->stats_wanted > 0)
+		return (0);	/* joins the scrape being summed */
+	if (p->stats_sum == NULL &&
+	    (p->stats_sum = malloc(sizeof(*p->stats_sum))) == NULL)
+		fatal("%s", __func__);
+	memset(p->stats_sum, 0, sizeof(*p->stats_sum));
+	p->stats_gen++;
+	p->stats_wanted = p->nproxies;
+	for (i = 0; i < p->nproxies; i++)
+		imsgev_compose(&p->proxies[i].iev, IMSG_STATS_REQ, p->stats_gen,
+		    -1, NULL, 0);
+	return (0);
+}
+
+static int
+parent_stats(struct parent *p, struct child *c, struct imsg *imsg)
+{
+	struct proxy_stats	*st = imsg->data;
+	int			 i;
+
+	if (c->proc != PROC_PROXY || imsg->datalen != sizeof(*st) ||
+	    st->st_nproviders < 0 || st->st_nproviders > STATS_PROVIDERS_MAX)
+		return (-1);
+	if (imsg->hdr.peerid != p->stats_gen || p->stats_wanted == 0)
+		return (0);
+	/* Names are summed by comparison: make sure each one ends. */
+	for (i = 0; i < st->st_nproviders; i++)
+		st->st_providers[i].sp_name[AIB_NAME_MAX - 1] = '\0';
+	stats_add(p->stats_sum, st);
+	if (--p->stats_wanted == 0)
+		parent_stats_done(p);
+	return (0);
+}
+
 static int
 parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 {
@@ -423,6 +490,10 @@ parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 	struct cfg_ack	 ack;
 
 	switch (imsg->hdr.type) {
+	case IMSG_STATS_REQ:
+		return (parent_stats_req(p, c, imsg->hdr.peerid));
+	case IMSG_STATS:
+		return (parent_stats(p, c, imsg));
 	case IMSG_CFG_DONE:
 		if (imsg_get_data(imsg, &ack, sizeof(ack)) == -1)
 			return (-1);
@@ -476,6 +547,7 @@ parent_reload(struct parent *p)
 	log_info("reloading %s", p->conffile);
 	if ((conf = parent_load(p->conffile, 0)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration");
+		p->reload_failures++;
 		return;
 	}
 	if (conf->workers != p->nproxies || strcmp(conf->user,

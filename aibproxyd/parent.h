@@ -13,6 +13,7 @@
 #include "config.h"
 #include "imsgev.h"
 #include "proto.h"
+#include "stats.h"
 
 struct child {
 	enum aib_proc		 proc;
@@ -66,6 +67,18 @@ struct parent {
 	ev_timer		 killtimer;
 	ev_timer		 losstimer;
 	ev_timer		 draintimer;
+	/* a scrape being summed, and who asked for it */
+	uint32_t		 stats_gen;
+	int			 stats_wanted;
+	struct proxy_stats	*stats_sum;
+	struct {
+		int		 worker;
+		uint32_t	 id;
+	}			 stats_waiters[64];
+	int			 nstats_waiters;
+	uint64_t		 reloads;
+	uint64_t		 reload_failures;
+	time_t			 last_reload_ok;
 	int			 readyfd;	/* tells the starter we are live */
 	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;

@@ -25,6 +25,7 @@
 #include "dns.h"
 #include "file.h"
 #include "log.h"
+#include "metrics.h"
 #include "mitm.h"
 #include "pem.h"
 #include "proc.h"
@@ -32,6 +33,7 @@
 #include "upstream.h"
 
 struct proxy	 proxy_env;
+struct proxy_stats pstats;
 
 static int	proxy_dispatch_signer(struct imsgev *, struct imsg *);
 static int	proxy_dispatch_resolver(struct imsgev *, struct imsg *);
@@ -246,9 +248,6 @@ proxy_listeners(struct proxy_conf *pc, int on)
 
 	for (i = 0; i < pc->nlisteners; i++) {
 		l = &pc->listeners[i];
-		/* Metrics are served by their own code, not the proxy. */
-		if (l->lc.lc_metrics)
-			continue;
 		if (!on) {
 			ev_io_stop(proxy_env.loop, &l->io);
 			continue;
@@ -257,6 +256,16 @@ proxy_listeners(struct proxy_conf *pc, int on)
 		l->io.data = l;
 		ev_io_start(proxy_env.loop, &l->io);
 	}
+}
+
+/* Every configured provider has its series, even at zero. */
+static void
+proxy_stats_providers(const struct proxy_conf *pc)
+{
+	int	 i;
+
+	for (i = 0; i < pc->nproviders; i++)
+		(void)stats_provider(&pstats, pc->providers[i].pc_name);
 }
 
 static void
@@ -275,6 +284,7 @@ proxy_cfg_start(void)
 	proxy_env.conf = proxy_env.staged;
 	proxy_env.staged = NULL;
 	log_setlevel(proxy_env.conf->gc.gc_loglevel);
+	proxy_stats_providers(proxy_env.conf);
 	/* A new CA or provider list: new leaves for everyone. */
 	certs_reset();
 	proxy_listeners(proxy_env.conf, 1);
@@ -418,6 +428,14 @@ proxy_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CTL_SHUTDOWN:
 		proxy_drain();
 		return (0);
+	case IMSG_STATS_REQ:
+		/* Gauges are read now; counters have run all along. */
+		pstats.st_open_connections = nconns;
+		imsgev_compose(iev, IMSG_STATS, imsg->hdr.peerid, -1, &pstats,
+		    sizeof(pstats));
+		return (0);
+	case IMSG_STATS_RES:
+		return (metrics_dispatch(imsg));
 	case IMSG_CTL_PROCFD:
 		return (proxy_procfd(imsg));
 	case IMSG_CFG_DONE:

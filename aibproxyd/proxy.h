@@ -13,6 +13,7 @@
 
 #include "imsgev.h"
 #include "proto.h"
+#include "stats.h"
 
 #define PROXY_LISTEN_MAX	17	/* 16 listeners + metrics */
 #define PROXY_BUNDLE_MAX	(8 * 1024 * 1024)
@@ -69,6 +70,7 @@ struct proxy {
 };
 
 extern struct proxy	 proxy_env;
+extern struct proxy_stats pstats;
 
 void	 proxy_conf_ref(struct proxy_conf *);
 /* Draining and the last connection went: stop. */

@@ -167,6 +167,8 @@ tunnel_start(struct conn *c, int forward)
 	struct dns_res	 lit;
 
 	c->kind = forward ? KIND_FORWARD : KIND_TUNNEL;
+	if (!forward)
+		pstats.st_sessions_tunneled++;
 	c->via_upstream = upstream_for_tunnels(c->conf);
 	c->state = CONN_RESOLVE;
 	conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_connect));

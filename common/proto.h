@@ -53,6 +53,10 @@ enum imsg_type {
 	IMSG_CFG_ABORT,		/* parent -> child: drop the staged config */
 	IMSG_CTL_START,		/* parent -> child: commit the staged config */
 	IMSG_CTL_SHUTDOWN,	/* parent -> proxy: stop accepting, drain, exit */
+	IMSG_STATS_REQ,		/* proxy -> parent: a scrape (peerid = its id);
+				   parent -> proxy: send your counters */
+	IMSG_STATS,		/* proxy -> parent: struct proxy_stats */
+	IMSG_STATS_RES,		/* parent -> proxy: the sum, for a scrape */
 	IMSG_CERT_REQ,		/* proxy -> signer: cert_req + SPKI DER;
 				   peerid = request id */
 	IMSG_CERT_RES,		/* signer -> proxy: cert_res + PEM chain */

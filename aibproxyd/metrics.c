@@ -1,0 +1,212 @@
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "stats.h"
+
+#define METRICS_PAGE_MAX	(1024 * 1024)
+#define P			"aibproxyd_"
+
+void
+metrics_serve(struct conn *c, const struct http_head *h)
+{
+	char	 path[64];
+
+	strlcpy(path, h->target, sizeof(path));
+	path[strcspn(path, "?")] = '\0';
+	if (strcmp(h->method, "GET") != 0) {
+		conn_reply(c, 405, "Allow: GET\r\n", NULL);
+		return;
+	}
+	if (strcmp(path, "/metrics") != 0) {
+		conn_reply(c, 404, NULL, NULL);
+		return;
+	}
+	/* The parent asks every worker and answers with the sum. */
+	imsgev_compose(&proxy_env.parent, IMSG_STATS_REQ, (uint32_t)c->id, -1,
+	    NULL, 0);
+	c->state = CONN_STATS;
+	endpoint_arm(proxy_env.loop, &c->client, 0, 0);
+}
+
+static int
+metrics_head(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	return (buf_printf(b, "# HELP " P "%s %s\n# TYPE " P "%s %s\n", name,
+	    help, name, type));
+}
+
+static int
+metrics_global(struct buf *b, const struct proxy_stats *st)
+{
+	if (metrics_head(b, "connect_sessions_total", "counter",
+	    "Total number of CONNECT sessions established.") == -1 ||
+	    buf_printf(b, P "connect_sessions_total{type=\"mitm\"} %llu\n"
+	    P "connect_sessions_total{type=\"tunneled\"} %llu\n",
+	    (unsigned long long)st->st_sessions_mitm,
+	    (unsigned long long)st->st_sessions_tunneled) == -1 ||
+	    metrics_head(b, "open_connections", "gauge",
+	    "Client connections open now.") == -1 ||
+	    buf_printf(b, P "open_connections %lld\n",
+	    (long long)st->st_open_connections) == -1 ||
+	    metrics_head(b, "client_received_bytes_total", "counter",
+	    "Bytes received from clients, on closed connections.") == -1 ||
+	    buf_printf(b, P "client_received_bytes_total %llu\n",
+	    (unsigned long long)st->st_bytes_from_clients) == -1 ||
+	    metrics_head(b, "client_sent_bytes_total", "counter",
+	    "Bytes sent to clients, on closed connections.") == -1 ||
+	    buf_printf(b, P "client_sent_bytes_total %llu\n",
+	    (unsigned long long)st->st_bytes_to_clients) == -1 ||
+	    metrics_head(b, "certificates_issued_total", "counter",
+	    "Leaf certificates signerd issued to the workers.") == -1 ||
+	    buf_printf(b, P "certificates_issued_total %llu\n",
+	    (unsigned long long)st->st_certs_issued) == -1 ||
+	    metrics_head(b, "certificates_refused_total", "counter",
+	    "Leaf certificates signerd refused.") == -1 ||
+	    buf_printf(b, P "certificates_refused_total %llu\n",
+	    (unsigned long long)st->st_certs_refused) == -1 ||
+	    metrics_head(b, "reloads_total", "counter",
+	    "Configurations reloaded.") == -1 ||
+	    buf_printf(b, P "reloads_total %llu\n",
+	    (unsigned long long)st->st_reloads) == -1 ||
+	    metrics_head(b, "reload_failures_total", "counter",
+	    "Reloads refused, the running configuration kept.") == -1 ||
+	    buf_printf(b, P "reload_failures_total %llu\n",
+	    (unsigned long long)st->st_reload_failures) == -1 ||
+	    metrics_head(b, "last_reload_success_timestamp_seconds", "gauge",
+	    "When a configuration last took effect (start or reload).") ==
+	    -1 || buf_printf(b, P "last_reload_success_timestamp_seconds "
+	    "%lld\n", (long long)st->st_last_reload_success) == -1)
+		return (-1);
+	return (0);
+}
+
+/* One block per metric family, a line per provider in each. */
+static int
+metrics_providers(struct buf *b, const struct proxy_stats *st)
+{
+	const struct stats_provider	*sp;
+	int				 i, j;
+
+	if (metrics_head(b, "mitm_requests_total", "counter",
+	    "Intercepted requests routed to the bridge.") == -1)
+		return (-1);
+	for (i = 0; i < st->st_nproviders; i++) {
+		sp = &st->st_providers[i];
+		if (buf_printf(b, P "mitm_requests_total{provider=\"%s\"} "
+		    "%llu\n", sp->sp_name,
+		    (unsigned long long)sp->sp_requests) == -1)
+			return (-1);
+	}
+	if (metrics_head(b, "inflight_mitm_requests", "gauge",
+	    "Intercepted requests being served now.") == -1)
+		return (-1);
+	for (i = 0; i < st->st_nproviders; i++) {
+		sp = &st->st_providers[i];
+		if (buf_printf(b, P "inflight_mitm_requests{provider=\"%s\"} "
+		    "%lld\n", sp->sp_name, (long long)sp->sp_inflight) == -1)
+			return (-1);
+	}
+	if (metrics_head(b, "mitm_responses_total", "counter",
+	    "Responses to intercepted requests, by status code.") == -1)
+		return (-1);
+	for (i = 0; i < st->st_nproviders; i++) {
+		sp = &st->st_providers[i];
+		for (j = 0; j < STATS_CODES_MAX && sp->sp_codes[j].sc_code;
+		    j++)
+			if (buf_printf(b, P "mitm_responses_total{code=\"%d\","
+			    "provider=\"%s\"} %llu\n", sp->sp_codes[j].sc_code,
+			    sp->sp_name, (unsigned long long)
+			    sp->sp_codes[j].sc_count) == -1)
+				return (-1);
+	}
+	return (0);
+}
+
+static int
+metrics_histograms(struct buf *b, const struct proxy_stats *st)
+{
+	const struct stats_provider	*sp;
+	uint64_t			 cum;
+	int				 i, j;
+
+	if (metrics_head(b, "mitm_request_duration_seconds", "histogram",
+	    "Time from an intercepted request to the end of its response.") ==
+	    -1)
+		return (-1);
+	for (i = 0; i < st->st_nproviders; i++) {
+		sp = &st->st_providers[i];
+		for (j = 0, cum = 0; j < STATS_BUCKETS; j++) {
+			cum += sp->sp_buckets[j];
+			if (buf_printf(b, P "mitm_request_duration_seconds_bucket"
+			    "{provider=\"%s\",le=\"%g\"} %llu\n", sp->sp_name,
+			    stats_bucket_le[j], (unsigned long long)cum) == -1)
+				return (-1);
+		}
+		if (buf_printf(b, P "mitm_request_duration_seconds_bucket"
+		    "{provider=\"%s\",le=\"+Inf\"} %llu\n" P
+		    "mitm_request_duration_seconds_sum{provider=\"%s\"} %.6f\n"
+		    P "mitm_request_duration_seconds_count{provider=\"%s\"} "
+		    "%llu\n", sp->sp_name, (unsigned long long)sp->sp_count,
+		    sp->sp_name, sp->sp_sum, sp->sp_name,
+		    (unsigned long long)sp->sp_count) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+static void
+metrics_answer(struct conn *c, const struct proxy_stats *st)
+{
+	struct buf	 body;
+
+	buf_init(&body, METRICS_PAGE_MAX);
+	if (metrics_global(&body, st) == -1 ||
+	    metrics_providers(&body, st) == -1 ||
+	    metrics_histograms(&body, st) == -1) {
+		buf_free(&body);
+		conn_reply(c, 503, NULL, "metrics page too large\n");
+		return;
+	}
+	buf_free(&c->sbuf);
+	buf_init(&c->sbuf, METRICS_PAGE_MAX + 512);
+	if (buf_printf(&c->sbuf, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+	    "version=0.0.4\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	    buf_len(&body)) == -1 || buf_add(&c->sbuf, buf_rptr(&body),
+	    buf_len(&body)) == -1) {
+		buf_free(&body);
+		conn_reply(c, 503, NULL, NULL);
+		return;
+	}
+	buf_free(&body);
+	c->state = CONN_REPLY;
+	conn_arm(c);
+}
+
+int
+metrics_dispatch(struct imsg *imsg)
+{
+	struct proxy_stats	*st;
+	struct conn		*c;
+
+	if (imsg->datalen != sizeof(*st))
+		return (-1);
+	st = imsg->data;
+	if (st->st_nproviders < 0 || st->st_nproviders > STATS_PROVIDERS_MAX)
+		return (-1);
+	TAILQ_FOREACH(c, &conns, entry)
+		if ((uint32_t)c->id == imsg->hdr.peerid &&
+		    c->state == CONN_STATS)
+			break;
+	if (c == NULL)
+		return (0);	/* the scraper went away */
+	metrics_answer(c, st);
+	return (0);
+}

@@ -1,0 +1,88 @@
+#include <string.h>
+
+#include "compat.h"
+#include "stats.h"
+
+const double stats_bucket_le[STATS_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
+};
+
+struct stats_provider *
+stats_provider(struct proxy_stats *st, const char *name)
+{
+	struct stats_provider	*sp;
+	int			 i;
+
+	for (i = 0; i < st->st_nproviders; i++)
+		if (strcmp(st->st_providers[i].sp_name, name) == 0)
+			return (&st->st_providers[i]);
+	if (st->st_nproviders >= STATS_PROVIDERS_MAX)
+		return (NULL);
+	sp = &st->st_providers[st->st_nproviders++];
+	memset(sp, 0, sizeof(*sp));
+	strlcpy(sp->sp_name, name, sizeof(sp->sp_name));
+	return (sp);
+}
+
+static void
+stats_code_add(struct stats_provider *sp, int code, uint64_t n)
+{
+	int	 i;
+
+	for (i = 0; i < STATS_CODES_MAX; i++) {
+		if (sp->sp_codes[i].sc_code == code ||
+		    sp->sp_codes[i].sc_code == 0) {
+			sp->sp_codes[i].sc_code = code;
+			sp->sp_codes[i].sc_count += n;
+			return;
+		}
+	}
+	/* More distinct codes than slots: the rarest go uncounted. */
+}
+
+void
+stats_response(struct stats_provider *sp, int code, double secs)
+{
+	int	 i;
+
+	if (sp == NULL)
+		return;
+	if (code > 0)
+		stats_code_add(sp, code, 1);
+	for (i = 0; i < STATS_BUCKETS - 1 && secs > stats_bucket_le[i]; i++)
+		;
+	if (secs <= stats_bucket_le[i])
+		sp->sp_buckets[i]++;
+	sp->sp_count++;
+	sp->sp_sum += secs;
+}
+
+void
+stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
+{
+	const struct stats_provider	*a;
+	struct stats_provider		*s;
+	int				 i, j;
+
+	sum->st_sessions_mitm += add->st_sessions_mitm;
+	sum->st_sessions_tunneled += add->st_sessions_tunneled;
+	sum->st_open_connections += add->st_open_connections;
+	sum->st_bytes_from_clients += add->st_bytes_from_clients;
+	sum->st_bytes_to_clients += add->st_bytes_to_clients;
+	sum->st_certs_issued += add->st_certs_issued;
+	sum->st_certs_refused += add->st_certs_refused;
+	for (i = 0; i < add->st_nproviders && i < STATS_PROVIDERS_MAX; i++) {
+		a = &add->st_providers[i];
+		if ((s = stats_provider(sum, a->sp_name)) == NULL)
+			continue;
+		s->sp_requests += a->sp_requests;
+		s->sp_inflight += a->sp_inflight;
+		for (j = 0; j < STATS_CODES_MAX && a->sp_codes[j].sc_code; j++)
+			stats_code_add(s, a->sp_codes[j].sc_code,
+			    a->sp_codes[j].sc_count);
+		for (j = 0; j < STATS_BUCKETS; j++)
+			s->sp_buckets[j] += a->sp_buckets[j];
+		s->sp_count += a->sp_count;
+		s->sp_sum += a->sp_sum;
+	}
+}

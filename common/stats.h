@@ -1,0 +1,57 @@
+/*
+ * Counters a worker keeps and the parent sums on each scrape: plain
+ * fixed-size data, as everything that crosses a channel.
+ */
+#ifndef AIB_STATS_H
+#define AIB_STATS_H
+
+#include <stdint.h>
+
+#include "proto.h"
+
+#define STATS_PROVIDERS_MAX	64
+#define STATS_CODES_MAX		24
+#define STATS_BUCKETS		14
+
+/* Upper bounds of the request duration buckets, in seconds. */
+extern const double	 stats_bucket_le[STATS_BUCKETS];
+
+struct stats_code {
+	int32_t		 sc_code;
+	uint64_t	 sc_count;
+};
+
+struct stats_provider {
+	char			 sp_name[AIB_NAME_MAX];
+	uint64_t		 sp_requests;
+	int64_t			 sp_inflight;
+	struct stats_code	 sp_codes[STATS_CODES_MAX];
+	uint64_t		 sp_buckets[STATS_BUCKETS];	/* not cumulative */
+	uint64_t		 sp_count;
+	double			 sp_sum;
+};
+
+struct proxy_stats {
+	uint64_t		 st_sessions_mitm;
+	uint64_t		 st_sessions_tunneled;
+	int64_t			 st_open_connections;
+	uint64_t		 st_bytes_from_clients;
+	uint64_t		 st_bytes_to_clients;
+	uint64_t		 st_certs_issued;
+	uint64_t		 st_certs_refused;
+	/* filled in by the parent */
+	uint64_t		 st_reloads;
+	uint64_t		 st_reload_failures;
+	int64_t			 st_last_reload_success;	/* Unix time */
+	int32_t			 st_nproviders;
+	struct stats_provider	 st_providers[STATS_PROVIDERS_MAX];
+};
+
+/* The entry for a provider name, added if new; NULL when full. */
+struct stats_provider	*stats_provider(struct proxy_stats *, const char *);
+void			 stats_response(struct stats_provider *, int, double);
+/* sum += add, providers merged by name. */
+void			 stats_add(struct proxy_stats *,
+			    const struct proxy_stats *);
+
+#endif /* AIB_STATS_H */

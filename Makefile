@@ -55,7 +55,8 @@ PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/mitm.c aibproxyd/bridge.c aibproxyd/certs.c \
 		   aibproxyd/dns.c aibproxyd/pages.c aibproxyd/policy.c \
 		   aibproxyd/auth.c aibproxyd/rewrite.c \
-		   aibproxyd/upstream.c aibproxyd/metrics.c
+		   aibproxyd/upstream.c aibproxyd/metrics.c \
+		   aibproxyd/dump.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite
 

@@ -47,6 +47,8 @@ mitm_free(struct conn *c)
 	if (m->bc != NULL)
 		bridge_put(m->bc, 0);
 	endpoint_close(proxy_env.loop, &m->inner);
+	dump_close(&m->dreq);
+	dump_close(&m->dresp);
 	buf_free(&m->tob);
 	buf_free(&m->toc);
 	explicit_bzero(m->token, sizeof(m->token));
@@ -66,6 +68,8 @@ mitm_audit(struct conn *c, const char *outcome)
 	double			 secs = ev_now(proxy_env.loop) - m->t0;
 
 	m->inflight = 0;
+	dump_close(&m->dreq);
+	dump_close(&m->dresp);
 	if (m->routed && (sp = stats_provider(&pstats, m->pv.pc_name))) {
 		sp->sp_inflight--;
 		stats_response(sp, m->status, secs);
@@ -202,6 +206,9 @@ mitm_begin(struct conn *c, const struct http_head *h)
 		mitm_answer(c, status, 1);
 		return;
 	}
+	dump_open(&m->dreq, proxy_env.conf->dumpfd, m->pv.pc_name, m->reqid,
+	    "req");
+	dump_head(&m->dreq, (const char *)buf_rptr(&m->tob), buf_len(&m->tob));
 	if ((sp = stats_provider(&pstats, m->pv.pc_name)) != NULL) {
 		sp->sp_requests++;
 		sp->sp_inflight++;
@@ -319,6 +326,10 @@ mitm_parse_response(struct conn *c, int *bridge_close)
 	case HTTP_COMPLETE:
 		break;
 	}
+	if (m->dresp.fd == -1 && m->routed)
+		dump_open(&m->dresp, proxy_env.conf->dumpfd, m->pv.pc_name,
+		    m->reqid, "resp");
+	dump_head(&m->dresp, (const char *)buf_rptr(&c->sbuf), h.size);
 	buf_consume(&c->sbuf, h.size);
 	if (mitm_response_head(c, &h) == -1) {
 		http_head_free(&h);
@@ -377,6 +388,7 @@ mitm_upstream(struct conn *c)
 			return (-1);
 		if (n <= 0)
 			break;
+		dump_body(&m->dreq, buf_rptr(&c->cbuf), n);
 		buf_consume(&c->cbuf, n);
 		m->reqready -= n;
 		moved = 1;
@@ -438,6 +450,7 @@ mitm_downstream(struct conn *c)
 			return (-3);
 		if (n <= 0)
 			break;
+		dump_body(&m->dresp, buf_rptr(&c->sbuf), n);
 		buf_consume(&c->sbuf, n);
 		m->respready -= n;
 		moved = 1;
@@ -693,6 +706,7 @@ mitm_start(struct conn *c, const struct provider_config *pv,
 	pstats.st_sessions_mitm++;
 	m->pv = *pv;
 	m->cep = &c->client;
+	m->dreq.fd = m->dresp.fd = -1;
 	endpoint_init(&m->inner, -1, c->client.io.cb, c);
 	strlcpy(m->token, token, sizeof(m->token));
 	auth_token_id(token, m->tokenid, sizeof(m->tokenid));

@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "dump.h"
 #include "endpoint.h"
 #include "http.h"
 #include "proto.h"
@@ -28,6 +29,8 @@ struct mitm {
 	int			 tls_started;
 	int			 inflight;	/* a request is being served */
 	int			 routed;	/* counted in the metrics */
+	struct dump		 dreq;		/* log.dump_dir */
+	struct dump		 dresp;
 	struct bconn		*bc;		/* in use */
 	struct bconn		*bcwait;	/* being made */
 	struct endpoint		*bep;		/* bc's endpoint */

@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tls.h>
@@ -131,6 +134,38 @@ parent_sock_dup(struct parent *p, const char *address)
 		fatalx("%s: %s not bound", __func__, address);
 	if ((fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0)) == -1)
 		log_warn("%s: dup", __func__);
+	return (fd);
+}
+
+/*
+ * log.dump_dir holds prompts and answers: 0700, owned by the workers'
+ * user (they write it), created if missing.
+ */
+static int
+parent_dumpdir(const struct aib_config *conf)
+{
+	struct passwd	*pw;
+	int		 fd;
+
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		log_warnx("%s: unknown user %s", __func__, conf->user);
+		return (-1);
+	}
+	if (mkdir(conf->dump_dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("log.dump_dir %s", conf->dump_dir);
+		return (-1);
+	}
+	if ((fd = open(conf->dump_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_warn("log.dump_dir %s", conf->dump_dir);
+		return (-1);
+	}
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 ||
+	    fchmod(fd, 0700) == -1) {
+		log_warn("log.dump_dir %s", conf->dump_dir);
+		close(fd);
+		return (-1);
+	}
 	return (fd);
 }
 
@@ -296,6 +331,13 @@ parent_send_proxy(struct parent *p, struct child *c,
 	    conf->upstream_ca.path : tls_default_ca_cert_file()) == -1)
 		return (-1);
 	imsgev_compose(&c->iev, IMSG_CFG_CA_CERT, 0, -1, certs, certslen);
+	if (conf->dump_dir[0] != '\0') {
+		int	 fd;
+
+		if ((fd = parent_dumpdir(conf)) == -1)
+			return (-1);
+		imsgev_compose(&c->iev, IMSG_CFG_DUMPDIR, 0, fd, NULL, 0);
+	}
 	imsgev_compose(&c->iev, IMSG_CFG_DONE, p->gen, -1, NULL, 0);
 	return (0);
 }

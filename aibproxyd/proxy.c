@@ -69,6 +69,8 @@ proxy_conf_free(struct proxy_conf *pc)
 	free(pc->bridge_ca);
 	free(pc->upstream_ca);
 	free(pc->ca_cert);
+	if (pc->dumpfd != -1)
+		close(pc->dumpfd);
 	explicit_bzero(&pc->upstream, sizeof(pc->upstream));
 	free(pc);
 }
@@ -107,6 +109,7 @@ proxy_staged(void)
 	if ((pc = calloc(1, sizeof(*pc))) == NULL)
 		fatal("%s", __func__);
 	pc->refcnt = 1;
+	pc->dumpfd = -1;
 	proxy_env.staged = pc;
 	return (pc);
 }
@@ -348,6 +351,11 @@ proxy_dispatch_config(struct proxy_conf *pc, struct imsg *imsg)
 	case IMSG_CFG_UPSTREAM_CA:
 		return (proxy_take_file(imsg, PROXY_BUNDLE_MAX,
 		    &pc->upstream_ca, &pc->upstream_calen));
+	case IMSG_CFG_DUMPDIR:
+		if (imsg->datalen != 0 || pc->dumpfd != -1 ||
+		    (pc->dumpfd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		return (0);
 	case IMSG_CFG_CA_CERT:
 		/* Certificates only, as data: see parent_ca_certs(). */
 		if (imsg->datalen == 0 || imsg->datalen > PROXY_PEM_MAX)

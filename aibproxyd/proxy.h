@@ -55,6 +55,7 @@ struct proxy_conf {
 	size_t			 upstream_calen;
 	uint8_t			*ca_cert;	/* the ca.cert file */
 	size_t			 ca_certlen;
+	int			 dumpfd;	/* log.dump_dir, or -1 */
 };
 
 struct proxy {

@@ -48,6 +48,7 @@ enum imsg_type {
 	IMSG_CFG_UPSTREAM_CA,	/* parent -> proxy: fd of upstream.ca */
 	IMSG_CFG_CA_CERT,	/* parent -> proxy, signer: fd of ca.cert */
 	IMSG_CFG_CA_KEY,	/* parent -> signer only: fd of ca.key */
+	IMSG_CFG_DUMPDIR,	/* parent -> proxy: fd of log.dump_dir */
 	IMSG_CFG_DONE,		/* parent -> child: end of a config;
 				   child -> parent: struct cfg_ack */
 	IMSG_CFG_ABORT,		/* parent -> child: drop the staged config */

@@ -170,51 +170,20 @@ bridge_resolved(void *arg, int error, const struct dns_res *res)
 	bridge_connect_next(b);
 }
 
-static void
-bridge_sockaddr(const struct dns_addr *a, int port,
-    struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->da_af == AF_INET) {
-		struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->da_addr, 4);
-		*len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a->da_addr, 16);
-		*len = sizeof(*s6);
-	}
-}
 
 static void
 bridge_connect_next(struct bconn *b)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 fd, on = 1;
+	int	 fd;
 
 	endpoint_close(proxy_env.loop, &b->ep);
-	for (; b->addri < b->addrs.dn_naddrs; b->addri++) {
-		bridge_sockaddr(&b->addrs.dn_addrs[b->addri], bp.via ?
-		    bp.uc.uc_port : bp.bc.bc_port, &ss, &len);
-		if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0)) == -1)
-			continue;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	fd = addr_connect(&b->addrs, &b->addri, bp.via ? bp.uc.uc_port :
+	    bp.bc.bc_port);
+	if (fd != -1) {
 		endpoint_init(&b->ep, fd, bridge_io_cb, b);
-		if (connect(fd, (struct sockaddr *)&ss, len) == 0 ||
-		    errno == EINPROGRESS) {
-			b->st = B_CONNECT;
-			endpoint_arm(proxy_env.loop, &b->ep, 0, 1);
-			return;
-		}
-		endpoint_close(proxy_env.loop, &b->ep);
+		b->st = B_CONNECT;
+		endpoint_arm(proxy_env.loop, &b->ep, 0, 1);
+		return;
 	}
 	bridge_done(b, "cannot connect");
 }
@@ -332,12 +301,9 @@ bridge_upstream_begin(struct bconn *b)
 static void
 bridge_connected(struct bconn *b)
 {
-	int		 error = 0;
-	socklen_t	 len = sizeof(error);
+	int	 error;
 
-	if (getsockopt(b->ep.fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
-		error = errno;
-	if (error == EINPROGRESS || error == EALREADY)
+	if ((error = addr_connected(b->ep.fd)) == EINPROGRESS)
 		return;
 	if (error != 0) {
 		log_debug("bridge connect: %s", strerror(error));

@@ -2,9 +2,13 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dns.h"
 #include "log.h"
@@ -99,4 +103,62 @@ dns_dispatch(uint32_t id, const struct dns_res *res)
 	free(d);
 	cb(arg, res->dn_error, res);
 	return (0);
+}
+
+static void
+addr_sockaddr(const struct dns_addr *a, int port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->da_af == AF_INET) {
+		struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->da_addr, 4);
+		*len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->da_addr, 16);
+		*len = sizeof(*s6);
+	}
+}
+
+int
+addr_connect(const struct dns_res *addrs, int *i, int port)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, on = 1;
+
+	for (; *i < addrs->dn_naddrs; (*i)++) {
+		addr_sockaddr(&addrs->dn_addrs[*i], port, &ss, &len);
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			log_warn("%s: socket", __func__);
+			continue;
+		}
+		/* Small writes (SSE events) must not wait for Nagle. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0 ||
+		    errno == EINPROGRESS)
+			return (fd);
+		close(fd);
+	}
+	return (-1);
+}
+
+int
+addr_connected(int fd)
+{
+	int		 error = 0;
+	socklen_t	 len = sizeof(error);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		return (errno);
+	return (error == EALREADY ? EINPROGRESS : error);
 }

@@ -20,4 +20,13 @@ int		 dns_dispatch(uint32_t, const struct dns_res *);
 /* A literal needs no lookup: fill res and return 0, else -1. */
 int		 dns_literal(const char *, struct dns_res *);
 
+/*
+ * Start a non-blocking TCP connection to the first of the addresses,
+ * from *i on, that takes it: returns the socket, with *i at its
+ * address, or -1 when none is left.
+ */
+int		 addr_connect(const struct dns_res *, int *, int);
+/* Once writable: 0 connected, EINPROGRESS not yet, else the error. */
+int		 addr_connected(int);
+
 #endif /* AIB_DNS_H */

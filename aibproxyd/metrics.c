@@ -46,45 +46,49 @@ metrics_head(struct buf *b, const char *name, const char *type,
 static int
 metrics_global(struct buf *b, const struct proxy_stats *st)
 {
+	const struct {
+		const char	*name;
+		const char	*type;
+		const char	*help;
+		long long	 value;
+	} series[] = {
+		{ "open_connections", "gauge", "Client connections open now.",
+		    st->st_open_connections },
+		{ "client_received_bytes_total", "counter",
+		    "Bytes received from clients, on closed connections.",
+		    (long long)st->st_bytes_from_clients },
+		{ "client_sent_bytes_total", "counter",
+		    "Bytes sent to clients, on closed connections.",
+		    (long long)st->st_bytes_to_clients },
+		{ "certificates_issued_total", "counter",
+		    "Leaf certificates signerd issued to the workers.",
+		    (long long)st->st_certs_issued },
+		{ "certificates_refused_total", "counter",
+		    "Leaf certificates signerd refused.",
+		    (long long)st->st_certs_refused },
+		{ "reloads_total", "counter", "Configurations reloaded.",
+		    (long long)st->st_reloads },
+		{ "reload_failures_total", "counter",
+		    "Reloads refused, the running configuration kept.",
+		    (long long)st->st_reload_failures },
+		{ "last_reload_success_timestamp_seconds", "gauge",
+		    "When a configuration last took effect (start or reload).",
+		    st->st_last_reload_success },
+	};
+	size_t	 i;
+
 	if (metrics_head(b, "connect_sessions_total", "counter",
 	    "Total number of CONNECT sessions established.") == -1 ||
 	    buf_printf(b, P "connect_sessions_total{type=\"mitm\"} %llu\n"
 	    P "connect_sessions_total{type=\"tunneled\"} %llu\n",
 	    (unsigned long long)st->st_sessions_mitm,
-	    (unsigned long long)st->st_sessions_tunneled) == -1 ||
-	    metrics_head(b, "open_connections", "gauge",
-	    "Client connections open now.") == -1 ||
-	    buf_printf(b, P "open_connections %lld\n",
-	    (long long)st->st_open_connections) == -1 ||
-	    metrics_head(b, "client_received_bytes_total", "counter",
-	    "Bytes received from clients, on closed connections.") == -1 ||
-	    buf_printf(b, P "client_received_bytes_total %llu\n",
-	    (unsigned long long)st->st_bytes_from_clients) == -1 ||
-	    metrics_head(b, "client_sent_bytes_total", "counter",
-	    "Bytes sent to clients, on closed connections.") == -1 ||
-	    buf_printf(b, P "client_sent_bytes_total %llu\n",
-	    (unsigned long long)st->st_bytes_to_clients) == -1 ||
-	    metrics_head(b, "certificates_issued_total", "counter",
-	    "Leaf certificates signerd issued to the workers.") == -1 ||
-	    buf_printf(b, P "certificates_issued_total %llu\n",
-	    (unsigned long long)st->st_certs_issued) == -1 ||
-	    metrics_head(b, "certificates_refused_total", "counter",
-	    "Leaf certificates signerd refused.") == -1 ||
-	    buf_printf(b, P "certificates_refused_total %llu\n",
-	    (unsigned long long)st->st_certs_refused) == -1 ||
-	    metrics_head(b, "reloads_total", "counter",
-	    "Configurations reloaded.") == -1 ||
-	    buf_printf(b, P "reloads_total %llu\n",
-	    (unsigned long long)st->st_reloads) == -1 ||
-	    metrics_head(b, "reload_failures_total", "counter",
-	    "Reloads refused, the running configuration kept.") == -1 ||
-	    buf_printf(b, P "reload_failures_total %llu\n",
-	    (unsigned long long)st->st_reload_failures) == -1 ||
-	    metrics_head(b, "last_reload_success_timestamp_seconds", "gauge",
-	    "When a configuration last took effect (start or reload).") ==
-	    -1 || buf_printf(b, P "last_reload_success_timestamp_seconds "
-	    "%lld\n", (long long)st->st_last_reload_success) == -1)
+	    (unsigned long long)st->st_sessions_tunneled) == -1)
 		return (-1);
+	for (i = 0; i < nitems(series); i++)
+		if (metrics_head(b, series[i].name, series[i].type,
+		    series[i].help) == -1 || buf_printf(b, P "%s %lld\n",
+		    series[i].name, series[i].value) == -1)
+			return (-1);
 	return (0);
 }
 

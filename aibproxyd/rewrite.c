@@ -50,8 +50,6 @@ static const char *const hop_headers[] = {
 	HDR_GOV_TOKEN,
 };
 
-static int	 hexval(char);
-static int	 pct_byte(const char *, size_t);
 static int	 check_segment(const char *, size_t, const char **);
 static int	 check_path(const char *, size_t, const char **);
 static int	 check_bytes(const char *, const char **);
@@ -73,29 +71,7 @@ static int	 write_head(const struct rewrite_ctx *,
 		    const struct http_head *, const char *,
 		    const struct client_cred *, struct buf *);
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
 
-/* The byte a "%XX" at s stands for, or -1. */
-static int
-pct_byte(const char *s, size_t left)
-{
-	int	 hi, lo;
-
-	if (left < 3 || (hi = hexval(s[1])) == -1 ||
-	    (lo = hexval(s[2])) == -1)
-		return (-1);
-	return (hi << 4 | lo);
-}
 
 /*
  * One path segment: its escapes must be well formed and must not hide
@@ -113,7 +89,7 @@ check_segment(const char *s, size_t len, const char **why)
 			return (-1);
 		}
 		if (c == '%') {
-			if ((c = pct_byte(s + i, len - i)) == -1) {
+			if ((c = http_pct_byte(s + i, len - i)) == -1) {
 				*why = "bad percent-encoding in path";
 				return (-1);
 			}

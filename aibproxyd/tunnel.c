@@ -182,56 +182,20 @@ tunnel_start(struct conn *c, int forward)
 		tunnel_fail(c, 502, "lookup failed");
 }
 
-static int
-tunnel_sockaddr(const struct dns_addr *a, int port,
-    struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->da_af == AF_INET) {
-		struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->da_addr, 4);
-		*len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a->da_addr, 16);
-		*len = sizeof(*s6);
-	}
-	return (0);
-}
 
 static void
 tunnel_connect_next(struct conn *c)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 fd, on = 1;
+	int	 fd;
 
 	endpoint_close(proxy_env.loop, &c->server);
-	for (; c->addri < c->addrs->dn_naddrs; c->addri++) {
-		tunnel_sockaddr(&c->addrs->dn_addrs[c->addri],
-		    c->via_upstream ? c->conf->upstream.uc_port : c->port, &ss,
-		    &len);
-		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			log_warn("%s: socket", __func__);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	fd = addr_connect(c->addrs, &c->addri, c->via_upstream ?
+	    c->conf->upstream.uc_port : c->port);
+	if (fd != -1) {
 		endpoint_init(&c->server, fd, c->client.io.cb, c);
-		if (connect(fd, (struct sockaddr *)&ss, len) == 0 ||
-		    errno == EINPROGRESS) {
-			c->state = CONN_CONNECT;
-			endpoint_arm(proxy_env.loop, &c->server, 0, 1);
-			return;
-		}
-		endpoint_close(proxy_env.loop, &c->server);
+		c->state = CONN_CONNECT;
+		endpoint_arm(proxy_env.loop, &c->server, 0, 1);
+		return;
 	}
 	if (c->via_upstream)
 		log_warnx("conn %llu %s: cannot connect to the upstream "
@@ -246,13 +210,9 @@ tunnel_connect_next(struct conn *c)
 static void
 tunnel_connected(struct conn *c)
 {
-	int		 error = 0;
-	socklen_t	 len = sizeof(error);
+	int	 error;
 
-	if (getsockopt(c->server.fd, SOL_SOCKET, SO_ERROR, &error,
-	    &len) == -1)
-		error = errno;
-	if (error == EINPROGRESS || error == EALREADY) {
+	if ((error = addr_connected(c->server.fd)) == EINPROGRESS) {
 		endpoint_arm(proxy_env.loop, &c->server, 0, 1);
 		return;
 	}

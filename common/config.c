@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "hostname.h"
+#include "http.h"
 #include "log.h"
 
 #define CONFIG_ERRORS_MAX	20
@@ -773,19 +774,7 @@ url_parse(const char *s, struct url *u)
 	return (url_authority(s, len, u));
 }
 
-static int
-ishex(int c)
-{
-	return (isxdigit((unsigned char)c));
-}
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	return (tolower((unsigned char)c) - 'a' + 10);
-}
 
 /*
  * A bridge path prefix: RFC 3986 segments, no dot segments or empty
@@ -805,8 +794,8 @@ url_bridgepath(const char *p, size_t len, char *out, size_t outlen)
 	for (i = 0; i < len; i = seg + n - p) {
 		seg = p + i + 1;
 		for (n = 0; seg + n < p + len && seg[n] != '/'; n++) {
-			if (seg[n] == '%' && (seg + n + 2 >= p + len ||
-			    !ishex(seg[n + 1]) || !ishex(seg[n + 2])))
+			if (seg[n] == '%' && http_pct_byte(seg + n,
+			    p + len - (seg + n)) == -1)
 				return (-1);
 			if (strchr("\"<>[\\]^`{|}", seg[n]) != NULL)
 				return (-1);
@@ -843,11 +832,7 @@ url_decode(const char *s, size_t len, char *out, size_t outlen, size_t *n)
 	for (i = 0; i < len; i++) {
 		c = s[i];
 		if (c == '%') {
-			if (i + 2 >= len || !ishex(s[i + 1]) ||
-			    !ishex(s[i + 2]))
-				return (-1);
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
-			if (c == 0)
+			if ((c = http_pct_byte(s + i, len - i)) <= 0)
 				return (-1);
 			i += 2;
 		}

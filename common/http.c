@@ -81,7 +81,6 @@ static int	response_framing(struct parse *, int, int);
 static int	headers_have_token(const struct http_head *, const char *,
 		    const char *);
 static void	head_flags(struct http_head *);
-static int	hexval(unsigned char);
 static int	chunk_fail(struct http_body *, const char **, const char *);
 static int	chunk_size_byte(struct http_body *, unsigned char,
 		    const char **);
@@ -653,8 +652,8 @@ http_body_init(struct http_body *b, const struct http_head *h)
 		b->done = 1;
 }
 
-static int
-hexval(unsigned char c)
+int
+http_hexdigit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -663,6 +662,17 @@ hexval(unsigned char c)
 	if (c >= 'A' && c <= 'F')
 		return (c - 'A' + 10);
 	return (-1);
+}
+
+int
+http_pct_byte(const char *s, size_t left)
+{
+	int	 hi, lo;
+
+	if (left < 3 || s[0] != '%' || (hi = http_hexdigit(s[1])) == -1 ||
+	    (lo = http_hexdigit(s[2])) == -1)
+		return (-1);
+	return (hi << 4 | lo);
 }
 
 static int
@@ -682,7 +692,7 @@ chunk_size_byte(struct http_body *b, unsigned char c, const char **why)
 {
 	int	 x;
 
-	if ((x = hexval(c)) != -1) {
+	if ((x = http_hexdigit(c)) != -1) {
 		if (b->linelen > CHUNK_DIGITS_MAX)
 			return (chunk_fail(b, why, "chunk size too long"));
 		if (b->chunk > ((uint64_t)INT64_MAX - (uint64_t)x) / 16)

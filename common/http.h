@@ -108,4 +108,9 @@ void		 http_body_init(struct http_body *, const struct http_head *);
 ssize_t		 http_body_feed(struct http_body *, const uint8_t *, size_t,
 		    const char **);
 
+/* RFC 3986 percent-encoding: a hex digit's value, or -1. */
+int		 http_hexdigit(int);
+/* The byte "%XX" at s stands for (left bytes remain at s), or -1. */
+int		 http_pct_byte(const char *, size_t);
+
 #endif /* AIB_HTTP_H */

@@ -118,14 +118,57 @@ leaf_remove(struct leaf *l)
 	leaf_unref(l);
 }
 
+static struct leaf *
+leaf_new(const char *host)
+{
+	struct leaf	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return (NULL);
+	strlcpy(l->host, host, sizeof(l->host));
+	TAILQ_INIT(&l->waiters);
+	l->refcnt = 1;
+	return (l);
+}
+
+static void	leaf_request(struct leaf *);
+
+/*
+ * A new key and an empty cache.  Connections waiting for a certificate
+ * are not failed by a reload: they wait for one under the new key.
+ */
 void
 certs_reset(void)
 {
-	struct leaf	*l, *next;
+	struct leaf		*l, *next, *fresh;
+	struct cert_waiter	*w;
+	TAILQ_HEAD(, leaf_move)	 moved;
+	struct leaf_move {
+		TAILQ_ENTRY(leaf_move)	 entry;
+		struct leaf		*leaf;
+	}			*mv;
 
-	RB_FOREACH_SAFE(l, leaf_tree, &leaves, next)
+	TAILQ_INIT(&moved);
+	RB_FOREACH_SAFE(l, leaf_tree, &leaves, next) {
+		if (!TAILQ_EMPTY(&l->waiters) &&
+		    (fresh = leaf_new(l->host)) != NULL &&
+		    (mv = calloc(1, sizeof(*mv))) != NULL) {
+			TAILQ_CONCAT(&fresh->waiters, &l->waiters, entry);
+			TAILQ_FOREACH(w, &fresh->waiters, entry)
+				w->leaf = fresh;
+			mv->leaf = fresh;
+			TAILQ_INSERT_TAIL(&moved, mv, entry);
+		}
 		leaf_remove(l);
+	}
 	certs_newkey();
+	while ((mv = TAILQ_FIRST(&moved)) != NULL) {
+		TAILQ_REMOVE(&moved, mv, entry);
+		mv->leaf->intree = 1;
+		RB_INSERT(leaf_tree, &leaves, mv->leaf);
+		leaf_request(mv->leaf);
+		free(mv);
+	}
 }
 
 void
@@ -194,11 +237,8 @@ certs_get(const char *host, cert_cb cb, void *arg, struct cert_waiter **wp)
 	*wp = NULL;
 	strlcpy(key.host, host, sizeof(key.host));
 	if ((l = RB_FIND(leaf_tree, &leaves, &key)) == NULL) {
-		if ((l = calloc(1, sizeof(*l))) == NULL)
+		if ((l = leaf_new(host)) == NULL)
 			return (NULL);
-		strlcpy(l->host, host, sizeof(l->host));
-		TAILQ_INIT(&l->waiters);
-		l->refcnt = 1;
 		l->intree = 1;
 		RB_INSERT(leaf_tree, &leaves, l);
 	}

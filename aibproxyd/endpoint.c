@@ -111,9 +111,26 @@ endpoint_tls_read_cb(struct tls *ctx, void *p, size_t len, void *arg)
 	n = endpoint_lower_read(ep, p, len, &want);
 	if (n == EP_AGAIN)
 		return (want == EV_WRITE ? TLS_WANT_POLLOUT : TLS_WANT_POLLIN);
+	if (n > 0)
+		ep->lowerread = 1;
 	if (n == 0)
 		return (0);
 	return (n < 0 ? -1 : n);
+}
+
+/*
+ * libtls does not let OpenSSL retry on its own: a read that consumed
+ * only a session ticket says "want input" although more input may
+ * already sit below, decrypted in an outer TLS session the socket will
+ * never signal again.  Retry while the layer below gave bytes.
+ */
+#define TLS_RETRIES	64
+
+static int
+endpoint_tls_retry(struct endpoint *ep, ssize_t r)
+{
+	return ((r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) &&
+	    ep->lowerread);
 }
 
 static ssize_t
@@ -148,7 +165,12 @@ endpoint_read(struct endpoint *ep, void *p, size_t len)
 		if (n == EP_AGAIN)
 			ep->rwant = want;
 	} else {
-		n = tls_read(ep->tls, p, len);
+		int	 tries = 0;
+
+		do {
+			ep->lowerread = 0;
+			n = tls_read(ep->tls, p, len);
+		} while (endpoint_tls_retry(ep, n) && ++tries < TLS_RETRIES);
 		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
 			ep->rwant = endpoint_tls_want(n);
 			n = EP_AGAIN;
@@ -241,10 +263,13 @@ endpoint_tls_connect(struct endpoint *ep, struct tls *client,
 int
 endpoint_handshake(struct endpoint *ep)
 {
-	int	 r;
+	int	 r, tries = 0;
 
 	ep->rwant = ep->wwant = 0;
-	r = tls_handshake(ep->tls);
+	do {
+		ep->lowerread = 0;
+		r = tls_handshake(ep->tls);
+	} while (endpoint_tls_retry(ep, r) && ++tries < TLS_RETRIES);
 	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
 		ep->rwant = endpoint_tls_want(r);
 		return (EP_AGAIN);

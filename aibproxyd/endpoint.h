@@ -34,6 +34,7 @@ struct endpoint {
 	int		 wwant;		/* what a blocked write waits for */
 	int		 eof;		/* read side ended */
 	int		 shut;		/* write side shut down */
+	int		 lowerread;	/* the TLS below delivered bytes */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;
 };

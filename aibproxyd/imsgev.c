@@ -80,6 +80,7 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 	imsgev_compose2(iev, type, peerid, fd, data, len, NULL, 0);
 }
 
+/* The closed callback may free iev: nothing may touch it after this. */
 static void
 imsgev_fail(struct imsgev *iev, const char *why)
 {
@@ -87,7 +88,8 @@ imsgev_fail(struct imsgev *iev, const char *why)
 	iev->closed(iev, why);
 }
 
-static void
+/* Returns -1 once the channel failed (and iev may be gone). */
+static int
 imsgev_read(struct imsgev *iev)
 {
 	struct imsg	 imsg;
@@ -96,29 +98,33 @@ imsgev_read(struct imsgev *iev)
 
 	n = imsgchan_read(&iev->chan);
 	if (n == -1 && errno == EAGAIN)
-		return;
+		return (0);
 	if (n == -1) {
 		imsgev_fail(iev, strerror(errno));
-		return;
+		return (-1);
 	}
 	for (;;) {
 		if ((r = imsgchan_get(&iev->chan, &imsg)) == 0)
 			break;
 		if (r == -1) {
 			imsgev_fail(iev, "malformed message");
-			return;
+			return (-1);
 		}
 		r = iev->dispatch(iev, &imsg);
 		imsg_free(&imsg);
+		/* A dispatch may stop the channel (never free it). */
 		if (iev->dead)
-			return;
+			return (-1);
 		if (r == -1) {
 			imsgev_fail(iev, "unexpected message");
-			return;
+			return (-1);
 		}
 	}
-	if (n == 0)
+	if (n == 0) {
 		imsgev_fail(iev, "channel closed");
+		return (-1);
+	}
+	return (0);
 }
 
 static void
@@ -132,10 +138,7 @@ imsgev_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 	}
-	if (revents & EV_READ) {
-		imsgev_read(iev);
-		if (iev->dead)
-			return;
-	}
+	if ((revents & EV_READ) && imsgev_read(iev) == -1)
+		return;
 	imsgev_update(iev);
 }

@@ -4,19 +4,27 @@ forwards absolute-form http:// requests, and records, one JSON line per
 request in --log, the request line, every Proxy-Authorization value it
 got and what it answered.
 
-    upstream.py --port N [--tls CERT KEY] [--auth VALUE] --log FILE
+    upstream.py --port N [--tls CERT KEY] [--auth VALUE] [--coalesce MS]
+                [--split-records] --log FILE
 
 --tls        listen with TLS (the proxy itself is https://)
 --auth       the exact Proxy-Authorization value required; anything
              else gets 407 with Proxy-Authenticate and the connection
              closes
+--coalesce   gather what the destination sends for MS milliseconds and
+             pass it on in one write (one TLS record), as a buffering
+             proxy may: records of the tunnelled TLS then share one
+             record of ours
+--split-records
+             the opposite: when the destination speaks TLS, pass each
+             of its TLS records on in a write (a TLS record) of its own
 
 CONNECT host:port dials host:port, answers 200 and relays both ways
 until both sides have closed, passing each side's end of stream on as
 a half-close (close_notify then FIN on the TLS side).  It never
 decrypts what it relays.
 """
-import argparse, json, select, socket, ssl, sys, threading
+import argparse, json, select, socket, ssl, sys, threading, time
 from urllib.parse import urlsplit
 
 HEAD_MAX = 64 * 1024
@@ -29,6 +37,9 @@ class Plain:
 
     def __init__(self, sock):
         self.sock = sock
+
+    def buffered(self):
+        return False
 
     def fileno(self):
         return self.sock.fileno()
@@ -53,6 +64,7 @@ class TLS:
 
     def __init__(self, sock, ctx):
         self.sock = sock
+        self.buf = b""      # decrypted, not yet handed out
         self.ended = False  # close_notify (or EOF) seen
         self.inc = ssl.MemoryBIO()
         self.out = ssl.MemoryBIO()
@@ -68,6 +80,8 @@ class TLS:
                     raise ConnectionError("EOF in the handshake")
                 self.inc.write(data)
         self.flush()
+        # The peer's first bytes may have come with its Finished.
+        self.drain()
 
     def fileno(self):
         return self.sock.fileno()
@@ -77,33 +91,41 @@ class TLS:
         if data:
             self.sock.sendall(data)
 
-    def recv(self):
-        """Application bytes, b"" at end of stream, None when a TLS
-        record is not complete yet."""
-        if self.ended:
-            return b""
-        raw = self.sock.recv(65536)
-        if not raw:
-            self.inc.write_eof()
-        else:
-            self.inc.write(raw)
-        got = b""
-        while True:
+    def drain(self):
+        """Decrypt everything that has arrived."""
+        while not self.ended:
             try:
                 d = self.obj.read(65536)
             except ssl.SSLWantReadError:
-                break
+                return
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                self.ended = True
-                break
+                d = b""
             if not d:
                 self.ended = True
-                break
-            got += d
-        self.flush()
-        if got:
-            return got
-        return b"" if self.ended or not raw else None
+                return
+            self.buf += d
+
+    def buffered(self):
+        """Whether recv() answers without waiting for the socket."""
+        return bool(self.buf) or self.ended
+
+    def recv(self):
+        """Application bytes, b"" at end of stream, None when a TLS
+        record is not complete yet."""
+        if not self.buffered():
+            raw = self.sock.recv(65536)
+            if raw:
+                self.inc.write(raw)
+            else:
+                self.inc.write_eof()
+            self.drain()
+            self.flush()
+            if not raw:
+                self.ended = True
+            if not self.buffered():
+                return None
+        d, self.buf = self.buf, b""
+        return d
 
     def send(self, data):
         self.obj.write(data)
@@ -121,10 +143,42 @@ class TLS:
         self.sock.close()
 
 
+class Splitter:
+    """Cuts a TLS byte stream at its record boundaries (the 5-byte
+    record header says how long each is); anything else passes as it
+    comes."""
+
+    def __init__(self):
+        self.buf = b""
+        self.tls = None
+
+    def feed(self, data):
+        self.buf += data
+        if self.tls is None:
+            self.tls = self.buf[:1] in (b"\x14", b"\x15", b"\x16", b"\x17")
+        if not self.tls:
+            out, self.buf = [self.buf], b""
+            return out
+        out = []
+        while len(self.buf) >= 5:
+            n = 5 + int.from_bytes(self.buf[3:5], "big")
+            if len(self.buf) < n:
+                break
+            out.append(self.buf[:n])
+            self.buf = self.buf[n:]
+        return out
+
+    def rest(self):
+        out, self.buf = self.buf, b""
+        return [out] if out else []
+
+
 class Proxy:
     def __init__(self, args):
         self.log = args.log
         self.auth = args.auth
+        self.coalesce = args.coalesce / 1000.0
+        self.split = args.split_records
         self.lock = threading.Lock()
         self.ctx = None
         if args.tls:
@@ -222,16 +276,34 @@ class Proxy:
         if rest:
             o.sendall(rest)
         try:
-            self.relay(c, Plain(o))
+            self.relay(c, Plain(o), self.coalesce,
+                       Splitter() if self.split else None)
         finally:
             o.close()
 
-    def relay(self, c, o):
+    @staticmethod
+    def gather(src, d, window):
+        """More of what src sends within window seconds, after d."""
+        end = time.monotonic() + window
+        while not src.ended:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([src], [], [], left)[0]:
+                break
+            more = src.recv()
+            if not more:
+                src.ended = True
+                break
+            d += more
+        return d
+
+    def relay(self, c, o, window=0, split=None):
         """Both ways until both have ended; an end travels on as a
         half-close."""
         open_ = {c: o, o: c}
         while open_:
-            r, _, _ = select.select(list(open_), [], [], 60)
+            r = [s for s in open_ if s.buffered()]
+            if not r:
+                r, _, _ = select.select(list(open_), [], [], 60)
             if not r:
                 return
             for src in r:
@@ -239,10 +311,18 @@ class Proxy:
                 if d is None:
                     continue
                 dst = open_[src]
-                if d:
-                    dst.send(d)
-                    if not src.ended:
-                        continue
+                if d and src is o and window > 0:
+                    d = self.gather(o, d, window)
+                if src is o and split is not None:
+                    chunks = split.feed(d) if d else []
+                    if not d or src.ended:
+                        chunks += split.rest()
+                else:
+                    chunks = [d] if d else []
+                for chunk in chunks:
+                    dst.send(chunk)
+                if d and not src.ended:
+                    continue
                 del open_[src]
                 try:
                     dst.shut_wr()
@@ -255,6 +335,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth")
+    ap.add_argument("--coalesce", type=int, default=0, metavar="MS")
+    ap.add_argument("--split-records", action="store_true")
     ap.add_argument("--log", required=True)
     args = ap.parse_args()
     proxy = Proxy(args)

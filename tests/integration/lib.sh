@@ -290,3 +290,16 @@ make_leaf() {
 b64() {
 	printf '%s' "$1" | base64 -w0
 }
+
+# check_log DESC CMD...: check, and on failure show the daemon log's
+# last lines as comments, so a failure carries what the daemon said.
+check_log() {
+	local d="$1"; shift
+	if "$@"; then
+		ok "$d"
+		return 0
+	fi
+	nok "$d"
+	tail -n "${LOG_LINES:-12}" "$LOG" 2>/dev/null | sed 's/^/#   /'
+	return 1
+}

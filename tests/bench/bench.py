@@ -1,0 +1,1034 @@
+#!/usr/bin/env python3
+"""aibproxyd benchmarks: every number through the proxy is printed next to
+the same measurement made directly, in the same run, and their ratio.
+
+    bench.py --stage DIR [--only 1,3] [--seconds 10]
+
+Run by run.sh (make bench), as root.  Everything listens on 127.0.0.1 and
+lives in one temporary directory (kept if KEEP is set); every process
+started here is stopped, and the directory removed, before it returns.
+BENCH_PERF=1 adds a perf profile of the proxy workers to the hey runs.
+"""
+import argparse
+import fcntl
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, "peers.py")
+HZ = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+GIB = 1 << 30
+TOKEN = "abcdefghij-0123456789012345678901"
+PROVIDER = "api.anthropic.com"
+BRIDGE_PATH = "/api/v2/aibridge/anthropic/v1/messages"
+BODY = ('{"model":"claude-bench","max_tokens":16,'
+        '"messages":[{"role":"user","content":"hello"}]}')
+F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
+TRIES = 3	# attempts at a timed run while other load disturbs it
+NOISE = 0.10	# of one core: more than this used by others disturbs
+PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
+             "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc=None, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            break
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_ENV}
+    env.update(extra)
+    return env
+
+
+# CPU accounting -----------------------------------------------------------
+
+def proc_ticks(pid):
+    """User and system clock ticks of one process, (0, 0) once gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]), int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+
+
+def group_ticks(pids):
+    t = [proc_ticks(p) for p in pids]
+    return sum(u for u, _ in t), sum(s for _, s in t)
+
+
+def machine_ticks():
+    """Busy, softirq and total ticks of all CPUs."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v[:8]) - idle, v[6], sum(v[:8])
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime, r.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds used over an interval by named groups of processes,
+    by the client (the children reaped meanwhile), by softirq (network
+    processing, charged to no process) and by the whole machine."""
+
+    def __init__(self, groups):
+        self.groups = groups	# name -> list of pids
+
+    def snap(self):
+        g = {n: group_ticks(pids) for n, pids in self.groups.items()}
+        g = {n: (u / HZ, s / HZ) for n, (u, s) in g.items()}
+        g["client"] = children_cpu()
+        return g, machine_ticks()
+
+    def __enter__(self):
+        self.t0 = time.monotonic()
+        self.g0, self.m0 = self.snap()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.monotonic() - self.t0
+        g1, m1 = self.snap()
+        # name -> (total seconds, share spent in the kernel)
+        self.cpu = {}
+        for n in g1:
+            u = g1[n][0] - self.g0[n][0]
+            s = g1[n][1] - self.g0[n][1]
+            self.cpu[n] = (u + s, s / (u + s) if u + s > 0 else 0.0)
+        span = max(1, m1[2] - self.m0[2])
+        self.busy = (m1[0] - self.m0[0]) / span
+        self.softirq = (m1[1] - self.m0[1]) / span * NCPU * self.wall
+        return False
+
+    def rest(self):
+        """What ran besides us: kernel threads, or someone else's load,
+        which makes the comparison unfair."""
+        used = self.busy * NCPU * self.wall
+        return max(0.0, used - sum(c for c, _ in self.cpu.values()) -
+                   self.softirq)
+
+    def other(self):
+        """The same as a share of one core."""
+        return self.rest() / self.wall
+
+    def text(self, per=1, unit="run", scale=1.0, sunit="s"):
+        """CPU per unit of work (per: how many units), each part's share
+        of one core over the wall clock, and how busy the machine was."""
+        def part(name, secs, sys_share=None):
+            t = "%s %.0f %s (%.0f %%" % (name, secs / per * scale, sunit,
+                                        100 * secs / self.wall)
+            if sys_share is not None:
+                t += ", %.0f %% sys" % (100 * sys_share)
+            return t + ")"
+        parts = [part(n, c, k if n == "proxy" else None)
+                 for n, (c, k) in self.cpu.items() if c > 0]
+        parts.append(part("softirq", self.softirq))
+        parts.append(part("rest", self.rest()))
+        used = self.busy * NCPU * self.wall
+        return ("cpu per %s: " % unit + ", ".join(parts) +
+                "\n            = machine %.0f %s, busy %.0f %% of %d cores" % (
+                    used / per * scale, sunit, 100 * self.busy, NCPU))
+
+
+# Processes ----------------------------------------------------------------
+
+class Procs:
+    """Every long-lived process started, each in its own process group so
+    its children go with it."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("env", clean_env())
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=15.0):
+        if p not in self.procs:
+            return
+        self.procs.remove(p)
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            if f is not None:
+                f.close()
+
+    def stop_all(self):
+        for p in list(reversed(self.procs)):
+            self.stop(p)
+
+
+def child_pids(ppid):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == ppid:
+            pids.append(int(d))
+    return sorted(pids)
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+# The world: certificates, nginx, the daemon -------------------------------
+
+class World:
+    def __init__(self, stage, tmp, procs):
+        self.stage = stage
+        self.t = tmp
+        self.procs = procs
+        self.nginx = None
+        self.daemon = None
+        self.daemon_log = None
+        self.port = {n: free_port() for n in
+                     ("http", "https", "bridge", "direct", "status", "hold",
+                      "sse")}
+
+    def path(self, *p):
+        return os.path.join(self.t, *p)
+
+    def openssl(self, *args):
+        subprocess.run(("openssl",) + args, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def make_ca(self, name, cn):
+        key, crt = self.path("pki", name + ".key"), self.path("pki",
+                                                              name + ".crt")
+        self.openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout",
+                     "-out", key)
+        os.chmod(key, 0o400)
+        self.openssl("req", "-new", "-x509", "-days", "7", "-key", key,
+                     "-out", crt, "-subj", "/CN=" + cn,
+                     "-addext", "basicConstraints=critical,CA:TRUE",
+                     "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def make_pki(self):
+        """The MITM CA, and an origin CA with the one leaf nginx and the
+        SSE bridge serve (P-256 like the proxy's leaves, so handshakes
+        cost the same on both sides)."""
+        os.makedirs(self.path("pki"))
+        self.make_ca("mitm-ca", "aibproxyd bench MITM CA")
+        self.make_ca("origin-ca", "aibproxyd bench origin CA")
+        key, csr, crt = (self.path("pki", "origin." + e)
+                         for e in ("key", "csr", "crt"))
+        ext = self.path("pki", "origin.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        self.openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout",
+                     "-out", key)
+        os.chmod(key, 0o444)	# nginx reads it as root, the bridge too
+        self.openssl("req", "-new", "-key", key, "-out", csr,
+                     "-subj", "/CN=localhost")
+        self.openssl("x509", "-req", "-in", csr, "-CA",
+                     self.path("pki", "origin-ca.crt"), "-CAkey",
+                     self.path("pki", "origin-ca.key"), "-CAcreateserial",
+                     "-days", "7", "-extfile", ext, "-out", crt)
+        # Clients trust both: the origin directly, the proxy's leaves.
+        with open(self.path("pki", "trust.pem"), "w") as out:
+            for n in ("origin-ca.crt", "mitm-ca.crt"):
+                with open(self.path("pki", n)) as f:
+                    out.write(f.read())
+
+    def make_files(self):
+        www = self.path("www")
+        os.makedirs(www)
+        with open(os.path.join(www, "1g"), "wb") as f:
+            f.truncate(GIB)
+        with open(os.path.join(www, "small"), "wb") as f:
+            f.write(b"x" * 128)
+        # Into the page cache now, not during the first timed run.
+        with open(os.path.join(www, "1g"), "rb") as f:
+            while f.readinto(bytearray(8 << 20)):
+                pass
+
+    def nginx_conf(self):
+        n = self.path("nginx")
+        p = self.port
+        pki = self.path("pki")
+        bridge = ("location /api/v2/aibridge/ { default_type "
+                  "application/json; return 200 '{\"ok\":true}'; }")
+        return """
+worker_processes %(ncpu)d;
+pid %(n)s/nginx.pid;
+error_log %(n)s/error.log warn;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_timeout 300s;
+	keepalive_requests 10000000;
+	client_body_temp_path %(n)s/body;
+	proxy_temp_path %(n)s/proxy;
+	fastcgi_temp_path %(n)s/fastcgi;
+	uwsgi_temp_path %(n)s/uwsgi;
+	scgi_temp_path %(n)s/scgi;
+	log_format conn '$connection $connection_requests $request_method '
+	    '$status';
+	ssl_certificate %(pki)s/origin.crt;
+	ssl_certificate_key %(pki)s/origin.key;
+	ssl_protocols TLSv1.2 TLSv1.3;
+	ssl_session_cache off;
+	ssl_session_tickets off;
+	types { application/octet-stream 1g; text/plain small; }
+
+	# The origin of the tunnel benchmarks.
+	server { listen 127.0.0.1:%(http)d; root %(www)s; }
+	server { listen 127.0.0.1:%(https)d ssl; root %(www)s; }
+	# The bridge the proxy uses, and its twin that clients use directly.
+	server {
+		listen 127.0.0.1:%(bridge)d ssl;
+		access_log %(n)s/bridge.log conn buffer=256k flush=100ms;
+		%(loc)s
+	}
+	server { listen 127.0.0.1:%(direct)d ssl; %(loc)s }
+	server {
+		listen 127.0.0.1:%(status)d;
+		location / { stub_status; }
+	}
+}
+""" % dict(ncpu=NCPU, n=n, pki=pki, www=self.path("www"), loc=bridge,
+           **p)
+
+    def start_nginx(self):
+        conf = self.path("nginx.conf")
+        os.makedirs(self.path("nginx"))
+        with open(conf, "w") as f:
+            f.write(self.nginx_conf())
+        self.nginx = self.procs.start(
+            ["nginx", "-c", conf, "-e", self.path("nginx", "error.log"),
+             "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+        for name in ("http", "https", "bridge", "direct", "status"):
+            if not wait_port(self.port[name], self.nginx):
+                raise RuntimeError("nginx did not start: %s" %
+                                   self.tail(self.path("nginx", "error.log")))
+
+    def nginx_workers(self):
+        return child_pids(self.nginx.pid)
+
+    def nginx_status(self):
+        """(accepted connections, requests) over nginx's lifetime."""
+        with socket.create_connection(("127.0.0.1",
+                                       self.port["status"])) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                more = s.recv(4096)
+                if not more:
+                    break
+                data += more
+        m = re.search(rb"\n\s*(\d+)\s+(\d+)\s+(\d+)\s*\n", data)
+        return int(m.group(1)), int(m.group(3))
+
+    def config(self, workers, bridge_port):
+        return """workers: %d
+listen:
+  - address: 127.0.0.1:%d
+ca:
+  cert: %s
+  key: %s
+bridge:
+  url: https://localhost:%d
+  ca: %s
+providers:
+  - { name: anthropic, host: %s }
+tunnel:
+  ports: [443, %d, %d, %d]
+  allowed_private_cidrs: [127.0.0.1/32]
+limits: { connections: 20000 }
+""" % (workers, self.proxy_port, self.path("pki", "mitm-ca.crt"),
+            self.path("pki", "mitm-ca.key"), bridge_port,
+            self.path("pki", "origin-ca.crt"), PROVIDER, self.port["http"],
+            self.port["https"], self.port["hold"])
+
+    def start_daemon(self, workers, bridge_port):
+        self.stop_daemon()
+        self.proxy_port = free_port()
+        conf = self.path("aibproxyd.yaml")
+        with open(conf, "w") as f:
+            f.write(self.config(workers, bridge_port))
+        self.daemon_log = self.path("daemon-%d.log" % self.proxy_port)
+        log = open(self.daemon_log, "w")
+        self.daemon = self.procs.start(
+            [os.path.join(self.stage, "sbin", "aibproxyd"), "-d", "-f",
+             conf], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            with open(self.daemon_log) as f:
+                if "parent: started" in f.read():
+                    break
+            if self.daemon.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not wait_port(self.proxy_port, self.daemon, 5):
+            raise RuntimeError("aibproxyd did not start: %s" %
+                               self.tail(self.daemon_log))
+        # Its workers exist once it listens; wait until all are there.
+        end = time.monotonic() + 5
+        while len(self.workers()) < workers and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def stop_daemon(self):
+        if self.daemon is not None:
+            self.procs.stop(self.daemon)
+            self.daemon = None
+
+    def workers(self):
+        return [p for p in child_pids(self.daemon.pid)
+                if cmdline(p).startswith("aibproxyd: proxy")]
+
+    @staticmethod
+    def tail(path, n=15):
+        try:
+            with open(path) as f:
+                return "\n" + "".join("    " + l for l in
+                                      f.readlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+
+# Results ------------------------------------------------------------------
+
+class Result:
+    def __init__(self, name, direct, proxy, ratio, target, ok, note=""):
+        self.row = [name, direct, proxy, ratio, target,
+                    "ok" if ok else "MISSED"]
+        self.note = note
+        self.other = 0.0
+
+
+def result_line(value, target, ok, label="ratio"):
+    return "   %-8s %-9s target %-12s %s" % (label, value, target,
+                                            "ok" if ok else "MISSED")
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    return xs[min(len(xs) - 1, int(round(q / 100.0 * (len(xs) - 1))))]
+
+
+# hey ----------------------------------------------------------------------
+
+class Hey:
+    """One hey run, parsed."""
+
+    def __init__(self, out, secs):
+        self.out = out
+        codes = dict((int(c), int(n)) for c, n in
+                     re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
+        self.ok = codes.get(200, 0)
+        self.other = sum(n for c, n in codes.items() if c != 200)
+        m = re.search(r"Error distribution:\n((?:\s+\[\d+\].*\n?)*)", out)
+        self.errlines = m.group(1).strip().splitlines() if m else []
+        self.errors = sum(int(re.match(r"\s*\[(\d+)\]", l).group(1))
+                          for l in self.errlines)
+        m = re.search(r"Total:\s+([\d.]+) secs", out)
+        self.secs = float(m.group(1)) if m else secs
+        self.rps = self.ok / self.secs if self.secs else 0.0
+        lat = dict(re.findall(r"(\d+)%+ in ([\d.]+) secs", out))
+        self.p50 = float(lat.get("50", 0)) * 1000
+        self.p99 = float(lat.get("99", 0)) * 1000
+
+    def text(self):
+        s = "%9.0f req/s  (%d ok, p50 %.2f ms, p99 %.2f ms" % (
+            self.rps, self.ok, self.p50, self.p99)
+        if self.other or self.errors:
+            s += ", %d non-200, %d errors" % (self.other, self.errors)
+        return s + ")"
+
+
+class Download:
+    def __init__(self, speed, cpu):
+        self.speed = speed	# GiB/s
+        self.cpu = cpu
+
+
+class Streams:
+    def __init__(self):
+        self.direct = []	# latencies in microseconds
+        self.proxy = []
+        self.cpu = None
+
+
+class Bench:
+    def __init__(self, world, seconds, perf):
+        self.w = world
+        self.seconds = seconds
+        self.perf = perf
+        self.seen = []	# other load of each timed run kept
+
+    def quiet(self, run):
+        """A timed run, tried again (up to TRIES times) while something
+        else took more than NOISE of a core during it; the quietest try
+        is kept, its other load recorded for the summary."""
+        best = None
+        for i in range(TRIES):
+            r = run()
+            r.tries = i + 1
+            if best is None or r.cpu.other() < best.cpu.other():
+                best = r
+            if r.cpu.other() <= NOISE:
+                break
+        self.seen.append(best.cpu.other())
+        return best
+
+    def hey(self, url, extra=(), proxy=None, keepalive=True, n=None,
+            profile=False):
+        """hey -z SECONDS (timed, see quiet()), or -n N (a warm-up)."""
+        if n is None:
+            return self.quiet(lambda: self.hey_once(url, extra, proxy,
+                                                    keepalive, n, profile))
+        return self.hey_once(url, extra, proxy, keepalive, n, False)
+
+    def hey_once(self, url, extra, proxy, keepalive, n, profile):
+        argv = ["hey", "-c", "32"]
+        argv += ["-n", str(n)] if n else ["-z", "%ds" % self.seconds]
+        if not keepalive:
+            argv.append("-disable-keepalive")
+        if proxy:
+            argv += ["-x", proxy]
+        argv += list(extra) + [url]
+        env = clean_env(SSL_CERT_FILE=self.w.path("pki", "trust.pem"))
+        prof = self.perf_start() if profile and self.perf else None
+        with CpuMeter(self.groups()) as cpu:
+            r = subprocess.run(argv, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+        h = Hey(r.stdout, self.seconds)
+        h.cpu = cpu
+        if prof:
+            h.profile = self.perf_stop(prof)
+        if h.ok == 0:
+            raise RuntimeError("hey got no 200 answers:\n" + r.stdout[-1500:])
+        return h
+
+    def perf_start(self):
+        data = self.w.path("perf.data")
+        pids = ",".join(str(p) for p in self.w.workers())
+        p = self.w.procs.start(["perf", "record", "-q", "-F", "499",
+                                "--call-graph", "dwarf,16384", "-p", pids,
+                                "-o", data], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        return p, data
+
+    def perf_stop(self, prof):
+        """The functions the workers spent their time in, callees
+        included (the daemon has no frame pointers: DWARF unwinding)."""
+        p, data = prof
+        self.w.procs.stop(p, signal.SIGINT)
+        r = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                            "--children", "--sort", "sym", "-g", "none",
+                            "--percent-limit", "4"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+        os.unlink(data)
+        skip = ("0x0000", "_start", " main", "__libc_start", "ev_run",
+                "proxy_main", "ev_invoke_pending", "entry_SYSCALL",
+                "do_syscall_64")
+        lines = [l.strip() for l in r.stdout.splitlines()
+                 if l.strip() and not l.startswith("#") and
+                 not any(k in l for k in skip)]
+        return "\n".join("      " + l for l in lines[:20])
+
+    def groups(self):
+        return {"nginx": self.w.nginx_workers(), "proxy": self.w.workers()}
+
+    def print_hey(self, label, h):
+        print("   %-8s %s%s" % (label, h.text(), "" if h.tries == 1 else
+                               ", quietest of %d tries" % h.tries))
+        print("            " + h.cpu.text(per=h.ok, unit="request",
+                                            scale=1e6, sunit="us"))
+        if getattr(h, "profile", None):
+            print("            perf, proxy workers (children, self):\n" +
+                  h.profile)
+        for l in h.errlines[:3]:
+            print("            error: " + l.strip())
+
+    # 1 --------------------------------------------------------------------
+
+    def curl(self, url, proxy=None):
+        """GiB/s of one 1 GiB download (see quiet())."""
+        return self.quiet(lambda: self.curl_once(url, proxy))
+
+    def curl_once(self, url, proxy):
+        argv = ["curl", "-s", "-o", "/dev/null", "--cacert",
+                self.w.path("pki", "origin-ca.crt"), "-w",
+                "%{http_code} %{size_download} %{time_total}"]
+        argv += ["-p", "-x", proxy] if proxy else ["--noproxy", "*"]
+        with CpuMeter(self.groups()) as cpu:
+            r = subprocess.run(argv + [url], env=clean_env(),
+                               stdout=subprocess.PIPE, text=True)
+        code, size, secs = r.stdout.split()
+        if code != "200" or int(size) != GIB:
+            raise RuntimeError("curl %s: status %s, %s bytes" %
+                               (url, code, size))
+        return Download(GIB / float(secs) / GIB, cpu)
+
+    def bench_throughput(self, scheme, runs=7):
+        port = self.w.port[scheme]
+        url = "%s://127.0.0.1:%d/1g" % (scheme, port)
+        proxy = "http://127.0.0.1:%d" % self.w.proxy_port
+        d, p = [], []
+        for _ in range(runs):	# interleaved, so drift hits both alike
+            d.append(self.curl(url))
+            p.append(self.curl(url, proxy))
+        # The median run, with the CPU it used.
+        dm = sorted(d, key=lambda r: r.speed)[runs // 2]
+        pm = sorted(p, key=lambda r: r.speed)[runs // 2]
+        ratio = pm.speed / dm.speed
+        ok = ratio >= 0.90
+        tag, inner = ("1a", "plain HTTP") if scheme == "http" else \
+            ("1b", "TLS")
+        print("\n== %s. tunnel throughput: 1 GiB with curl, %s inside "
+              "CONNECT, nginx sendfile, median of %d" % (tag, inner, runs))
+        for label, rs, m in (("direct", d, dm), ("proxy", p, pm)):
+            print("   %-8s %6.2f GiB/s  (runs: %s)" % (
+                label, m.speed, " ".join("%.2f" % r.speed for r in rs)))
+            print("            " + m.cpu.text(unit="GiB", scale=1000,
+                                              sunit="ms"))
+        print(result_line("%.1f %%" % (100 * ratio), ">= 90 %", ok))
+        return Result("%s. tunnel throughput, %s" % (tag, inner),
+                      "%.2f GiB/s" % dm.speed, "%.2f GiB/s" % pm.speed,
+                      "%.1f %%" % (100 * ratio), ">= 90 %", ok)
+
+    # 2 --------------------------------------------------------------------
+
+    def bench_tunnel_requests(self):
+        url = "https://127.0.0.1:%d/small" % self.w.port["https"]
+        proxy = "http://127.0.0.1:%d" % self.w.proxy_port
+        self.hey(url, n=500)
+        self.hey(url, proxy=proxy, n=500)
+        d = self.hey(url)
+        p = self.hey(url, proxy=proxy, profile=True)
+        ratio = p.rps / d.rps
+        ok = ratio >= 0.90
+        print("\n== 2. requests through a tunnel: hey -c 32 -z %ds, "
+              "keep-alive, GET 128 B over TLS" % self.seconds)
+        self.print_hey("direct", d)
+        self.print_hey("proxy", p)
+        print(result_line("%.1f %%" % (100 * ratio), ">= 90 %", ok))
+        return Result("2. requests through a tunnel", "%.0f req/s" % d.rps,
+                      "%.0f req/s" % p.rps, "%.1f %%" % (100 * ratio),
+                      ">= 90 %", ok)
+
+    # 3 and 4 --------------------------------------------------------------
+
+    def mitm_args(self):
+        proxy = "http://coder:%s@127.0.0.1:%d" % (TOKEN, self.w.proxy_port)
+        url = "https://%s/v1/messages" % PROVIDER
+        direct = "https://localhost:%d%s" % (self.w.port["direct"],
+                                             BRIDGE_PATH)
+        extra = ["-m", "POST", "-T", "application/json", "-d", BODY]
+        return proxy, url, direct, extra
+
+    def bench_mitm(self):
+        proxy, url, direct, extra = self.mitm_args()
+        self.hey(direct, extra, n=500)
+        self.hey(url, extra, proxy=proxy, n=500)
+        d = self.hey(direct, extra)
+
+        def counted():
+            """The run, and what the bridge saw of it (nginx's counters;
+            a status request is one connection and one request)."""
+            a0, r0 = self.w.nginx_status()
+            h = self.hey_once(url, extra, proxy, True, None, True)
+            a1, r1 = self.w.nginx_status()
+            h.bridge = (a1 - a0 - 1, r1 - r0 - 1)
+            return h
+        p = self.quiet(counted)
+        conns, reqs = p.bridge
+        per_req = conns / max(1, reqs)
+        ratio = p.rps / d.rps
+        ok = ratio >= 0.35
+        print("\n== 3. intercepted POSTs: hey -c 32 -z %ds, keep-alive, "
+              "small JSON, nginx TLS bridge" % self.seconds)
+        self.print_hey("direct", d)
+        self.print_hey("proxy", p)
+        lconns, lreqs = self.bridge_log()
+        print("   bridge   %d new connections for %d requests in the timed "
+              "run = %.5f per request" % (conns, reqs, per_req))
+        print("            (its access log, warm-up and every try included: "
+              "%d connections, %d requests)" % (lconns, lreqs))
+        print(result_line("%.1f %%" % (100 * ratio), ">= 35 %", ok))
+        return Result("3. intercepted POSTs, keep-alive",
+                      "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
+                      "%.1f %%" % (100 * ratio), ">= 35 %", ok,
+                      "bridge connections per request %.5f" % per_req)
+
+    def bridge_log(self):
+        """(connections, requests) the bridge saw so far, warm-ups too."""
+        time.sleep(0.3)		# the log's flush interval
+        conns, reqs = set(), 0
+        with open(self.w.path("nginx", "bridge.log")) as f:
+            for line in f:
+                conns.add(line.split()[0])
+                reqs += 1
+        return len(conns), reqs
+
+    def bench_new_conns(self):
+        proxy, url, direct, extra = self.mitm_args()
+        self.hey(direct, extra, n=500, keepalive=False)
+        self.hey(url, extra, proxy=proxy, n=500, keepalive=False)
+        d = self.hey(direct, extra, keepalive=False)
+        p = self.hey(url, extra, proxy=proxy, keepalive=False,
+                     profile=True)
+        ratio = p.rps / d.rps
+        ok = ratio >= 0.66
+        print("\n== 4. new intercepted connections: hey -c 32 -z %ds "
+              "-disable-keepalive (CONNECT + TLS + one POST) vs new TLS "
+              "connections to nginx" % self.seconds)
+        self.print_hey("direct", d)
+        self.print_hey("proxy", p)
+        print(result_line("%.1f %%" % (100 * ratio), ">= 66 %", ok))
+        return Result("4. new intercepted connections", "%.0f conn/s" % d.rps,
+                      "%.0f conn/s" % p.rps, "%.1f %%" % (100 * ratio),
+                      ">= 66 %", ok)
+
+    # 5 --------------------------------------------------------------------
+
+    def rss(self, pid):
+        return status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon")
+
+    def open_tunnels(self, n):
+        target = "127.0.0.1:%d" % self.w.port["hold"]
+        p = self.w.procs.start(
+            [sys.executable, PEERS, "tunnels", "--proxy",
+             str(self.w.proxy_port), "--target", target, "-n", str(n)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = p.stdout.readline().split()
+        if not line or line[0] != "ready" or int(line[1]) != n:
+            self.w.procs.stop(p)
+            raise RuntimeError("could not open %d tunnels: %s" % (
+                n, self.w.tail(self.w.daemon_log)))
+        return p, float(line[2])
+
+    def close_tunnels(self, p):
+        p.stdin.close()
+        p.wait(30)
+        self.w.procs.stop(p)
+
+    @staticmethod
+    def pipe_sizes(pid):
+        """How many of a process's pipes have each capacity (bytes)."""
+        sizes, seen = {}, set()
+        d = "/proc/%d/fd" % pid
+        for fd in os.listdir(d):
+            try:
+                link = os.readlink(os.path.join(d, fd))
+                if not link.startswith("pipe:") or link in seen:
+                    continue
+                seen.add(link)
+                f = os.open(os.path.join(d, fd), os.O_RDONLY | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                size = fcntl.fcntl(f, F_GETPIPE_SZ)
+                sizes[size] = sizes.get(size, 0) + 1
+            finally:
+                os.close(f)
+        return sizes
+
+    @staticmethod
+    def wait_fds(pid, want, timeout=5.0):
+        """The worker's descriptor count once it is back to want."""
+        end = time.monotonic() + timeout
+        while True:
+            n = len(os.listdir("/proc/%d/fd" % pid))
+            if n <= want or time.monotonic() > end:
+                return n
+            time.sleep(0.05)
+
+    def bench_memory(self, n=1000):
+        hold = self.w.procs.start([sys.executable, PEERS, "hold", "--port",
+                                   str(self.w.port["hold"])],
+                                  stdout=subprocess.DEVNULL)
+        try:
+            if not wait_port(self.w.port["hold"], hold):
+                raise RuntimeError("the holding origin did not start")
+            self.w.start_daemon(1, self.w.port["bridge"])
+            (worker,) = self.w.workers()
+            url = "http://127.0.0.1:%d/1g" % self.w.port["http"]
+            proxy = "http://127.0.0.1:%d" % self.w.proxy_port
+            alone = self.curl(url, proxy).speed
+            # Warm up: the first tunnels grow what is never given back.
+            p, _ = self.open_tunnels(20)
+            self.close_tunnels(p)
+            time.sleep(0.3)
+            rss0, anon0 = self.rss(worker)
+            fd0 = len(os.listdir("/proc/%d/fd" % worker))
+            p, secs = self.open_tunnels(n)
+            time.sleep(0.3)
+            rss1, anon1 = self.rss(worker)
+            fd1 = len(os.listdir("/proc/%d/fd" % worker))
+            pipes = self.pipe_sizes(worker)
+            crowd = self.curl(url, proxy).speed
+            self.close_tunnels(p)
+            fd2 = self.wait_fds(worker, fd0)
+            rss2, _ = self.rss(worker)
+        finally:
+            self.w.stop_daemon()
+            self.w.procs.stop(hold)
+        per = (rss1 - rss0) / n
+        per_anon = (anon1 - anon0) / n
+        ok = per <= 8.0
+        print("\n== 5. memory: %d idle tunnels through one worker "
+              "(workers: 1), opened in %.2f s" % (n, secs))
+        print("   worker        VmRSS %d KiB before, %d KiB with %d tunnels, "
+              "%d KiB once closed" % (rss0, rss1, n, rss2))
+        print("                 descriptors %d before, %d with the tunnels, "
+              "%d once closed" % (fd0, fd1, fd2))
+        print("   per tunnel    VmRSS %.2f KiB (RssAnon %.2f KiB), %.1f "
+              "descriptors" % (per, per_anon, (fd1 - fd0) / n))
+        print("   splice pipes  %s" % ", ".join(
+            "%d of %d KiB" % (k, v >> 10) for v, k in
+            sorted(pipes.items(), reverse=True)))
+        print("   1 GiB through one more tunnel, plain HTTP: %.2f GiB/s "
+              "with the %d open, %.2f GiB/s with none" % (crowd, n, alone))
+        print(result_line("%.2f KiB" % per, "<= 8 KiB", ok, "result"))
+        return Result("5. memory per idle tunnel", "-", "%.2f KiB" % per,
+                      "-", "<= 8 KiB", ok)
+
+    # 6 --------------------------------------------------------------------
+
+    def sse_stream(self, proxy):
+        argv = [sys.executable, PEERS, "sse-client", "--cafile",
+                self.w.path("pki", "trust.pem"), "--path"]
+        if proxy:
+            argv += ["/v1/messages", "--host", PROVIDER, "--connect",
+                     "127.0.0.1:%d" % self.w.proxy_port, "--token", TOKEN]
+        else:
+            argv += [BRIDGE_PATH, "--host", "localhost", "--connect",
+                     "127.0.0.1:%d" % self.w.port["sse"]]
+        r = subprocess.run(argv, env=clean_env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("sse-client: " + (r.stderr or r.stdout)[-800:])
+        lat = json.loads(r.stdout)["lat_us"]
+        if len(lat) != 200:
+            raise RuntimeError("sse-client got %d of 200 events" % len(lat))
+        return lat
+
+    def sse_once(self, bridge, rounds):
+        """Streams direct and through the proxy, taking turns."""
+        r = Streams()
+        with CpuMeter({"proxy": self.w.workers(),
+                       "bridge": [bridge.pid]}) as r.cpu:
+            for _ in range(rounds):
+                r.direct += self.sse_stream(False)
+                r.proxy += self.sse_stream(True)
+        return r
+
+    def bench_sse(self, rounds=5):
+        pki = self.w.path("pki")
+        bridge = self.w.procs.start(
+            [sys.executable, PEERS, "sse-bridge", "--port",
+             str(self.w.port["sse"]), "--cert", pki + "/origin.crt",
+             "--key", pki + "/origin.key", "-n", "200", "--interval-ms",
+             "5"], stdout=subprocess.DEVNULL)
+        try:
+            if not wait_port(self.w.port["sse"], bridge):
+                raise RuntimeError("the SSE bridge did not start")
+            self.w.start_daemon(2, self.w.port["sse"])
+            self.sse_stream(True)	# the leaf and a pooled connection
+            r = self.quiet(lambda: self.sse_once(bridge, rounds))
+        finally:
+            self.w.stop_daemon()
+            self.w.procs.stop(bridge)
+        d, p = r.direct, r.proxy
+        d50, d99, p50, p99 = (pct(d, 50), pct(d, 99), pct(p, 50),
+                              pct(p, 99))
+        added = (p99 - d99) / 1000.0
+        ok = added < 1.0
+        print("\n== 6. streaming latency: SSE, %d streams x 200 events 5 ms "
+              "apart, send to arrival%s" % (rounds, "" if r.tries == 1 else
+                                            ", quietest of %d tries" %
+                                            r.tries))
+        for label, a, b, xs in (("direct", d50, d99, d), ("proxy", p50, p99,
+                                                          p)):
+            print("   %-8s p50 %.3f ms  p99 %.3f ms  max %.3f ms" % (
+                label, a / 1000, b / 1000, max(xs) / 1000))
+        print("            " + r.cpu.text(per=rounds, unit="pair of streams",
+                                              scale=1000, sunit="ms"))
+        print(result_line("+%.3f ms" % added, "< 1 ms", ok, "added") +
+              "  (p99 proxy - p99 direct)")
+        return Result("6. SSE latency p99", "%.3f ms" % (d99 / 1000),
+                      "%.3f ms" % (p99 / 1000), "+%.3f ms" % added,
+                      "< 1 ms added", ok)
+
+
+def summary(results):
+    head = ("benchmark", "direct", "proxy", "ratio", "target", "result",
+            "other load")
+    rows = [head] + [r.row + ["%.0f %%" % (100 * r.other)] for r in results]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    print("\n== summary")
+    for i, r in enumerate(rows):
+        print(" | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("-+-".join("-" * w for w in widths))
+    for r in results:
+        if r.note:
+            print("%s: %s" % (r.row[0].split(".")[0], r.note))
+    print("other load: the most CPU (%% of one core) that processes not ours "
+          "took during one of\nthe benchmark's timed runs (\"rest\" above), "
+          "after up to %d tries per run; more\nthan %.0f %% makes that "
+          "benchmark's ratio unreliable." % (TRIES, 100 * NOISE))
+
+
+def version(argv, pattern):
+    try:
+        r = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    except OSError:
+        return "?"
+    m = re.search(pattern, r.stdout)
+    return m.group(1) if m else "?"
+
+
+def header(stage):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    print("aibproxyd benchmarks: %d cores (%s), Linux %s, all on 127.0.0.1"
+          % (NCPU, cpu, os.uname().release))
+    print("  proxy   %s/sbin/aibproxyd -d, workers: 2 unless said, log "
+          "level info" % stage)
+    print("  origin  nginx %s, %d workers, P-256 certificates like the "
+          "proxy's leaves" % (version(["nginx", "-v"], r"nginx/(\S+)"),
+                               NCPU))
+    print("  clients hey -c 32, curl %s, python %s" % (
+        version(["curl", "--version"], r"curl (\S+)"),
+        sys.version.split()[0]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stage", required=True)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--only", default="1,2,3,4,5,6")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+
+    # Leave through the finally below, whatever stops us.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *a: sys.exit(129))
+    tmp = tempfile.mkdtemp(prefix="aib-bench.")
+    os.chmod(tmp, 0o755)
+    procs = Procs()
+    w = World(args.stage, tmp, procs)
+    perf = os.environ.get("BENCH_PERF") == "1"
+    if perf and shutil.which("perf") is None:
+        print("BENCH_PERF=1 but there is no perf: not profiling")
+        perf = False
+    b = Bench(w, args.seconds, perf)
+    results, errors = [], 0
+    try:
+        header(args.stage)
+        with CpuMeter({}) as idle:
+            time.sleep(1)
+        print("before starting, other processes kept the machine %.0f %% "
+              "busy" % (100 * idle.busy))
+        w.make_pki()
+        w.make_files()
+        w.start_nginx()
+        plan = [("1", lambda: b.bench_throughput("http")),
+                ("1", lambda: b.bench_throughput("https")),
+                ("2", b.bench_tunnel_requests), ("3", b.bench_mitm),
+                ("4", b.bench_new_conns), ("5", b.bench_memory),
+                ("6", b.bench_sse)]
+        for key, fn in plan:
+            if key not in only:
+                continue
+            try:
+                if key in "1234" and w.daemon is None:
+                    w.start_daemon(2, w.port["bridge"])
+                b.seen = []
+                r = fn()
+                r.other = max(b.seen, default=0.0)
+                results.append(r)
+            except Exception as e:
+                errors += 1
+                print("\n== %s. ERROR: %s" % (key, e))
+                if os.environ.get("BENCH_DEBUG"):
+                    traceback.print_exc()
+                w.stop_daemon()
+        summary(results)
+    finally:
+        procs.stop_all()
+        if os.environ.get("KEEP"):
+            print("kept " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

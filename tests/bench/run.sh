@@ -1,0 +1,36 @@
+#!/bin/sh
+# Benchmarks (make bench): the staged daemon measured against the same
+# work done directly, in one run, all on 127.0.0.1.  Prints one block per
+# benchmark and a summary table; a missed target says MISSED and still
+# exits 0 (1 only when a benchmark could not run at all).  The work is
+# done by bench.py and peers.py next to this file.
+#
+#	O=obj STAGE=obj/stage sh tests/bench/run.sh
+#	BENCH_ONLY=1,3		run only those benchmarks
+#	BENCH_SECONDS=10	length of each hey run
+#	BENCH_PERF=1		profile the proxy workers during the hey runs
+#	KEEP=1			keep the temporary directory
+#	BENCH_DEBUG=1		a traceback when a benchmark fails
+here=$(cd "$(dirname "$0")" && pwd)
+: "${STAGE:?STAGE must name the staged install}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "benchmarks start the daemon as root: run them as root" >&2
+	exit 1
+fi
+for c in hey nginx curl openssl; do
+	if ! command -v "$c" >/dev/null 2>&1; then
+		echo "bench: $c is missing (make bench installs it)" >&2
+		exit 1
+	fi
+done
+# The Debian python3 the Makefile installs, not whatever is first in PATH.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+
+# 1000 idle tunnels hold 6 descriptors each in one worker (client,
+# origin, two splice pipes); the daemon and the clients inherit this.
+ulimit -H -n 65536 2>/dev/null
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -H -n)"
+
+exec "$PY" "$here/bench.py" --stage "$STAGE" \
+    --seconds "${BENCH_SECONDS:-10}" --only "${BENCH_ONLY:-1,2,3,4,5,6}"

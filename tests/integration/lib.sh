@@ -57,7 +57,19 @@ YAML
 
 # start_daemon CONF: run in the foreground (-d) in the background and
 # wait until it says it started.
+# Under SANITIZE=1 a report in the daemon log fails the test even if
+# the daemon carried on.
+sanitizer_scan() {
+	[ "${SANITIZE:-0}" = 1 ] && [ -s "$LOG" ] || return 0
+	if grep -qE "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:" "$LOG"; then
+		nok "sanitizer report in the daemon log"
+		grep -E -A12 "ERROR: AddressSanitizer|runtime error:" "$LOG" |
+		    head -40 | sed 's/^/#   /'
+	fi
+}
+
 start_daemon() {
+	sanitizer_scan
 	: > "$LOG"
 	"$AIBPROXYD" -d -v -f "$1" >>"$LOG" 2>&1 &
 	DAEMON_PID=$!
@@ -97,6 +109,7 @@ proc_users() {
 
 cleanup() {
 	stop_daemon
+	sanitizer_scan
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT

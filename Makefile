@@ -6,7 +6,7 @@
 #	make run		a development proxy on 127.0.0.1:8888
 #	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, SYSCONFDIR
 
-PREFIX		?= /usr/local
+PREFIX		?= /usr
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/aibproxyd
 MANDIR		?= $(PREFIX)/share/man

@@ -9,19 +9,19 @@ mk() { make -s -C "$TOP" O="${O:-obj}" SANITIZE="${SANITIZE:-0}" DESTDIR="$R" "$
 mk install
 check "make install DESTDIR=... succeeds" test $? = 0
 mode() { stat -c %a "$R$1" 2>/dev/null; }
-check "aibproxyd in sbin, 0555" test "$(mode /usr/local/sbin/aibproxyd)" = 555
-check "aibproxyd-ca in sbin, 0555" test "$(mode /usr/local/sbin/aibproxyd-ca)" = 555
-check "signerd under libexec, 0555" test "$(mode /usr/local/libexec/aibproxyd/signerd)" = 555
+check "aibproxyd in sbin, 0555" test "$(mode /usr/sbin/aibproxyd)" = 555
+check "aibproxyd-ca in sbin, 0555" test "$(mode /usr/sbin/aibproxyd-ca)" = 555
+check "signerd under libexec, 0555" test "$(mode /usr/libexec/aibproxyd/signerd)" = 555
 check "the sample configuration, 0640" test "$(mode /etc/aibproxyd.yaml)" = 640
 check "the init script" test "$(mode /etc/init.d/aibproxyd)" = 555
-check "the systemd unit" test "$(mode /usr/local/lib/systemd/system/aibproxyd.service)" = 444
+check "the systemd unit" test "$(mode /usr/lib/systemd/system/aibproxyd.service)" = 444
 check "the unit runs the installed binary" \
-    grep -q "^ExecStart=/usr/local/sbin/aibproxyd -d -f /etc/aibproxyd.yaml" \
-    "$R/usr/local/lib/systemd/system/aibproxyd.service"
+    grep -q "^ExecStart=/usr/sbin/aibproxyd -d -f /etc/aibproxyd.yaml" \
+    "$R/usr/lib/systemd/system/aibproxyd.service"
 check "the init script runs the installed binary" \
-    grep -q "^DAEMON=/usr/local/sbin/aibproxyd" "$R/etc/init.d/aibproxyd"
+    grep -q "^DAEMON=/usr/sbin/aibproxyd" "$R/etc/init.d/aibproxyd"
 check "the installed signerd path is the one built in" \
-    grep -q "/usr/local/libexec/aibproxyd/signerd" "$R/usr/local/sbin/aibproxyd"
+    grep -q "/usr/libexec/aibproxyd/signerd" "$R/usr/sbin/aibproxyd"
 
 # Every installed path the man page's FILES section names is there.
 missing=
@@ -35,7 +35,7 @@ done
 check "every file aibproxyd(8) names is installed" test -z "$missing"
 [ -z "$missing" ] || echo "# missing:$missing"
 for page in man8/aibproxyd.8 man8/signerd.8 man5/aibproxyd.yaml.5; do
-	check "man page $page installed" test -e "$R/usr/local/share/man/$page"
+	check "man page $page installed" test -e "$R/usr/share/man/$page"
 done
 
 echo "# edited by the operator" >> "$R/etc/aibproxyd.yaml"
@@ -45,7 +45,7 @@ check "a second install keeps the operator's configuration" \
 
 mk uninstall
 check "make uninstall removes the programs" \
-    test ! -e "$R/usr/local/sbin/aibproxyd" -a ! -e "$R/usr/local/libexec/aibproxyd/signerd"
+    test ! -e "$R/usr/sbin/aibproxyd" -a ! -e "$R/usr/libexec/aibproxyd/signerd"
 check "and the man pages and service files" \
-    test ! -e "$R/usr/local/share/man/man8/aibproxyd.8" -a ! -e "$R/etc/init.d/aibproxyd"
+    test ! -e "$R/usr/share/man/man8/aibproxyd.8" -a ! -e "$R/etc/init.d/aibproxyd"
 check "but never the configuration" test -e "$R/etc/aibproxyd.yaml"

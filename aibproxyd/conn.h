@@ -73,7 +73,8 @@ struct conn {
 	int			 addri;
 	struct http_body	 fwdbody;	/* forward: request framing */
 	size_t			 fwdready;	/* forward: body bytes to send */
-	struct splice_pipe	*pipes;		/* tunnel fast path */
+	struct splice_pipe	*pipes[2];	/* in use: up, down */
+	int			 spliced;	/* tunnel fast path chosen */
 	struct upconnect	*up;		/* exchange with the upstream */
 	int			 via_upstream;
 	struct leaf		*leaf;

@@ -55,11 +55,14 @@ endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 	}
 }
 
+#define TLS_READAHEAD	(17 * 1024)	/* a TLS record and its header */
+
 /* The transport under TLS: read-ahead first, then the outer layer. */
 static ssize_t
 endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 {
 	ssize_t	 n;
+	int	 saved;
 
 	if (buf_len(&ep->pre) > 0) {
 		n = len < buf_len(&ep->pre) ? len : buf_len(&ep->pre);
@@ -73,7 +76,22 @@ endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 			*want = ep->outer->rwant;
 		return (n);
 	}
-	n = read(ep->fd, p, len);
+	/*
+	 * Under TLS, OpenSSL asks for a record header, then the rest: read
+	 * ahead so a record costs one system call, not two.
+	 */
+	if (ep->tls != NULL && len < TLS_READAHEAD && buf_wptr(&ep->pre) !=
+	    NULL && buf_space(&ep->pre) >= TLS_READAHEAD) {
+		n = read(ep->fd, buf_wptr(&ep->pre), buf_space(&ep->pre));
+		if (n > 0) {
+			buf_produced(&ep->pre, n);
+			return (endpoint_lower_read(ep, p, len, want));
+		}
+		saved = errno;
+		buf_free(&ep->pre);
+		errno = saved;
+	} else
+		n = read(ep->fd, p, len);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 		*want = EV_READ;
 		return (EP_AGAIN);
@@ -240,9 +258,18 @@ endpoint_fill(struct endpoint *ep, struct buf *b)
 	return (n);
 }
 
+/* Room to read ahead under TLS (a bigger buffer may already be here). */
+static void
+endpoint_readahead(struct endpoint *ep)
+{
+	if (ep->pre.data == NULL && ep->pre.cap < TLS_READAHEAD)
+		buf_init(&ep->pre, TLS_READAHEAD);
+}
+
 int
 endpoint_tls_accept(struct endpoint *ep, struct tls *server)
 {
+	endpoint_readahead(ep);
 	if (tls_accept_cbs(server, &ep->tls, endpoint_tls_read_cb,
 	    endpoint_tls_write_cb, ep) == -1)
 		return (-1);
@@ -254,6 +281,7 @@ endpoint_tls_connect(struct endpoint *ep, struct tls *client,
     const char *servername)
 {
 	ep->tls = client;
+	endpoint_readahead(ep);
 	if (tls_connect_cbs(client, endpoint_tls_read_cb,
 	    endpoint_tls_write_cb, ep, servername) == -1)
 		return (-1);

@@ -349,6 +349,26 @@ mitm_parse_response(struct conn *c, int *bridge_close)
 	return (1);
 }
 
+/*
+ * Body bytes already framed join a head still waiting to go out, so a
+ * small message leaves as one TLS record rather than two.
+ */
+static void
+mitm_join(struct buf *head, struct buf *raw, size_t *ready, struct dump *d)
+{
+	size_t	 n = *ready;
+
+	if (buf_len(head) == 0 || n == 0)
+		return;
+	if (n > head->cap - head->off - head->len)
+		n = head->cap - head->off - head->len;
+	if (n == 0 || buf_add(head, buf_rptr(raw), n) == -1)
+		return;
+	dump_body(d, buf_rptr(raw), n);
+	buf_consume(raw, n);
+	*ready -= n;
+}
+
 /* Request: rewritten head, then the body as it arrives. */
 static int
 mitm_upstream(struct conn *c)
@@ -358,13 +378,6 @@ mitm_upstream(struct conn *c)
 	ssize_t		 n;
 	int		 moved = 0;
 
-	if (buf_len(&m->tob) > 0) {
-		if ((n = endpoint_flush(m->bep, &m->tob)) == -1)
-			return (-1);
-		moved = n > 0;
-		if (buf_len(&m->tob) > 0)
-			return (moved);
-	}
 	if (!m->reqbody.done && m->reqready == buf_len(&c->cbuf) &&
 	    c->cbuf.len < c->cbuf.cap) {
 		n = endpoint_fill(m->cep, &c->cbuf);
@@ -381,6 +394,14 @@ mitm_upstream(struct conn *c)
 			return (-2);
 		}
 		m->reqready += n;
+	}
+	mitm_join(&m->tob, &c->cbuf, &m->reqready, &m->dreq);
+	if (buf_len(&m->tob) > 0) {
+		if ((n = endpoint_flush(m->bep, &m->tob)) == -1)
+			return (-1);
+		moved |= n > 0;
+		if (buf_len(&m->tob) > 0)
+			return (moved);
 	}
 	while (m->reqready > 0) {
 		n = endpoint_write(m->bep, buf_rptr(&c->cbuf), m->reqready);
@@ -436,6 +457,7 @@ mitm_downstream(struct conn *c)
 		}
 		m->respready += n;
 	}
+	mitm_join(&m->toc, &c->sbuf, &m->respready, &m->dresp);
 	if (buf_len(&m->toc) > 0) {
 		if ((n = endpoint_flush(m->cep, &m->toc)) == -1)
 			return (-3);

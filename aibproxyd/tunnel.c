@@ -27,11 +27,61 @@
 #define RELAY_ROUNDS	16	/* steps per wake-up, for fairness */
 #define SPLICE_CHUNK	(1024 * 1024)
 
+/*
+ * Pipes for splice(2) are lent to a tunnel direction only while bytes
+ * are in flight and come back once drained: an idle tunnel holds none,
+ * and the kernel's per-user pipe budget goes to the busy ones.
+ */
 struct splice_pipe {
+	TAILQ_ENTRY(splice_pipe) entry;
 	int		 fd[2];
 	size_t		 len;		/* bytes in the pipe */
 	int		 full;		/* it took no more: wait for the reader */
 };
+#define PIPE_POOL_MAX	64
+
+static TAILQ_HEAD(, splice_pipe) pipe_pool = TAILQ_HEAD_INITIALIZER(pipe_pool);
+static int	 pipe_npool;
+
+static struct splice_pipe *
+pipe_get(void)
+{
+	struct splice_pipe	*p;
+
+	if ((p = TAILQ_FIRST(&pipe_pool)) != NULL) {
+		TAILQ_REMOVE(&pipe_pool, p, entry);
+		pipe_npool--;
+		return (p);
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	if (compat_pipe(p->fd) == -1) {
+		free(p);
+		return (NULL);
+	}
+	return (p);
+}
+
+static void
+pipe_close(struct splice_pipe *p)
+{
+	close(p->fd[0]);
+	close(p->fd[1]);
+	free(p);
+}
+
+/* Back to the pool if empty; a pipe still holding bytes is closed. */
+static void
+pipe_put(struct splice_pipe *p)
+{
+	if (p->len != 0 || pipe_npool >= PIPE_POOL_MAX) {
+		pipe_close(p);
+		return;
+	}
+	p->full = 0;
+	TAILQ_INSERT_HEAD(&pipe_pool, p, entry);
+	pipe_npool++;
+}
 
 static void	tunnel_connect_next(struct conn *);
 static void	tunnel_established(struct conn *);
@@ -63,14 +113,11 @@ tunnel_free(struct conn *c)
 		free(c->up);
 		c->up = NULL;
 	}
-	if (c->pipes == NULL)
-		return;
 	for (i = 0; i < 2; i++) {
-		close(c->pipes[i].fd[0]);
-		close(c->pipes[i].fd[1]);
+		if (c->pipes[i] != NULL)
+			pipe_put(c->pipes[i]);
+		c->pipes[i] = NULL;
 	}
-	free(c->pipes);
-	c->pipes = NULL;
 }
 
 static void
@@ -359,32 +406,38 @@ relay_splice(struct endpoint *src, struct endpoint *dst,
 	return (0);
 }
 
+/* Plain sockets on both sides, nothing buffered: splice from now on. */
 static int
 tunnel_can_splice(struct conn *c)
 {
-	struct splice_pipe	*p;
-	int			 i;
+	if (!c->spliced && c->state == CONN_TUNNEL && c->client.tls == NULL &&
+	    c->server.tls == NULL && buf_len(&c->obuf) == 0)
+		c->spliced = 1;
+	return (c->spliced);
+}
 
-	if (c->pipes != NULL)
-		return (1);
-	if (c->state != CONN_TUNNEL || c->client.tls != NULL ||
-	    c->server.tls != NULL || buf_len(&c->cbuf) > 0 ||
-	    buf_len(&c->sbuf) > 0 || buf_len(&c->obuf) > 0)
-		return (0);
-	if ((p = calloc(2, sizeof(*p))) == NULL)
-		return (0);
-	for (i = 0; i < 2; i++) {
-		if (compat_pipe(p[i].fd) == -1) {
-			if (i == 1) {
-				close(p[0].fd[0]);
-				close(p[0].fd[1]);
-			}
-			free(p);
-			return (0);
+/*
+ * One direction: through a borrowed pipe when we may and nothing is
+ * buffered (bytes must not overtake each other), else through the
+ * buffer.  The pipe goes back as soon as it is empty.
+ */
+static int
+relay_dir(struct conn *c, int d, struct endpoint *src, struct endpoint *dst,
+    struct buf *b, int reading, int *moved)
+{
+	struct splice_pipe	**pp = &c->pipes[d];
+	int			 r;
+
+	if (c->spliced && buf_len(b) == 0 && reading &&
+	    (*pp != NULL || (*pp = pipe_get()) != NULL)) {
+		r = relay_splice(src, dst, *pp, moved);
+		if ((*pp)->len == 0) {
+			pipe_put(*pp);
+			*pp = NULL;
 		}
+		return (r);
 	}
-	c->pipes = p;
-	return (1);
+	return (relay_buffered(src, dst, b, reading, moved));
 }
 
 /* Forwarding: only the request's own body goes to the server. */
@@ -436,31 +489,35 @@ relay_forward_up(struct conn *c, int *moved)
 static int
 tunnel_step(struct conn *c, int *moved)
 {
+	(void)tunnel_can_splice(c);
 	if (c->state == CONN_FORWARD) {
 		if (relay_forward_up(c, moved) == -1)
 			return (-1);
-	} else if (tunnel_can_splice(c)) {
-		if (relay_splice(&c->client, &c->server, &c->pipes[0],
-		    moved) == -1 || relay_splice(&c->server, &c->client,
-		    &c->pipes[1], moved) == -1)
-			return (-1);
-	} else if (relay_buffered(&c->client, &c->server, &c->cbuf, 1,
+	} else if (relay_dir(c, 0, &c->client, &c->server, &c->cbuf, 1,
 	    moved) == -1)
 		return (-1);
-	if (c->pipes == NULL && relay_buffered(&c->server, &c->client,
-	    &c->sbuf, c->state == CONN_TUNNEL || c->state == CONN_FORWARD,
-	    moved) == -1)
-		return (-1);
-	return (0);
+	return (relay_dir(c, 1, &c->server, &c->client, &c->sbuf,
+	    c->state == CONN_TUNNEL || c->state == CONN_FORWARD, moved));
 }
 
 static int
 tunnel_pending(const struct conn *c, int dir)
 {
-	if (c->pipes != NULL)
-		return (c->pipes[dir].len > 0);
+	if (c->pipes[dir] != NULL && c->pipes[dir]->len > 0)
+		return (1);
 	return (dir == 0 ? buf_len(&c->cbuf) > 0 || buf_len(&c->obuf) > 0 :
 	    buf_len(&c->sbuf) > 0);
+}
+
+/* Is there room to read into this direction? */
+static int
+tunnel_room(const struct conn *c, int dir)
+{
+	const struct buf	*b = dir == 0 ? &c->cbuf : &c->sbuf;
+
+	if (c->pipes[dir] != NULL)
+		return (!c->pipes[dir]->full);
+	return (b->len < b->cap);
 }
 
 /* EOF travels on once everything before it was delivered. */
@@ -487,17 +544,15 @@ tunnel_halfclose(struct conn *c)
 static void
 tunnel_arm(struct conn *c)
 {
-	int	 rd_c, rd_s, wr_c, wr_s, splice = c->pipes != NULL;
+	int	 rd_c, rd_s, wr_c, wr_s;
 
 	if (c->state == CONN_FORWARD)
 		rd_c = !c->fwdbody.done && !c->client.eof &&
 		    c->fwdready == buf_len(&c->cbuf) &&
 		    c->cbuf.len < c->cbuf.cap;
 	else
-		rd_c = !c->client.eof && (splice ? !c->pipes[0].full :
-		    c->cbuf.len < c->cbuf.cap);
-	rd_s = !c->server.eof && (splice ? !c->pipes[1].full :
-	    c->sbuf.len < c->sbuf.cap);
+		rd_c = !c->client.eof && tunnel_room(c, 0);
+	rd_s = !c->server.eof && tunnel_room(c, 1);
 	wr_s = tunnel_pending(c, 0) || c->fwdready > 0;
 	wr_c = tunnel_pending(c, 1);
 	endpoint_arm(proxy_env.loop, &c->client, rd_c, wr_c);

@@ -15,11 +15,17 @@ buf_init(struct buf *b, size_t cap)
 void
 buf_free(struct buf *b)
 {
-	/* Intercepted plaintext passes through here: wipe it. */
-	if (b->data != NULL)
-		freezero(b->data, b->cap);
+	/*
+	 * Intercepted plaintext passes through here: wipe it, but only
+	 * the bytes ever written (a drained 64 KiB buffer that held a small
+	 * request costs a small wipe).
+	 */
+	if (b->data != NULL) {
+		explicit_bzero(b->data, b->hw);
+		free(b->data);
+	}
 	b->data = NULL;
-	b->off = b->len = 0;
+	b->off = b->len = b->hw = 0;
 }
 
 static int
@@ -49,10 +55,18 @@ buf_wptr(struct buf *b)
 	return (b->data + b->off + b->len);
 }
 
+static void
+buf_mark(struct buf *b)
+{
+	if (b->off + b->len > b->hw)
+		b->hw = b->off + b->len;
+}
+
 void
 buf_produced(struct buf *b, size_t n)
 {
 	b->len += n;
+	buf_mark(b);
 }
 
 void
@@ -84,6 +98,7 @@ buf_add(struct buf *b, const void *p, size_t n)
 		return (-1);
 	memcpy(w, p, n);
 	b->len += n;
+	buf_mark(b);
 	return (0);
 }
 

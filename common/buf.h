@@ -15,6 +15,7 @@ struct buf {
 	size_t		 cap;		/* capacity once allocated */
 	size_t		 off;
 	size_t		 len;
+	size_t		 hw;		/* bytes ever written: what to wipe */
 };
 
 void	 buf_init(struct buf *, size_t);

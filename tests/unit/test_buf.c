@@ -101,6 +101,27 @@ START_TEST(test_consume_more_than_len)
 }
 END_TEST
 
+/* The wipe on free covers every byte ever written, and only those. */
+START_TEST(test_high_water)
+{
+	struct buf	 b;
+
+	buf_init(&b, 64);
+	ck_assert_int_eq(buf_add(&b, "0123456789", 10), 0);
+	ck_assert_uint_eq(b.hw, 10);
+	buf_consume(&b, 8);
+	ck_assert_uint_eq(b.hw, 10);
+	/* Compaction moves the rest down; the old extent still counts. */
+	ck_assert_int_eq(buf_add(&b, "abc", 3), 0);
+	ck_assert_uint_ge(b.hw, 13);
+	buf_produced(&b, 0);
+	buf_consume(&b, 5);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.hw, 0);
+	buf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -115,6 +136,7 @@ main(void)
 	tcase_add_test(tc, test_add_compacts_when_needed);
 	tcase_add_test(tc, test_printf);
 	tcase_add_test(tc, test_consume_more_than_len);
+	tcase_add_test(tc, test_high_water);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -35,6 +35,7 @@ struct endpoint {
 	int		 eof;		/* read side ended */
 	int		 shut;		/* write side shut down */
 	int		 lowerread;	/* the TLS below delivered bytes */
+	int		 drained;	/* a short read emptied the socket */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;
 };

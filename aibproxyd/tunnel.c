@@ -26,6 +26,11 @@
 
 #define RELAY_ROUNDS	16	/* steps per wake-up, for fairness */
 #define SPLICE_CHUNK	(1024 * 1024)
+/*
+ * A splice that moved less than this emptied the socket: asking again
+ * before the next readiness event only returns EAGAIN.
+ */
+#define SPLICE_SHORT	(16 * 1024)
 
 /*
  * Pipes for splice(2) are lent to a tunnel direction only while bytes
@@ -378,11 +383,12 @@ relay_splice(struct endpoint *src, struct endpoint *dst,
 {
 	ssize_t	 n;
 
-	if (!src->eof && !p->full) {
+	if (!src->eof && !p->full && !src->drained) {
 		n = compat_splice(src->fd, p->fd[1], SPLICE_CHUNK);
 		if (n > 0) {
 			p->len += n;
 			src->rbytes += n;
+			src->drained = n < SPLICE_SHORT;
 			*moved = 1;
 		} else if (n == 0)
 			src->eof = 1;
@@ -594,6 +600,8 @@ tunnel_run(struct conn *c, int revents)
 		tunnel_upstream_run(c);
 		return;
 	}
+	/* A new wake-up: the sockets may have more now. */
+	c->client.drained = c->server.drained = 0;
 	for (i = 0; i < RELAY_ROUNDS; i++) {
 		moved = 0;
 		if (tunnel_step(c, &moved) == -1) {

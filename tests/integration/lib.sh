@@ -205,6 +205,21 @@ start_origin() {
 	wait_ready "$log.out"
 }
 
+# proxy_setup: what every proxy path test starts from: a CA ($CA), the
+# proxy's and the bridge's ports ($PORT, $BPORT, $P), the bridge's log
+# ($BLOG) and a token whose id part is "abcdef1234" and whose secret
+# part must never be logged.
+proxy_setup() {
+	trap proxy_cleanup EXIT
+	make_ca "$T/ca" rsa
+	CA=$T/ca/ca.crt
+	PORT=$(free_port)
+	BPORT=$(free_port)
+	P=127.0.0.1:$PORT
+	BLOG=$T/bridge.log
+	TOKEN=abcdef1234-S3cretS3cretS3cretS3c12
+}
+
 proxy_cleanup() {
 	bg_stop_all
 	cleanup

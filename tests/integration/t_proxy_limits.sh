@@ -3,15 +3,7 @@
 # holds the key), 404 and 405; timeouts.header, limits.connections and
 # limits.header_bytes, outside and inside an intercepted session.
 . "$(dirname "$0")/lib.sh"
-trap proxy_cleanup EXIT
-
-make_ca "$T/ca" rsa
-CA=$T/ca/ca.crt
-PORT=$(free_port)
-BPORT=$(free_port)
-P=127.0.0.1:$PORT
-BLOG=$T/bridge.log
-TOKEN=abcdef1234-S3cretS3cretS3cretS3c12
+proxy_setup
 
 start_bridge "$BPORT" "$BLOG" || { nok "bridge starts"; exit 0; }
 proxy_config "$T/p.yaml" "$PORT" "http://127.0.0.1:$BPORT" \

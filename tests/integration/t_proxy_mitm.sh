@@ -4,16 +4,7 @@
 # TLS session, keep-alive and pipelining, the leaf cache, and the bridge
 # itself: restarted, behind TLS (trusted or not), or down.
 . "$(dirname "$0")/lib.sh"
-trap proxy_cleanup EXIT
-
-make_ca "$T/ca" rsa
-CA=$T/ca/ca.crt
-PORT=$(free_port)
-BPORT=$(free_port)
-P=127.0.0.1:$PORT
-BLOG=$T/bridge.log
-# id part "abcdef1234", secret part never to be logged.
-TOKEN=abcdef1234-S3cretS3cretS3cretS3c12
+proxy_setup
 UUID4='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 
 start_bridge "$BPORT" "$BLOG" || { nok "bridge starts"; exit 0; }

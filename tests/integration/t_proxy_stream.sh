@@ -3,15 +3,7 @@
 # and a client that stops reading does not make the worker buffer the
 # response.
 . "$(dirname "$0")/lib.sh"
-trap proxy_cleanup EXIT
-
-make_ca "$T/ca" rsa
-CA=$T/ca/ca.crt
-PORT=$(free_port)
-BPORT=$(free_port)
-P=127.0.0.1:$PORT
-BLOG=$T/bridge.log
-TOKEN=abcdef1234-S3cretS3cretS3cretS3c12
+proxy_setup
 RELEASE=$T/release
 MB100=104857600
 

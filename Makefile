@@ -58,7 +58,8 @@ PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/upstream.c aibproxyd/metrics.c \
 		   aibproxyd/dump.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
-UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite
+UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
+		   stats file dump
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -126,6 +127,7 @@ $(O)/tests/test_signer: $(O)/signerd/ca.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o
+$(O)/tests/test_dump: $(O)/aibproxyd/dump.o
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)

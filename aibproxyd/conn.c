@@ -540,7 +540,6 @@ conn_start(struct plistener *l, int fd, const struct sockaddr_storage *ss)
 			conn_free(c, "TLS accept failed");
 			return;
 		}
-		c->tls_listener = 1;
 		c->state = CONN_TLS_ACCEPT;
 		conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_handshake));
 		conn_tls_accept_run(c);

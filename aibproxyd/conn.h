@@ -55,7 +55,6 @@ struct conn {
 	enum conn_state		 state;
 	enum conn_kind		 kind;
 	struct proxy_conf	*conf;		/* the rules it started under */
-	int			 tls_listener;
 	struct endpoint		 client;
 	struct endpoint		 server;	/* tunnel / forward target */
 	struct buf		 cbuf;		/* from the client */
@@ -81,7 +80,6 @@ struct conn {
 	struct cert_waiter	*certwait;
 	struct mitm		*mitm;
 	const char		*outcome;	/* for the tunnel log line */
-	int			 closing;
 	int			 metrics;	/* on the metrics listener */
 };
 TAILQ_HEAD(conn_list, conn);

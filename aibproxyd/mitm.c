@@ -165,7 +165,6 @@ mitm_begin(struct conn *c, const struct http_head *h)
 	const char			*why;
 	int				 status;
 
-	m->nrequests++;
 	uuid4(m->reqid);
 	mitm_log_target(m, h);
 	m->head_request = strcmp(h->method, "HEAD") == 0;

@@ -52,7 +52,6 @@ struct mitm {
 	int			 bridge_close;	/* bridge ends the connection */
 	double			 t0;
 	uint64_t		 up0, down0;	/* byte counters at start */
-	unsigned int		 nrequests;
 };
 
 #endif /* AIB_MITM_H */

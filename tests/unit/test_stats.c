@@ -1,0 +1,141 @@
+#include <check.h>
+#include <string.h>
+
+#include "stats.h"
+
+START_TEST(test_provider_added_once)
+{
+	static struct proxy_stats	 st;
+	struct stats_provider		*a, *b;
+
+	memset(&st, 0, sizeof(st));
+	a = stats_provider(&st, "anthropic");
+	b = stats_provider(&st, "anthropic");
+	ck_assert_ptr_eq(a, b);
+	ck_assert_int_eq(st.st_nproviders, 1);
+	ck_assert_str_eq(a->sp_name, "anthropic");
+}
+END_TEST
+
+START_TEST(test_provider_full)
+{
+	static struct proxy_stats	 st;
+	char				 name[16];
+	int				 i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < STATS_PROVIDERS_MAX; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		ck_assert_ptr_nonnull(stats_provider(&st, name));
+	}
+	ck_assert_ptr_null(stats_provider(&st, "one-too-many"));
+	ck_assert_int_eq(st.st_nproviders, STATS_PROVIDERS_MAX);
+}
+END_TEST
+
+/* Each duration lands in the first bucket whose bound holds it. */
+static const struct {
+	double	 secs;
+	int	 bucket;	/* -1: beyond the last bound (+Inf only) */
+} durations[] = {
+	{ 0.0, 0 }, { 0.005, 0 }, { 0.0051, 1 }, { 0.1, 4 }, { 0.3, 6 },
+	{ 299.0, STATS_BUCKETS - 1 }, { 300.0, STATS_BUCKETS - 1 },
+	{ 301.0, -1 },
+};
+
+START_TEST(test_response_buckets)
+{
+	static struct proxy_stats	 st;
+	struct stats_provider		*sp;
+	uint64_t			 total = 0;
+	int				 i;
+
+	memset(&st, 0, sizeof(st));
+	sp = stats_provider(&st, "x");
+	stats_response(sp, 200, durations[_i].secs);
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		total += sp->sp_buckets[i];
+		ck_assert_uint_eq(sp->sp_buckets[i], i == durations[_i].bucket);
+	}
+	ck_assert_uint_eq(total, durations[_i].bucket >= 0);
+	ck_assert_uint_eq(sp->sp_count, 1);
+	ck_assert_int_eq(sp->sp_codes[0].sc_code, 200);
+	ck_assert_uint_eq(sp->sp_codes[0].sc_count, 1);
+}
+END_TEST
+
+START_TEST(test_no_code_for_no_response)
+{
+	static struct proxy_stats	 st;
+	struct stats_provider		*sp;
+
+	memset(&st, 0, sizeof(st));
+	sp = stats_provider(&st, "x");
+	stats_response(sp, 0, 0.01);
+	ck_assert_int_eq(sp->sp_codes[0].sc_code, 0);
+	ck_assert_uint_eq(sp->sp_count, 1);
+	stats_response(NULL, 200, 0.01);	/* a full table: ignored */
+}
+END_TEST
+
+/* Workers list providers in any order; the sum merges them by name. */
+START_TEST(test_add_merges_by_name)
+{
+	static struct proxy_stats	 a, b, sum;
+	struct stats_provider		*sp;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&sum, 0, sizeof(sum));
+	a.st_sessions_mitm = 3;
+	b.st_sessions_mitm = 4;
+	a.st_open_connections = 2;
+	b.st_open_connections = 5;
+	sp = stats_provider(&a, "anthropic");
+	sp->sp_requests = 2;
+	stats_response(sp, 200, 0.01);
+	stats_response(sp, 502, 0.5);
+	stats_provider(&a, "openai")->sp_requests = 1;
+	sp = stats_provider(&b, "openai");
+	sp->sp_requests = 7;
+	stats_response(sp, 200, 0.01);
+	sp = stats_provider(&b, "anthropic");
+	sp->sp_requests = 1;
+	stats_response(sp, 200, 0.02);
+	stats_add(&sum, &a);
+	stats_add(&sum, &b);
+	ck_assert_uint_eq(sum.st_sessions_mitm, 7);
+	ck_assert_int_eq(sum.st_open_connections, 7);
+	ck_assert_int_eq(sum.st_nproviders, 2);
+	sp = stats_provider(&sum, "anthropic");
+	ck_assert_uint_eq(sp->sp_requests, 3);
+	ck_assert_uint_eq(sp->sp_count, 3);
+	ck_assert_int_eq(sp->sp_codes[0].sc_code, 200);
+	ck_assert_uint_eq(sp->sp_codes[0].sc_count, 2);
+	ck_assert_int_eq(sp->sp_codes[1].sc_code, 502);
+	ck_assert_uint_eq(sp->sp_codes[1].sc_count, 1);
+	ck_assert_uint_eq(stats_provider(&sum, "openai")->sp_requests, 8);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("stats");
+	TCase	*tc = tcase_create("stats");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, test_provider_added_once);
+	tcase_add_test(tc, test_provider_full);
+	tcase_add_loop_test(tc, test_response_buckets, 0,
+	    sizeof(durations) / sizeof(durations[0]));
+	tcase_add_test(tc, test_no_code_for_no_response);
+	tcase_add_test(tc, test_add_merges_by_name);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed != 0);
+}

@@ -9,6 +9,7 @@
 
 #include "../../aibproxyd/auth.h"
 #include "compat.h"
+#include "unit.h"
 
 #define UNTOUCHED	"untouched"
 
@@ -272,12 +273,8 @@ auth_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(auth_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(auth_suite());
 	return (failed != 0);
 }

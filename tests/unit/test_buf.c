@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "unit.h"
 
 START_TEST(test_lazy_alloc_and_free)
 {
@@ -127,7 +128,6 @@ main(void)
 {
 	Suite	*s = suite_create("buf");
 	TCase	*tc = tcase_create("buf");
-	SRunner	*sr;
 	int	 failed;
 
 	tcase_add_test(tc, test_lazy_alloc_and_free);
@@ -138,9 +138,6 @@ main(void)
 	tcase_add_test(tc, test_consume_more_than_len);
 	tcase_add_test(tc, test_high_water);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(s);
 	return (failed != 0);
 }

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "unit.h"
 
 #ifndef SAMPLE_CONFIG
 #define SAMPLE_CONFIG	"etc/aibproxyd.yaml"
@@ -1515,14 +1516,10 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
 	make_files();
-	sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(config_suite());
 	remove_files();
 	return (failed != 0);
 }

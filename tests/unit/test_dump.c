@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../aibproxyd/dump.h"
+#include "unit.h"
 
 static char	 dir[] = "/tmp/aib-dump.XXXXXX";
 
@@ -121,7 +122,6 @@ main(void)
 {
 	Suite	*s = suite_create("dump");
 	TCase	*tc = tcase_create("dump");
-	SRunner	*sr;
 	int	 failed;
 
 	tcase_add_test(tc, test_masks_every_credential);
@@ -129,9 +129,6 @@ main(void)
 	tcase_add_test(tc, test_body_cap);
 	tcase_add_test(tc, test_off);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(s);
 	return (failed != 0);
 }

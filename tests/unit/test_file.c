@@ -7,6 +7,7 @@
 
 #include "compat.h"
 #include "file.h"
+#include "unit.h"
 
 /* A pipe stands in for the descriptor the parent passes. */
 static int
@@ -102,7 +103,6 @@ main(void)
 {
 	Suite	*s = suite_create("file");
 	TCase	*tc = tcase_create("file");
-	SRunner	*sr;
 	int	 failed;
 
 	tcase_add_test(tc, test_reads_whole_and_terminates);
@@ -111,9 +111,6 @@ main(void)
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_bad_descriptor);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(s);
 	return (failed != 0);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hostname.h"
+#include "unit.h"
 
 #define L10	"abcdefghij"
 #define L63	L10 L10 L10 L10 L10 L10 "abc"
@@ -256,12 +257,8 @@ hostname_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(hostname_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(hostname_suite());
 	return (failed != 0);
 }

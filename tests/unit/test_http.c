@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "unit.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 /* A literal and its length: some cases hold a NUL. */
@@ -1001,12 +1002,8 @@ http_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(http_suite());
 	return (failed != 0);
 }

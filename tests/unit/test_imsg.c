@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "unit.h"
 
 #define HDR		IMSG_HDR_SIZE
 #define SMALLMAX	1024
@@ -1044,12 +1045,8 @@ imsg_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(imsg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(imsg_suite());
 	return (failed != 0);
 }

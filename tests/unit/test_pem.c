@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pem.h"
+#include "unit.h"
 
 #define C1	"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 #define C2	"-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
@@ -85,7 +86,6 @@ main(void)
 {
 	Suite	*s = suite_create("pem");
 	TCase	*tc = tcase_create("pem");
-	SRunner	*sr;
 	int	 failed;
 
 	tcase_add_loop_test(tc, test_anchor, 0, sizeof(cases) /
@@ -94,9 +94,6 @@ main(void)
 	    sizeof(cases[0]));
 	tcase_add_test(tc, test_certificates_too_small);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(s);
 	return (failed != 0);
 }

@@ -13,6 +13,7 @@
 
 #include "../../aibproxyd/policy.h"
 #include "compat.h"
+#include "unit.h"
 
 enum allow_set {
 	ALLOW_NONE,
@@ -401,12 +402,8 @@ policy_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(policy_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(policy_suite());
 	return (failed != 0);
 }

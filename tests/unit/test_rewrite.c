@@ -9,6 +9,7 @@
 
 #include "../../aibproxyd/rewrite.h"
 #include "compat.h"
+#include "unit.h"
 
 #define TOKEN		"abcdefghij-0123456789012345678901"
 #define RID		"11111111-2222-4333-8444-555555555555"
@@ -587,12 +588,8 @@ rewrite_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(rewrite_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(rewrite_suite());
 	return (failed != 0);
 }

@@ -27,6 +27,7 @@
 
 #include "../../signerd/ca.h"
 #include "proto.h"
+#include "unit.h"
 
 #define DAY		(24 * 60 * 60)
 #define LIFETIME	(30 * DAY)
@@ -1035,13 +1036,9 @@ signer_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
 	int	 failed;
 
 	setup_fixtures();
-	sr = srunner_create(signer_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(signer_suite());
 	return (failed != 0);
 }

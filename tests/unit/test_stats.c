@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "unit.h"
 
 START_TEST(test_provider_added_once)
 {
@@ -123,7 +124,6 @@ main(void)
 {
 	Suite	*s = suite_create("stats");
 	TCase	*tc = tcase_create("stats");
-	SRunner	*sr;
 	int	 failed;
 
 	tcase_add_test(tc, test_provider_added_once);
@@ -133,9 +133,6 @@ main(void)
 	tcase_add_test(tc, test_no_code_for_no_response);
 	tcase_add_test(tc, test_add_merges_by_name);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = unit_run(s);
 	return (failed != 0);
 }

@@ -46,17 +46,19 @@ CFLAGS		+= $(PKG_CFLAGS)
 
 COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/hostname.c common/config.c common/proc.c \
-		   common/file.c common/buf.c common/http.c common/pem.c \
+		   common/file.c common/buf.c common/http.c common/http_body.c common/pem.c \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
-		   aibproxyd/proxy.c aibproxyd/resolver.c \
-		   aibproxyd/imsgev.c aibproxyd/parent_config.c \
-		   aibproxyd/endpoint.c aibproxyd/conn.c aibproxyd/tunnel.c \
-		   aibproxyd/mitm.c aibproxyd/bridge.c aibproxyd/certs.c \
-		   aibproxyd/dns.c aibproxyd/pages.c aibproxyd/policy.c \
-		   aibproxyd/auth.c aibproxyd/rewrite.c \
-		   aibproxyd/upstream.c aibproxyd/metrics.c \
-		   aibproxyd/dump.c
+		   aibproxyd/parent_config.c aibproxyd/resolver.c \
+		   aibproxyd/imsgev.c $(WORKER_SRCS)
+# The worker's files: also linked into the unit tests that drive sessions.
+WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
+		   aibproxyd/session.c aibproxyd/request.c aibproxyd/pages.c \
+		   aibproxyd/metrics.c aibproxyd/tunnel.c aibproxyd/pipes.c \
+		   aibproxyd/mitm.c aibproxyd/exchange.c aibproxyd/bridge.c \
+		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
+		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
+		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump

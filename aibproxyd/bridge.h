@@ -11,24 +11,33 @@
 #include "endpoint.h"
 
 struct bconn;
+struct bridge_pool;
+struct proxy;
 struct proxy_conf;
 
-/* bc is NULL when no connection could be made (why says so). */
-typedef void	(*bridge_cb)(void *, struct bconn *, const char *);
-
-/* A new configuration: new trust store, old connections retire. */
-int		 bridge_configure(struct proxy_conf *, char *, size_t);
 /*
- * An idle pooled connection, or NULL and cb later (a new one is being
- * made; *pending can cancel it).  Either way the caller then owns it.
+ * A new connection is ready (status 0), or none could be made: bc is
+ * NULL, status is the HTTP status to answer (502, 503) and why says
+ * what failed.
  */
-struct bconn	*bridge_get(bridge_cb, void *, struct bconn **);
+typedef void	(*bridge_cb)(void *, struct bconn *, int, const char *);
+
+struct bridge_pool *bridge_pool_new(struct proxy *);
+/* A new configuration: new trust store, old connections retire. */
+int		 bridge_configure(struct bridge_pool *, struct proxy_conf *,
+		    char *, size_t);
+/*
+ * A connection for one request.  0: *bc is an idle pooled one, the
+ * caller's now.  1: *bc is being made; cb runs later, never before
+ * bridge_get() returns, and bridge_cancel(*bc) stops it.  -1: none
+ * could even be started (out of memory, not configured).
+ */
+int		 bridge_get(struct bridge_pool *, bridge_cb, void *,
+		    struct bconn **);
 void		 bridge_cancel(struct bconn *);
 /* Give it back: kept for reuse if reusable, else closed. */
 void		 bridge_put(struct bconn *, int);
 /* The endpoint to read and write; its watcher calls cb with data. */
 struct endpoint	*bridge_endpoint(struct bconn *, ev_io_cb, void *);
-/* How many connections this worker has made, and how many requests. */
-void		 bridge_stats(unsigned long long *, unsigned long long *);
 
 #endif /* AIB_BRIDGE_H */

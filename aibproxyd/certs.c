@@ -12,7 +12,7 @@
 
 #include "certs.h"
 #include "log.h"
-#include "proxy.h"
+#include "worker.h"
 
 /* Ask for a new certificate once two thirds of the lifetime are gone. */
 #define RENEW_FRACTION	3
@@ -133,13 +133,17 @@ leaf_new(const char *host)
 
 static void	leaf_request(struct leaf *);
 
+/* The worker: its signerd channel and its counters. */
+static struct proxy	*certs_px;
+
 /*
  * A new key and an empty cache.  Connections waiting for a certificate
  * are not failed by a reload: they wait for one under the new key.
  */
 void
-certs_reset(void)
+certs_reset(struct proxy *px)
 {
+	certs_px = px;
 	struct leaf		*l, *next, *fresh;
 	struct cert_waiter	*w;
 	TAILQ_HEAD(, leaf_move)	 moved;
@@ -171,16 +175,6 @@ certs_reset(void)
 	}
 }
 
-void
-certs_prune(int (*keep)(const char *))
-{
-	struct leaf	*l, *next;
-
-	RB_FOREACH_SAFE(l, leaf_tree, &leaves, next)
-		if (!keep(l->host))
-			leaf_remove(l);
-}
-
 struct tls *
 leaf_tls(struct leaf *l)
 {
@@ -208,7 +202,7 @@ leaf_request(struct leaf *l)
 		ck.nextid = 1;
 	l->reqid = ck.nextid;
 	l->notbefore = time(NULL);
-	imsgev_compose2(&proxy_env.signer, IMSG_CERT_REQ, l->reqid, -1, &req,
+	imsgev_compose2(&certs_px->signer, IMSG_CERT_REQ, l->reqid, -1, &req,
 	    sizeof(req), ck.spki, ck.spkilen);
 	log_debug("%s: asked signer for %s", __func__, l->host);
 }
@@ -338,7 +332,7 @@ certs_dispatch(struct imsg *imsg)
 	if (!res.cs_ok) {
 		log_warnx("signer refused a certificate for %s: %s", l->host,
 		    res.cs_reason);
-		pstats.st_certs_refused++;
+		certs_px->stats.st_certs_refused++;
 		leaf_fail_waiters(l, res.cs_reason);
 		return (0);
 	}
@@ -369,7 +363,7 @@ certs_dispatch(struct imsg *imsg)
 		tls_free(l->ctx);
 	l->ctx = ctx;
 	l->notafter = res.cs_notafter;
-	pstats.st_certs_issued++;
+	certs_px->stats.st_certs_issued++;
 	log_debug("%s: certificate for %s until %lld", __func__, l->host,
 	    (long long)l->notafter);
 	leaf_installed(l);

@@ -4,35 +4,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "log.h"
 #include "metrics.h"
-#include "proxy.h"
+#include "session.h"
 #include "stats.h"
 
 #define METRICS_PAGE_MAX	(1024 * 1024)
 #define P			"aibproxyd_"
 
+static void
+metrics_timeout(struct session *s)
+{
+	log_warnx("conn %llu %s: no metrics from the parent in time",
+	    (unsigned long long)s->id, s->peer);
+	session_reply(s, 503, NULL, NULL);
+}
+
+/* A scrape waiting for the parent's sum over every worker. */
+static const struct session_ops metrics_ops = {
+	.name = "metrics",
+	.timeout = metrics_timeout,
+};
+
 void
-metrics_serve(struct conn *c, const struct http_head *h)
+metrics_serve(struct session *s, const struct http_head *h)
 {
 	char	 path[64];
 
 	strlcpy(path, h->target, sizeof(path));
 	path[strcspn(path, "?")] = '\0';
 	if (strcmp(h->method, "GET") != 0) {
-		conn_reply(c, 405, "Allow: GET\r\n", NULL);
+		session_reply(s, 405, "Allow: GET\r\n", NULL);
 		return;
 	}
 	if (strcmp(path, "/metrics") != 0) {
-		conn_reply(c, 404, NULL, NULL);
+		session_reply(s, 404, NULL, NULL);
 		return;
 	}
 	/* The parent asks every worker and answers with the sum. */
-	imsgev_compose(&proxy_env.parent, IMSG_STATS_REQ, (uint32_t)c->id, -1,
+	imsgev_compose(&s->px->parent, IMSG_STATS_REQ, (uint32_t)s->id, -1,
 	    NULL, 0);
-	c->state = CONN_STATS;
-	endpoint_arm(proxy_env.loop, &c->client, 0, 0);
+	session_become(s, &metrics_ops, NULL);
+	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_idle));
+	endpoint_arm(s->px->loop, &s->client, 0, 0);
 }
 
 static int
@@ -167,7 +181,7 @@ metrics_histograms(struct buf *b, const struct proxy_stats *st)
 }
 
 static void
-metrics_answer(struct conn *c, const struct proxy_stats *st)
+metrics_answer(struct session *s, const struct proxy_stats *st)
 {
 	struct buf	 body;
 
@@ -176,41 +190,39 @@ metrics_answer(struct conn *c, const struct proxy_stats *st)
 	    metrics_providers(&body, st) == -1 ||
 	    metrics_histograms(&body, st) == -1) {
 		buf_free(&body);
-		conn_reply(c, 503, NULL, "metrics page too large\n");
+		session_reply(s, 503, NULL, "metrics page too large\n");
 		return;
 	}
-	buf_free(&c->sbuf);
-	buf_init(&c->sbuf, METRICS_PAGE_MAX + 512);
-	if (buf_printf(&c->sbuf, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
-	    "version=0.0.4\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-	    buf_len(&body)) == -1 || buf_add(&c->sbuf, buf_rptr(&body),
-	    buf_len(&body)) == -1) {
+	buf_free(&s->sbuf);
+	buf_init(&s->sbuf, METRICS_PAGE_MAX + 512);
+	if (http_answer_head(&s->sbuf, 200, "text/plain; version=0.0.4",
+	    buf_len(&body), NULL, 1) == -1 || buf_add(&s->sbuf,
+	    buf_rptr(&body), buf_len(&body)) == -1) {
 		buf_free(&body);
-		conn_reply(c, 503, NULL, NULL);
+		session_reply(s, 503, NULL, NULL);
 		return;
 	}
 	buf_free(&body);
-	c->state = CONN_REPLY;
-	conn_arm(c);
+	session_send(s);
 }
 
 int
-metrics_dispatch(struct imsg *imsg)
+metrics_dispatch(struct proxy *px, struct imsg *imsg)
 {
 	struct proxy_stats	*st;
-	struct conn		*c;
+	struct session		*s;
 
 	if (imsg->datalen != sizeof(*st))
 		return (-1);
 	st = imsg->data;
 	if (st->st_nproviders < 0 || st->st_nproviders > STATS_PROVIDERS_MAX)
 		return (-1);
-	TAILQ_FOREACH(c, &conns, entry)
-		if ((uint32_t)c->id == imsg->hdr.peerid &&
-		    c->state == CONN_STATS)
+	TAILQ_FOREACH(s, &px->sessions, entry)
+		if ((uint32_t)s->id == imsg->hdr.peerid &&
+		    s->ops == &metrics_ops)
 			break;
-	if (c == NULL)
+	if (s == NULL)
 		return (0);	/* the scraper went away */
-	metrics_answer(c, st);
+	metrics_answer(s, st);
 	return (0);
 }

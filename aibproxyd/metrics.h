@@ -8,11 +8,12 @@
 #include "http.h"
 #include "imsg.h"
 
-struct conn;
+struct proxy;
+struct session;
 
 /* A request on the metrics listener. */
-void	 metrics_serve(struct conn *, const struct http_head *);
+void	 metrics_serve(struct session *, const struct http_head *);
 /* IMSG_STATS_RES: the sum, for the scrape named by peerid. */
-int	 metrics_dispatch(struct imsg *);
+int	 metrics_dispatch(struct proxy *, struct imsg *);
 
 #endif /* AIB_METRICS_H */

@@ -1,3 +1,11 @@
+/*
+ * Interception (SPEC 4.1, 4.2): a leaf from signerd, "200 Connection
+ * established", TLS with the client, then a keep-alive loop in which
+ * every request goes to the bridge, rewritten, and its response comes
+ * back as it streams.  mitm.c runs the session (certificate, handshake,
+ * timeouts, audit, our own answers); exchange.c moves one request and
+ * its response.
+ */
 #ifndef AIB_MITM_H
 #define AIB_MITM_H
 
@@ -10,22 +18,33 @@
 #include "rewrite.h"
 
 struct bconn;
+struct cert_waiter;
+struct leaf;
+struct session;
+
+/* Response heads larger than this are refused (502) at once. */
+#define MITM_RESP_HEAD_MAX	(64 * 1024 - 1)
 
 enum mitm_state {
+	M_CERT,			/* waiting for signerd */
+	M_HANDSHAKE,		/* TLS with the client, our leaf */
 	M_REQ_HEAD,		/* waiting for the next request */
 	M_BRIDGE_WAIT,		/* a bridge connection is being made */
 	M_EXCHANGE,		/* request and response streaming */
-	M_ANSWER		/* our own answer, then next or close */
+	M_ANSWER,		/* our own answer, then next or close */
+	M_CUT			/* the bridge failed mid-response */
 };
 
-/* Per interception: the tunnel's state, kept apart from the request's. */
 struct mitm {
+	struct session		*s;
 	enum mitm_state		 st;
 	struct provider_config	 pv;
 	char			 token[AUTH_TOKEN_MAX];
 	char			 tokenid[32];
+	struct leaf		*leaf;
+	struct cert_waiter	*certwait;
 	struct endpoint		 inner;		/* ours, inside a TLS listener's */
-	struct endpoint		*cep;		/* the client: &inner or c->client */
+	struct endpoint		*cep;		/* the client: &inner or &client */
 	int			 tls_started;
 	int			 inflight;	/* a request is being served */
 	int			 routed;	/* counted in the metrics */
@@ -50,8 +69,26 @@ struct mitm {
 	int			 status;
 	int			 close_after;	/* answer, then close */
 	int			 bridge_close;	/* bridge ends the connection */
+	const char		*cut;		/* why the response was cut */
 	double			 t0;
 	uint64_t		 up0, down0;	/* byte counters at start */
 };
+
+/* A CONNECT to a provider, authenticated: take the session over. */
+void	 mitm_start(struct session *, const struct provider_config *,
+	    const char *);
+
+/* Shared by mitm.c and exchange.c. */
+void	 mitm_audit(struct mitm *, const char *);
+void	 mitm_answer(struct mitm *, int, int);
+/* Log, audit a request in flight, and close: returns -1 (freed). */
+int	 mitm_fail(struct mitm *, const char *);
+void	 mitm_set_idle(struct mitm *);
+/* A request's first byte: a new id, the clock, the head's deadline. */
+void	 mitm_request_begin(struct mitm *);
+/* Run the request loop as far as it goes, then re-arm. */
+void	 mitm_loop(struct mitm *);
+/* The response broke after its head: send what was valid, then close. */
+int	 mitm_cut(struct mitm *, const char *);
 
 #endif /* AIB_MITM_H */

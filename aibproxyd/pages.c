@@ -5,56 +5,53 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
 #include "log.h"
+#include "pages.h"
 #include "pem.h"
-#include "proxy.h"
+#include "session.h"
 
 static void
-page_send(struct conn *c, const struct http_head *h, const char *type,
+page_send(struct session *s, const struct http_head *h, const char *type,
     const char *extra, const char *body, size_t len)
 {
-	buf_free(&c->sbuf);
-	buf_init(&c->sbuf, CONN_BUF_SIZE);
-	if (buf_printf(&c->sbuf, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", type, len,
-	    extra) == -1 || (strcmp(h->method, "HEAD") != 0 &&
-	    buf_add(&c->sbuf, body, len) == -1)) {
-		conn_reply(c, 503, NULL, NULL);
+	buf_free(&s->sbuf);
+	buf_init(&s->sbuf, SESSION_BUF_SIZE);
+	if (http_answer_head(&s->sbuf, 200, type, len, extra, 1) == -1 ||
+	    (strcmp(h->method, "HEAD") != 0 &&
+	    buf_add(&s->sbuf, body, len) == -1)) {
+		session_reply(s, 503, NULL, NULL);
 		return;
 	}
-	c->state = CONN_REPLY;
-	conn_set_timeout(c, conn_ms(c->conf->gc.gc_timeout_idle));
-	conn_arm(c);
+	session_send(s);
 }
 
 void
-page_serve(struct conn *c, const struct http_head *h)
+page_serve(struct session *s, const struct http_head *h)
 {
 	const char	*pem;
 	size_t		 len;
 	char		 path[64];
 
 	if (strcmp(h->method, "GET") != 0 && strcmp(h->method, "HEAD") != 0) {
-		conn_reply(c, 405, "Allow: GET, HEAD\r\n", NULL);
+		session_reply(s, 405, "Allow: GET, HEAD\r\n", NULL);
 		return;
 	}
 	strlcpy(path, h->target, sizeof(path));
 	path[strcspn(path, "?")] = '\0';
 	if (strcmp(path, "/ca-cert.pem") == 0) {
-		if (pem_trust_anchor((const char *)c->conf->ca_cert,
-		    c->conf->ca_certlen, &pem, &len) == -1) {
-			conn_reply(c, 404, NULL, "no CA certificate");
+		if (pem_trust_anchor((const char *)s->conf->ca_cert,
+		    s->conf->ca_certlen, &pem, &len) == -1) {
+			session_reply(s, 404, NULL, "no CA certificate");
 			return;
 		}
-		page_send(c, h, "application/x-pem-file",
+		page_send(s, h, "application/x-pem-file",
 		    "Content-Disposition: attachment; filename=ca-cert.pem\r\n",
 		    pem, len);
 		return;
 	}
 	if (strcmp(path, "/healthz") == 0) {
-		page_send(c, h, "text/plain", "", "OK\n", 3);
+		page_send(s, h, "text/plain", "", "OK\n", 3);
 		return;
 	}
-	conn_reply(c, 404, NULL, NULL);
+	session_reply(s, 404, NULL, NULL);
 }

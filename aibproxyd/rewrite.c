@@ -38,17 +38,6 @@ struct client_cred {
 	const char	*from;		/* the header it came from */
 };
 
-static const char *const hop_headers[] = {
-	"Connection",
-	"Keep-Alive",
-	"Proxy-Authenticate",
-	"Proxy-Authorization",
-	"Proxy-Connection",
-	"TE",
-	"Upgrade",
-	HDR_GOV_REQUEST_ID,
-	HDR_GOV_TOKEN,
-};
 
 static int	 check_segment(const char *, size_t, const char **);
 static int	 check_path(const char *, size_t, const char **);
@@ -61,7 +50,6 @@ static int	 split_target(const struct rewrite_ctx *, const char *,
 		    struct target_parts *, const char **);
 static int	 ct_equal(const char *, size_t, const char *, size_t);
 static int	 bearer_value(const char *, const char **, size_t *);
-static int	 connection_listed(const struct http_head *, const char *);
 static int	 header_dropped(const struct http_head *, const char *);
 static int	 client_cred(const struct http_head *, struct client_cred *);
 static int	 add_header(struct buf *, const char *, const char *);
@@ -288,37 +276,17 @@ bearer_value(const char *s, const char **v, size_t *len)
 }
 
 /*
- * Named in a Connection header, so hop-by-hop (RFC 9110 7.6.1).  The
- * framing headers stay whatever the client says: the body is forwarded
- * as received, and dropping them would let the bridge frame it another
- * way.
+ * Host is rebuilt for the bridge and the governance headers are ours to
+ * set: a client's own copies never pass.  Then the hop-by-hop fields.
  */
-static int
-connection_listed(const struct http_head *h, const char *name)
-{
-	int	 i;
-
-	if (strcasecmp(name, "Content-Length") == 0 ||
-	    strcasecmp(name, "Transfer-Encoding") == 0)
-		return (0);
-	for (i = 0; i < h->nheaders; i++)
-		if (strcasecmp(h->headers[i].name, "Connection") == 0 &&
-		    http_token_in(h->headers[i].value, name))
-			return (1);
-	return (0);
-}
-
 static int
 header_dropped(const struct http_head *h, const char *name)
 {
-	size_t	 i;
-
-	if (strcasecmp(name, "Host") == 0)
+	if (strcasecmp(name, "Host") == 0 ||
+	    strcasecmp(name, HDR_GOV_REQUEST_ID) == 0 ||
+	    strcasecmp(name, HDR_GOV_TOKEN) == 0)
 		return (1);
-	for (i = 0; i < nitems(hop_headers); i++)
-		if (strcasecmp(name, hop_headers[i]) == 0)
-			return (1);
-	return (connection_listed(h, name));
+	return (http_hop_header(h, name));
 }
 
 /*

@@ -6,7 +6,7 @@
 
 #include "http.h"
 #include "log.h"
-#include "proxy.h"
+#include "pconf.h"
 #include "upstream.h"
 
 #define UP_HEAD_MAX	(16 * 1024)

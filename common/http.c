@@ -16,10 +16,6 @@
 
 #include "http.h"
 
-#define CHUNK_LINE_MAX		4096		/* size line with extensions */
-#define CHUNK_DIGITS_MAX	16
-#define CHUNK_TRAILERS_MAX	(64 * 1024)
-
 /* One head being parsed, and the statuses its errors answer with. */
 struct parse {
 	struct http_head	*h;
@@ -29,33 +25,6 @@ struct parse {
 	int			 coding;	/* 501, or 502 */
 };
 
-/*
- * Chunked body states.  CH_SIZE must be 0: http_body_init() zeroes the
- * state.
- */
-enum chunk_state {
-	CH_SIZE,		/* chunk-size hex digits */
-	CH_EXT_NAME0,		/* first byte of a chunk-ext-name */
-	CH_EXT_NAME,
-	CH_EXT_VAL0,		/* first byte of a chunk-ext-val */
-	CH_EXT_TOKEN,
-	CH_EXT_QUOTED,
-	CH_EXT_QPAIR,		/* the byte after a backslash */
-	CH_EXT_QEND,		/* after the closing quote */
-	CH_SIZE_LF,
-	CH_DATA,
-	CH_DATA_CR,
-	CH_DATA_LF,
-	CH_TRAILER,		/* a trailer line or the final CRLF */
-	CH_TRAILER_NAME,
-	CH_TRAILER_VALUE,
-	CH_TRAILER_LF,
-	CH_END_LF,
-	CH_ERROR
-};
-
-static int	http_tchar(unsigned char);
-static int	http_field_byte(unsigned char);
 static int	http_is_token(const char *);
 static int	http_fail(struct parse *, int, const char *);
 static enum http_result head_end(struct parse *, const char *, size_t,
@@ -81,26 +50,9 @@ static int	response_framing(struct parse *, int, int);
 static int	headers_have_token(const struct http_head *, const char *,
 		    const char *);
 static void	head_flags(struct http_head *);
-static int	chunk_fail(struct http_body *, const char **, const char *);
-static int	chunk_size_byte(struct http_body *, unsigned char,
-		    const char **);
-static int	chunk_ext_end(struct http_body *, unsigned char,
-		    const char **);
-static int	chunk_ext_byte(struct http_body *, unsigned char,
-		    const char **);
-static int	chunk_line_byte(struct http_body *, unsigned char,
-		    const char **);
-static int	chunk_data_byte(struct http_body *, unsigned char,
-		    const char **);
-static int	chunk_trailer_byte(struct http_body *, unsigned char,
-		    const char **);
-static int	chunk_lf_expected(int);
-static int	chunk_byte(struct http_body *, unsigned char, const char **);
-static ssize_t	chunked_feed(struct http_body *, const uint8_t *, size_t,
-		    const char **);
 
 /* RFC 9110 tchar, in ASCII whatever the locale. */
-static int
+int
 http_tchar(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -110,7 +62,7 @@ http_tchar(unsigned char c)
 }
 
 /* field-vchar, SP, HTAB; obs-text (>= 0x80) is kept as opaque bytes. */
-static int
+int
 http_field_byte(unsigned char c)
 {
 	return (c == '\t' || (c >= 0x20 && c != 0x7f));
@@ -639,291 +591,78 @@ http_token_in(const char *value, const char *tok)
 	}
 }
 
-void
-http_body_init(struct http_body *b, const struct http_head *h)
+const char *
+http_status_text(int status)
 {
-	memset(b, 0, sizeof(*b));
-	b->framing = h->framing;
-	b->state = CH_SIZE;
-	if (h->framing == HTTP_BODY_LENGTH)
-		b->left = h->length;
-	if (h->framing == HTTP_BODY_NONE ||
-	    (h->framing == HTTP_BODY_LENGTH && h->length == 0))
-		b->done = 1;
-}
-
-int
-http_hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-int
-http_pct_byte(const char *s, size_t left)
-{
-	int	 hi, lo;
-
-	if (left < 3 || s[0] != '%' || (hi = http_hexdigit(s[1])) == -1 ||
-	    (lo = http_hexdigit(s[2])) == -1)
-		return (-1);
-	return (hi << 4 | lo);
-}
-
-static int
-chunk_fail(struct http_body *b, const char **why, const char *reason)
-{
-	b->state = CH_ERROR;
-	*why = reason;
-	return (-1);
+	switch (status) {
+	case 200: return ("OK");
+	case 400: return ("Bad Request");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 407: return ("Proxy Authentication Required");
+	case 408: return ("Request Timeout");
+	case 421: return ("Misdirected Request");
+	case 429: return ("Too Many Requests");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 502: return ("Bad Gateway");
+	case 503: return ("Service Unavailable");
+	case 504: return ("Gateway Timeout");
+	case 505: return ("HTTP Version Not Supported");
+	default: return ("Error");
+	}
 }
 
 /*
- * At most 16 digits, and at most INT64_MAX: a back end that reads the
- * size as signed must not see a negative number.
+ * Hop-by-hop fields (RFC 9110 7.6.1) are for one connection only and
+ * never forwarded: the fixed ones below, and any field the message's
+ * Connection header names.  Content-Length and Transfer-Encoding stay
+ * whatever a Connection header says, because bodies are forwarded as
+ * received and dropping their framing would let the next hop read the
+ * message another way.
  */
-static int
-chunk_size_byte(struct http_body *b, unsigned char c, const char **why)
+int
+http_hop_header(const struct http_head *h, const char *name)
 {
-	int	 x;
+	static const char *const hop[] = {
+		"Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Proxy-Connection", "TE", "Upgrade"
+	};
+	size_t	 i;
+	int	 j;
 
-	if ((x = http_hexdigit(c)) != -1) {
-		if (b->linelen > CHUNK_DIGITS_MAX)
-			return (chunk_fail(b, why, "chunk size too long"));
-		if (b->chunk > ((uint64_t)INT64_MAX - (uint64_t)x) / 16)
-			return (chunk_fail(b, why, "chunk size too large"));
-		b->chunk = b->chunk * 16 + (uint64_t)x;
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (strcasecmp(name, hop[i]) == 0)
+			return (1);
+	if (framing_header(name))
 		return (0);
-	}
-	if (b->linelen == 1)
-		return (chunk_fail(b, why, "invalid chunk size"));
-	if (c == ';')
-		b->state = CH_EXT_NAME0;
-	else if (c == '\r')
-		b->state = CH_SIZE_LF;
-	else
-		return (chunk_fail(b, why, "invalid chunk size"));
+	for (j = 0; j < h->nheaders; j++)
+		if (strcasecmp(h->headers[j].name, "Connection") == 0 &&
+		    http_token_in(h->headers[j].value, name))
+			return (1);
 	return (0);
 }
 
-/* After a complete extension: another one, or the end of the line. */
-static int
-chunk_ext_end(struct http_body *b, unsigned char c, const char **why)
+int
+http_answer_head(struct buf *b, int status, const char *type, size_t len,
+    const char *headers, int close)
 {
-	if (c == ';')
-		b->state = CH_EXT_NAME0;
-	else if (c == '\r')
-		b->state = CH_SIZE_LF;
-	else
-		return (chunk_fail(b, why, "invalid chunk extension"));
+	return (buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%s%s\r\n", status,
+	    http_status_text(status), type, len, headers ? headers : "",
+	    close ? "Connection: close\r\n" : ""));
+}
+
+int
+http_answer(struct buf *b, int status, const char *headers, const char *body,
+    int close)
+{
+	if (body == NULL)
+		body = http_status_text(status);
+	if (http_answer_head(b, status, "text/plain", strlen(body), headers,
+	    close) == -1 || buf_addstr(b, body) == -1)
+		return (-1);
 	return (0);
-}
-
-/* ;name[=token|quoted-string], without the BWS nobody sends. */
-static int
-chunk_ext_byte(struct http_body *b, unsigned char c, const char **why)
-{
-	switch (b->state) {
-	case CH_EXT_NAME0:
-		if (!http_tchar(c))
-			return (chunk_fail(b, why, "invalid chunk extension"));
-		b->state = CH_EXT_NAME;
-		return (0);
-	case CH_EXT_NAME:
-	case CH_EXT_TOKEN:
-		if (http_tchar(c))
-			return (0);
-		if (c == '=' && b->state == CH_EXT_NAME) {
-			b->state = CH_EXT_VAL0;
-			return (0);
-		}
-		return (chunk_ext_end(b, c, why));
-	case CH_EXT_VAL0:
-		if (c == '"')
-			b->state = CH_EXT_QUOTED;
-		else if (http_tchar(c))
-			b->state = CH_EXT_TOKEN;
-		else
-			return (chunk_fail(b, why, "invalid chunk extension"));
-		return (0);
-	case CH_EXT_QUOTED:
-		if (c == '"')
-			b->state = CH_EXT_QEND;
-		else if (c == '\\')
-			b->state = CH_EXT_QPAIR;
-		else if (!http_field_byte(c))
-			return (chunk_fail(b, why, "invalid chunk extension"));
-		return (0);
-	case CH_EXT_QPAIR:
-		if (!http_field_byte(c))
-			return (chunk_fail(b, why, "invalid chunk extension"));
-		b->state = CH_EXT_QUOTED;
-		return (0);
-	default:
-		return (chunk_ext_end(b, c, why));
-	}
-}
-
-/* chunk-size [ chunk-ext ] CRLF, at most CHUNK_LINE_MAX bytes. */
-static int
-chunk_line_byte(struct http_body *b, unsigned char c, const char **why)
-{
-	if (++b->linelen > CHUNK_LINE_MAX)
-		return (chunk_fail(b, why, "chunk size line too long"));
-	if (b->state == CH_SIZE)
-		return (chunk_size_byte(b, c, why));
-	if (b->state != CH_SIZE_LF)
-		return (chunk_ext_byte(b, c, why));
-	if (c != '\n')
-		return (chunk_fail(b, why, "CR without LF in chunked body"));
-	b->linelen = 0;
-	b->state = b->chunk == 0 ? CH_TRAILER : CH_DATA;
-	return (0);
-}
-
-/* The CRLF that must follow chunk-data. */
-static int
-chunk_data_byte(struct http_body *b, unsigned char c, const char **why)
-{
-	if (b->state == CH_DATA_CR && c == '\r') {
-		b->state = CH_DATA_LF;
-		return (0);
-	}
-	if (b->state == CH_DATA_LF && c == '\n') {
-		b->state = CH_SIZE;
-		b->chunk = 0;
-		return (0);
-	}
-	return (chunk_fail(b, why, "missing CRLF after chunk data"));
-}
-
-/* trailer-section CRLF: field lines as strict as the head's. */
-static int
-chunk_trailer_byte(struct http_body *b, unsigned char c, const char **why)
-{
-	if (++b->trailers > CHUNK_TRAILERS_MAX)
-		return (chunk_fail(b, why, "trailer section too large"));
-	switch (b->state) {
-	case CH_TRAILER:
-		if (c == ' ' || c == '\t')
-			return (chunk_fail(b, why, "obs-fold in trailer"));
-		if (c == '\r')
-			b->state = CH_END_LF;
-		else if (http_tchar(c))
-			b->state = CH_TRAILER_NAME;
-		else
-			return (chunk_fail(b, why, "invalid trailer field"));
-		return (0);
-	case CH_TRAILER_NAME:
-		if (c == ':')
-			b->state = CH_TRAILER_VALUE;
-		else if (!http_tchar(c))
-			return (chunk_fail(b, why, "invalid trailer field"));
-		return (0);
-	case CH_TRAILER_VALUE:
-		if (c == '\r')
-			b->state = CH_TRAILER_LF;
-		else if (!http_field_byte(c))
-			return (chunk_fail(b, why, "invalid trailer field"));
-		return (0);
-	default:		/* CH_TRAILER_LF, CH_END_LF */
-		if (c != '\n')
-			return (chunk_fail(b, why,
-			    "CR without LF in chunked body"));
-		if (b->state == CH_END_LF)
-			b->done = 1;
-		b->state = CH_TRAILER;
-		return (0);
-	}
-}
-
-static int
-chunk_lf_expected(int state)
-{
-	return (state == CH_SIZE_LF || state == CH_DATA_LF ||
-	    state == CH_TRAILER_LF || state == CH_END_LF);
-}
-
-static int
-chunk_byte(struct http_body *b, unsigned char c, const char **why)
-{
-	if (c == '\n' && !chunk_lf_expected(b->state))
-		return (chunk_fail(b, why, "LF without CR in chunked body"));
-	switch (b->state) {
-	case CH_DATA_CR:
-	case CH_DATA_LF:
-		return (chunk_data_byte(b, c, why));
-	case CH_TRAILER:
-	case CH_TRAILER_NAME:
-	case CH_TRAILER_VALUE:
-	case CH_TRAILER_LF:
-	case CH_END_LF:
-		return (chunk_trailer_byte(b, c, why));
-	case CH_ERROR:
-		return (chunk_fail(b, why, "malformed chunked body"));
-	default:
-		return (chunk_line_byte(b, c, why));
-	}
-}
-
-/* Framing bytes one at a time, so any split of the input works. */
-static ssize_t
-chunked_feed(struct http_body *b, const uint8_t *buf, size_t len,
-    const char **why)
-{
-	size_t		 i, n;
-
-	for (i = 0; i < len && !b->done;) {
-		if (b->state == CH_DATA) {
-			n = len - i;
-			if (n > b->chunk)
-				n = (size_t)b->chunk;
-			i += n;
-			b->chunk -= n;
-			if (b->chunk == 0)
-				b->state = CH_DATA_CR;
-			continue;
-		}
-		if (chunk_byte(b, buf[i], why) == -1)
-			return (-1);
-		i++;
-	}
-	return ((ssize_t)i);
-}
-
-ssize_t
-http_body_feed(struct http_body *b, const uint8_t *buf, size_t len,
-    const char **why)
-{
-	const char	*reason;
-
-	if (why == NULL)
-		why = &reason;
-	if (len > SSIZE_MAX)
-		len = SSIZE_MAX;
-	if (b->framing == HTTP_BODY_CHUNKED && b->state == CH_ERROR)
-		return (chunk_fail(b, why, "malformed chunked body"));
-	if (b->done)
-		return (0);
-	switch (b->framing) {
-	case HTTP_BODY_NONE:
-		b->done = 1;
-		return (0);
-	case HTTP_BODY_LENGTH:
-		if (len > b->left)
-			len = (size_t)b->left;
-		if ((b->left -= len) == 0)
-			b->done = 1;
-		return ((ssize_t)len);
-	case HTTP_BODY_CLOSE:
-		return ((ssize_t)len);
-	case HTTP_BODY_CHUNKED:
-		return (chunked_feed(b, buf, len, why));
-	}
-	return (chunk_fail(b, why, "unknown framing"));
 }

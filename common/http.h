@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define HTTP_HEADERS_MAX	128
 
 struct http_header {
@@ -107,6 +109,28 @@ void		 http_body_init(struct http_body *, const struct http_head *);
  */
 ssize_t		 http_body_feed(struct http_body *, const uint8_t *, size_t,
 		    const char **);
+
+/* RFC 9110 5.6.2 tchar; field-vchar, SP and HTAB (obs-text kept). */
+int		 http_tchar(unsigned char);
+int		 http_field_byte(unsigned char);
+
+/* The reason phrase we send with a status code. */
+const char	*http_status_text(int);
+/*
+ * Is the named field hop-by-hop in this message (RFC 9110 7.6.1), so
+ * that it must not be forwarded?  The one list the proxy strips.
+ */
+int		 http_hop_header(const struct http_head *, const char *);
+/*
+ * Every answer the proxy writes itself: status line, a text/plain body
+ * (the reason phrase when body is NULL), extra header lines (each ending
+ * in CRLF) and Connection: close when asked.  -1 if it does not fit.
+ */
+int		 http_answer(struct buf *, int, const char *, const char *,
+		    int);
+/* The head alone: status, Content-Type, Content-Length, headers. */
+int		 http_answer_head(struct buf *, int, const char *, size_t,
+		    const char *, int);
 
 /* RFC 3986 percent-encoding: a hex digit's value, or -1. */
 int		 http_hexdigit(int);

@@ -40,18 +40,6 @@ log_setlevel(int level)
 	log_level = level;
 }
 
-int
-log_getlevel(void)
-{
-	return (log_level);
-}
-
-int
-log_todebug(void)
-{
-	return (log_stderr);
-}
-
 static int
 log_wanted(int pri)
 {
@@ -171,4 +159,37 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/*
+ * A warning that can repeat as fast as a peer can trigger it (accept
+ * failing at the descriptor limit, a dial failing for every request)
+ * is written once, then at most once per interval with the count of
+ * those left out in between, so a flood costs a few lines, not a disk.
+ */
+void
+log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	struct timespec	 ts;
+	char		 msg[2048];
+	va_list		 ap;
+	int		 saved_errno = errno;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (l->last != 0 && ts.tv_sec - l->last < l->interval) {
+		l->skipped++;
+		return;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (l->skipped > 0)
+		logit(LOG_WARNING, "%s (%lu more in the last %d s)", msg,
+		    l->skipped, l->interval);
+	else
+		logit(LOG_WARNING, "%s", msg);
+	/* 0 means "never logged": a clock at 0 s still counts as logged. */
+	l->last = ts.tv_sec > 0 ? ts.tv_sec : 1;
+	l->skipped = 0;
+	errno = saved_errno;
 }

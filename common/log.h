@@ -16,8 +16,16 @@ enum log_level {
 void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setlevel(int);
-int	log_getlevel(void);
-int	log_todebug(void);
+/* A warning that may repeat: see log_limited(). */
+struct log_limit {
+	int		 interval;	/* seconds between lines */
+	long long	 last;		/* when one was last written */
+	unsigned long	 skipped;	/* left out since */
+};
+#define LOG_LIMIT_INITIALIZER(secs)	{ (secs), 0, 0 }
+
+void	log_limited(struct log_limit *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_warnx(const char *, ...)

@@ -303,7 +303,7 @@ code=$(tunnel)
 check_log "tunnel with wrong upstream credentials: CONNECT gets 502 (got $code)" \
     test "${code%% *}" = 502
 check "... the log names the upstream's 407" grep -q \
-    "upstream localhost:$UPORT, CONNECT localhost:$BPORT: the upstream answered 407" "$LOG"
+    "tunnel localhost:$BPORT: through the upstream localhost:$UPORT: the upstream answered 407" "$LOG"
 code=$(intercept)
 check_log "intercepted request with wrong upstream credentials: 502 inside TLS (got $code)" \
     test "$code" = 502

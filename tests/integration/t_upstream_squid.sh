@@ -283,7 +283,7 @@ code=$(tunnel)
 check_log "tunnel with wrong upstream credentials: CONNECT gets 502 (got $code)" \
     test "${code%% *}" = 502
 check "... the log names the upstream's 407" grep -Eq \
-    "upstream 127.0.0.1:$APORT, CONNECT localhost:$BPORT: the upstream answered 407" "$LOG"
+    "tunnel localhost:$BPORT: through the upstream 127.0.0.1:$APORT: the upstream answered 407" "$LOG"
 code=$(intercept)
 check_log "intercepted request with wrong upstream credentials: 502 inside TLS (got $code)" \
     test "$code" = 502

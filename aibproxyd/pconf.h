@@ -1,25 +1,20 @@
 /*
- * A proxy worker: the only process that talks to clients, the bridge,
- * the upstream proxy and tunnel destinations.  It holds its own leaf
- * key, the leaves signerd gave it and the sessions, nothing more.
+ * One configuration as a worker holds it (see pconf.c).
  */
-#ifndef AIB_PROXY_H
-#define AIB_PROXY_H
-
-#include <sys/socket.h>
+#ifndef AIB_PCONF_H
+#define AIB_PCONF_H
 
 #include <ev.h>
 #include <tls.h>
 
-#include "imsgev.h"
+#include "imsg.h"
 #include "proto.h"
-#include "stats.h"
+
+struct proxy;
 
 #define PROXY_LISTEN_MAX	17	/* 16 listeners + metrics */
 #define PROXY_BUNDLE_MAX	(8 * 1024 * 1024)
 #define PROXY_PEM_MAX		(1024 * 1024)
-
-struct proxy_conf;
 
 struct plistener {
 	struct listen_config	 lc;
@@ -31,6 +26,7 @@ struct plistener {
 	struct tls		*tls;		/* TLS listeners */
 	ev_io			 io;
 	struct proxy_conf	*conf;
+	struct proxy		*px;
 };
 
 /*
@@ -58,27 +54,15 @@ struct proxy_conf {
 	int			 dumpfd;	/* log.dump_dir, or -1 */
 };
 
-struct proxy {
-	struct ev_loop		*loop;
-	int			 instance;
-	struct imsgev		 parent;
-	struct imsgev		 signer;
-	struct imsgev		 resolver;
-	struct proxy_conf	*conf;		/* serving */
-	struct proxy_conf	*staged;	/* being offered */
-	int			 draining;	/* stopping: no new work */
-	ev_timer		 draintimer;
-};
-
-extern struct proxy	 proxy_env;
-extern struct proxy_stats pstats;
-
-void	 proxy_conf_ref(struct proxy_conf *);
-/* Draining and the last connection went: stop. */
-void	 proxy_drained(void);
+struct proxy_conf	*proxy_conf_new(void);
+void		 proxy_conf_ref(struct proxy_conf *);
+void		 proxy_conf_unref(struct proxy_conf *);
+/* One IMSG_CFG_* message into the staged configuration; -1 if bad. */
+int		 proxy_conf_dispatch(struct proxy_conf *, struct imsg *);
+/* Everything a worker can find wrong with a configuration it got. */
+int		 proxy_conf_check(struct proxy_conf *, char *, size_t);
 /* Which provider, if any, is this canonical host? */
 const struct provider_config *proxy_provider(const struct proxy_conf *,
-	    const char *);
-void	 proxy_conf_unref(struct proxy_conf *);
+		    const char *);
 
-#endif /* AIB_PROXY_H */
+#endif /* AIB_PCONF_H */

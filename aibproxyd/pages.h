@@ -1,0 +1,14 @@
+/*
+ * The listener's own pages (see pages.c).
+ */
+#ifndef AIB_PAGES_H
+#define AIB_PAGES_H
+
+#include "http.h"
+
+struct session;
+
+/* An origin-form request to the proxy itself. */
+void	 page_serve(struct session *, const struct http_head *);
+
+#endif /* AIB_PAGES_H */

@@ -1,0 +1,345 @@
+/*
+ * A client's first request: the TLS handshake on a TLS listener, the
+ * proxy request head within timeouts.header from accept, and dispatch
+ * to a page, the metrics, a tunnel, a forwarded request or an
+ * interception, each of which then takes the session over.
+ */
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "hostname.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "mitm.h"
+#include "pages.h"
+#include "policy.h"
+#include "request.h"
+#include "session.h"
+#include "tunnel.h"
+#include "upstream.h"
+
+enum request_state {
+	RQ_TLS_ACCEPT,		/* TLS listener: handshake with the client */
+	RQ_HEAD			/* reading the request head */
+};
+
+static void	request_head(struct session *);
+
+static void
+request_arm(struct session *s)
+{
+	endpoint_arm(s->px->loop, &s->client, 1, 0);
+}
+
+static enum request_state
+request_state(const struct session *s)
+{
+	return ((enum request_state)(uintptr_t)s->kind);
+}
+
+static void
+request_tls_accept(struct session *s)
+{
+	int	 r;
+
+	if ((r = endpoint_handshake(&s->client)) == EP_AGAIN) {
+		request_arm(s);
+		return;
+	}
+	if (r == -1) {
+		log_info("conn %llu %s: TLS handshake failed: %s",
+		    (unsigned long long)s->id, s->peer,
+		    endpoint_error(&s->client));
+		session_free(s, NULL);
+		return;
+	}
+	s->kind = (void *)(uintptr_t)RQ_HEAD;
+	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
+	request_head(s);
+}
+
+static void
+request_io(struct session *s, int revents)
+{
+	if (request_state(s) == RQ_TLS_ACCEPT)
+		request_tls_accept(s);
+	else
+		request_head(s);
+}
+
+static void
+request_timeout(struct session *s)
+{
+	if (request_state(s) == RQ_TLS_ACCEPT) {
+		session_free(s, "TLS handshake timed out");
+		return;
+	}
+	if (buf_len(&s->cbuf) == 0) {
+		session_free(s, "no request in time");
+		return;
+	}
+	log_info("conn %llu %s: request head not complete within "
+	    "timeouts.header", (unsigned long long)s->id, s->peer);
+	session_reply(s, 408, NULL, NULL);
+}
+
+static int
+request_idle(const struct session *s)
+{
+	return (request_state(s) == RQ_HEAD && buf_len(&s->cbuf) == 0);
+}
+
+static const struct session_ops request_ops = {
+	.name = "request",
+	.io = request_io,
+	.timeout = request_timeout,
+	.idle = request_idle,
+};
+
+void
+request_start(struct session *s, struct plistener *l)
+{
+	if (l->tls != NULL) {
+		session_become(s, &request_ops, (void *)(uintptr_t)RQ_TLS_ACCEPT);
+		if (endpoint_tls_accept(&s->client, l->tls) == -1) {
+			log_warnx("conn %llu %s: TLS accept: %s",
+			    (unsigned long long)s->id, s->peer,
+			    endpoint_error(&s->client));
+			session_free(s, "TLS accept failed");
+			return;
+		}
+		session_set_timeout(s,
+		    session_ms(s->conf->gc.gc_timeout_handshake));
+		request_tls_accept(s);
+		return;
+	}
+	session_become(s, &request_ops, (void *)(uintptr_t)RQ_HEAD);
+	/* The whole head, from accept: a slow sender gains nothing. */
+	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
+	request_head(s);
+}
+
+/* The token from Proxy-Authorization, or a 407 answered. */
+static int
+request_credentials(struct session *s, const struct http_head *h,
+    char *token, size_t len)
+{
+	const char	*v = http_header(h, "Proxy-Authorization");
+
+	if (v != NULL && http_header_count(h, "Proxy-Authorization") == 1 &&
+	    auth_proxy_token(v, token, len) == 0)
+		return (0);
+	log_warnx("conn %llu %s: rejecting %s %s:%d: %s",
+	    (unsigned long long)s->id, s->peer, h->method, s->host, s->port,
+	    v == NULL ? "missing_credentials" : "invalid_credentials");
+	session_reply(s, 407, "Proxy-Authenticate: Basic realm=\"aibproxyd\""
+	    "\r\n", NULL);
+	return (-1);
+}
+
+/* host:port of a CONNECT or of an absolute-form URL's authority. */
+static int
+request_target(struct session *s, const char *authority)
+{
+	char		 host[AIB_HOSTNAME_MAX + 1];
+	const char	*why;
+
+	if (host_split_port(authority, host, sizeof(host), &s->port) == -1)
+		return (-1);
+	if (host_is_ip(host))
+		return (strlcpy(s->host, host, sizeof(s->host)) <
+		    sizeof(s->host) ? 0 : -1);
+	return (host_canon(host, s->host, sizeof(s->host), &why));
+}
+
+/* Port policy, then credentials when tunnels need them. */
+static int
+request_may_tunnel(struct session *s, const struct http_head *h)
+{
+	char	 token[AUTH_TOKEN_MAX];
+
+	if (!policy_port_allowed(&s->conf->gc, s->port)) {
+		log_warnx("conn %llu %s: refusing %s %s:%d: port not allowed",
+		    (unsigned long long)s->id, s->peer, h->method, s->host,
+		    s->port);
+		session_reply(s, 403, NULL, NULL);
+		return (-1);
+	}
+	if (s->conf->gc.gc_tunnel_auth != TUNNEL_AUTH_TOKEN)
+		return (0);
+	if (request_credentials(s, h, token, sizeof(token)) == -1)
+		return (-1);
+	explicit_bzero(token, sizeof(token));
+	return (0);
+}
+
+static void
+request_connect(struct session *s, const struct http_head *h)
+{
+	const struct provider_config	*pv;
+	char				 token[AUTH_TOKEN_MAX];
+
+	if (request_target(s, h->target) == -1) {
+		session_reply(s, 400, NULL, NULL);
+		return;
+	}
+	if ((pv = proxy_provider(s->conf, s->host)) != NULL) {
+		if (!policy_port_allowed(&s->conf->gc, s->port)) {
+			session_reply(s, 403, NULL, NULL);
+			return;
+		}
+		if (request_credentials(s, h, token, sizeof(token)) == -1)
+			return;
+		mitm_start(s, pv, token);
+		explicit_bzero(token, sizeof(token));
+		return;
+	}
+	if (request_may_tunnel(s, h) == 0)
+		tunnel_start(s, NULL);
+}
+
+/*
+ * The forwarded request head, hop-by-hop fields removed: origin-form
+ * to the origin, or absolute-form with our own credentials to the
+ * upstream proxy (never the client's).  RFC 9112 3.2.2: with an
+ * absolute-form target the authority is the host, whatever Host said.
+ */
+static int
+request_forward_head(struct session *s, const struct http_head *h,
+    const char *authority, const char *path, struct buf *out)
+{
+	const struct upstream_config	*uc = &s->conf->upstream;
+	int				 i;
+
+	if (upstream_for_tunnels(s->conf)) {
+		if (buf_printf(out, "%s http://%s%s HTTP/1.1\r\n", h->method,
+		    authority, path) == -1)
+			return (-1);
+		if (uc->uc_auth[0] != '\0' && buf_printf(out,
+		    "Proxy-Authorization: %s\r\n", uc->uc_auth) == -1)
+			return (-1);
+	} else if (buf_printf(out, "%s %s HTTP/1.1\r\n", h->method,
+	    path) == -1)
+		return (-1);
+	if (buf_printf(out, "Host: %s\r\n", authority) == -1)
+		return (-1);
+	for (i = 0; i < h->nheaders; i++) {
+		const char	*n = h->headers[i].name;
+
+		if (strcasecmp(n, "Host") == 0 || http_hop_header(h, n))
+			continue;
+		if (buf_printf(out, "%s: %s\r\n", n, h->headers[i].value) ==
+		    -1)
+			return (-1);
+	}
+	return (buf_addstr(out, "Connection: close\r\n\r\n"));
+}
+
+static void
+request_forward(struct session *s, const struct http_head *h)
+{
+	char		 authority[AIB_HOSTNAME_MAX + 8];
+	char		 hostport[AIB_HOSTNAME_MAX + 8];
+	const char	*p = h->target + 7, *slash;
+	struct buf	 head;
+	size_t		 n;
+
+	if ((slash = strchr(p, '/')) == NULL)
+		slash = p + strlen(p);
+	n = slash - p;
+	if (n == 0 || n >= sizeof(authority) || memchr(p, '@', n) != NULL) {
+		session_reply(s, 400, NULL, NULL);
+		return;
+	}
+	memcpy(authority, p, n);
+	authority[n] = '\0';
+	/* No port means 80 for http://. */
+	strlcpy(hostport, authority, sizeof(hostport));
+	if (strchr(authority, ':') == NULL || (authority[0] == '[' &&
+	    authority[n - 1] == ']'))
+		strlcat(hostport, ":80", sizeof(hostport));
+	if (request_target(s, hostport) == -1) {
+		session_reply(s, 400, NULL, NULL);
+		return;
+	}
+	/* Provider hosts are reached only through the bridge. */
+	if (proxy_provider(s->conf, s->host) != NULL) {
+		session_reply(s, 403, NULL, NULL);
+		return;
+	}
+	if (request_may_tunnel(s, h) == -1)
+		return;
+	if (h->upgrade) {
+		session_reply(s, 501, NULL, NULL);
+		return;
+	}
+	buf_init(&head, s->conf->gc.gc_header_bytes + 8192);
+	if (request_forward_head(s, h, authority, *slash ? slash : "/",
+	    &head) == -1) {
+		buf_free(&head);
+		session_reply(s, 431, NULL, NULL);
+		return;
+	}
+	tunnel_start(s, &(struct tunnel_forward){ .head = head,
+	    .request = h });
+}
+
+static void
+request_dispatch(struct session *s, const struct http_head *h)
+{
+	if (s->metrics)
+		metrics_serve(s, h);
+	else if (strcmp(h->method, "CONNECT") == 0)
+		request_connect(s, h);
+	else if (strncasecmp(h->target, "http://", 7) == 0)
+		request_forward(s, h);
+	else if (h->target[0] == '/')
+		page_serve(s, h);
+	else
+		session_reply(s, 400, NULL, NULL);
+}
+
+static void
+request_head(struct session *s)
+{
+	struct http_head	 h;
+	struct http_error	 err;
+	ssize_t			 n;
+
+	for (;;) {
+		switch (http_parse_request((const char *)buf_rptr(&s->cbuf),
+		    buf_len(&s->cbuf), s->conf->gc.gc_header_bytes, &h,
+		    &err)) {
+		case HTTP_COMPLETE:
+			buf_consume(&s->cbuf, h.size);
+			request_dispatch(s, &h);
+			http_head_free(&h);
+			return;
+		case HTTP_ERROR:
+			log_info("conn %llu %s: bad request: %s",
+			    (unsigned long long)s->id, s->peer, err.why);
+			session_reply(s, err.status, NULL, NULL);
+			return;
+		case HTTP_INCOMPLETE:
+			break;
+		}
+		n = endpoint_fill(&s->client, &s->cbuf);
+		if (n == EP_AGAIN) {
+			request_arm(s);
+			return;
+		}
+		if (n <= 0) {
+			session_free(s, n == 0 ? "client closed" :
+			    "read error");
+			return;
+		}
+		session_touch(s);
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * A client connection, from accept to close.  The lifecycle here knows
+ * no kind of session: each kind (the first request, a tunnel, an
+ * interception, a metrics scrape, our own answer) brings its operations
+ * when it takes the session over, and its libev watchers are re-armed
+ * from buffer state after every step, so back-pressure needs no extra
+ * logic.
+ *
+ * Only the event loop frees a session: session_reply() and the kinds'
+ * start functions never free the session they are given, so a caller
+ * can always touch it again after they return.
+ */
+#ifndef AIB_SESSION_H
+#define AIB_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "buf.h"
+#include "endpoint.h"
+#include "hostname.h"
+#include "worker.h"
+
+#define SESSION_BUF_SIZE	(64 * 1024)
+
+struct session;
+
+struct session_ops {
+	const char	*name;
+	/* A watcher of the session fired (revents), or it was fed. */
+	void		(*io)(struct session *, int);
+	/* The timeout or deadline passed. */
+	void		(*timeout)(struct session *);
+	/* Release the kind's state and write its audit line. */
+	void		(*close)(struct session *);
+	/* Between requests: a stop may close it now without loss. */
+	int		(*idle)(const struct session *);
+	/* A stop began: finish what is under way, then close. */
+	void		(*drain)(struct session *);
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	uint64_t		 id;
+	struct proxy		*px;
+	struct proxy_conf	*conf;		/* the rules it started under */
+	const struct session_ops *ops;
+	void			*kind;		/* the kind's own state */
+	struct endpoint		 client;
+	struct buf		 cbuf;		/* from the client */
+	struct buf		 sbuf;		/* to the client */
+	ev_timer		 timer;
+	ev_tstamp		 started;
+	ev_tstamp		 active;	/* last byte moved */
+	double			 timeout;	/* idle limit, from active */
+	ev_tstamp		 deadline;	/* or a fixed end; 0: none */
+	char			 peer[64];	/* client address, for logs */
+	char			 host[AIB_HOSTNAME_MAX + 1];
+	int			 port;
+	int			 metrics;	/* on the metrics listener */
+};
+
+/* A new session on an accepted socket, or NULL (fd left open). */
+struct session	*session_new(struct proxy *, struct plistener *, int,
+		    const struct sockaddr_storage *);
+/* Close and free: the kind's close runs first. */
+void		 session_free(struct session *, const char *);
+/* Hand the session to a kind (ops) with its state. */
+void		 session_become(struct session *, const struct session_ops *,
+		    void *);
+/*
+ * Our own answer (http_answer()), then close.  The kind's state is
+ * released first; the answer goes out from the event loop.
+ */
+void		 session_reply(struct session *, int, const char *,
+		    const char *);
+/* sbuf holds a whole answer: write it, then close. */
+void		 session_send(struct session *);
+/* An idle limit, restarted by every byte moved (session_touch). */
+void		 session_set_timeout(struct session *, double);
+/* A fixed limit from now that activity does not move. */
+void		 session_set_deadline(struct session *, double);
+void		 session_touch(struct session *);
+/* Milliseconds from the configuration, in libev's seconds. */
+double		 session_ms(uint32_t);
+/* Every session of the worker, for a stop. */
+void		 session_drain_all(struct proxy *);
+
+#endif /* AIB_SESSION_H */

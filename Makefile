@@ -45,8 +45,11 @@ LIB_EV		 = -lev
 CFLAGS		+= $(PKG_CFLAGS)
 
 COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
-		   common/hostname.c common/config.c common/proc.c \
-		   common/file.c common/buf.c common/http.c common/http_body.c common/pem.c \
+		   common/hostname.c common/config.c common/config_yaml.c \
+		   common/config_value.c common/config_url.c \
+		   common/config_check.c common/config_schema.c common/proc.c \
+		   common/file.c common/buf.c common/http.c common/http_body.c \
+		   common/pem.c \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/resolver.c \

@@ -200,8 +200,6 @@ parent_send_global(struct parent *p, struct child *c,
 
 	config_global(conf, &gc);
 	gc.gc_loglevel = parent_loglevel(p, conf);
-	gc.gc_instance = c->instance;
-	gc.gc_workers = p->nproxies;
 	imsgev_compose(&c->iev, IMSG_CFG_GLOBAL, 0, -1, &gc, sizeof(gc));
 }
 

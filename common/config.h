@@ -119,7 +119,7 @@ void			 config_errors_clear(struct config_errors *);
 
 /* Duration "10s", "5m", "2h", "7d", "250ms" in ms; -1 if malformed. */
 int64_t			 config_parse_duration(const char *);
-/* Fill gc from conf (gc_instance left 0). */
+/* Fill gc, the settings every child gets, from conf. */
 void			 config_global(const struct aib_config *,
 			    struct global_config *);
 

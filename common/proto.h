@@ -80,8 +80,6 @@ enum tunnel_auth {
 /* IMSG_CFG_GLOBAL: settings every child may need. */
 struct global_config {
 	int32_t		 gc_loglevel;
-	int32_t		 gc_instance;	/* this worker's number */
-	int32_t		 gc_workers;
 	int32_t		 gc_tunnel_auth;	/* enum tunnel_auth */
 	uint32_t	 gc_leaf_lifetime;	/* seconds */
 	uint32_t	 gc_timeout_header;	/* milliseconds */
@@ -93,7 +91,6 @@ struct global_config {
 	uint32_t	 gc_header_bytes;
 	uint16_t	 gc_ports[AIB_PORTS_MAX];
 	int32_t		 gc_nports;
-	char		 gc_dump_dir[AIB_PATH_MAX];	/* "" when off */
 };
 
 /* IMSG_CFG_LISTEN: one listening socket, fd attached; peerid = index. */
@@ -164,7 +161,6 @@ struct cert_res {
 /* IMSG_DNS_REQ: peerid = request id. */
 struct dns_req {
 	char		 dr_host[AIB_HOSTNAME_MAX + 1];
-	int32_t		 dr_port;
 };
 
 struct dns_addr {

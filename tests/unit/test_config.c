@@ -1,6 +1,7 @@
 /*
- * Unit tests for common/config.c: good files with every value checked,
- * bad files with the exact error texts, and the duration parser.
+ * Unit tests for the configuration parser (common/config*.c): good
+ * files with every value checked, values at their limits, bad files
+ * with the exact error texts, and the duration parser.
  *
  * Files named in a configuration must exist, so main() creates them in
  * a mkdtemp(3) directory; "@D@" in a case's text and in its expected
@@ -49,6 +50,7 @@ static const char *const tmpfiles[] = {
 #define REQ_BRIDGE	"bridge:\n  url: https://coder.example.com\n"
 #define REQ_PROVIDERS	"providers: []\n"
 #define REQ		REQ_LISTEN REQ_CA REQ_BRIDGE REQ_PROVIDERS
+#define PROVIDERS(p)	REQ_LISTEN REQ_CA REQ_BRIDGE "providers:\n" p
 
 /* Replace every "@D@" with the temporary directory. */
 static char *
@@ -453,8 +455,6 @@ START_TEST(test_global)
 	conf = load_good(full_text);
 	config_global(conf, &gc);
 	ck_assert_int_eq(gc.gc_loglevel, LOG_LEVEL_DEBUG);
-	ck_assert_int_eq(gc.gc_instance, 0);
-	ck_assert_int_eq(gc.gc_workers, 3);
 	ck_assert_int_eq(gc.gc_tunnel_auth, TUNNEL_AUTH_TOKEN);
 	ck_assert_uint_eq(gc.gc_leaf_lifetime, 36 * 3600);
 	ck_assert_uint_eq(gc.gc_timeout_header, 1500);
@@ -469,18 +469,15 @@ START_TEST(test_global)
 	ck_assert_int_eq(gc.gc_ports[1], 8443);
 	ck_assert_int_eq(gc.gc_ports[2], 80);
 	ck_assert_int_eq(gc.gc_ports[3], 0);
-	ck_assert_str_eq(gc.gc_dump_dir, "/var/log/aibproxyd/dump");
 	config_free(conf);
 
 	conf = load_good(REQ);
 	config_global(conf, &gc);
 	ck_assert_int_eq(gc.gc_loglevel, LOG_LEVEL_INFO);
-	ck_assert_int_eq(gc.gc_workers, expected_workers());
 	ck_assert_int_eq(gc.gc_tunnel_auth, TUNNEL_AUTH_OPEN);
 	ck_assert_uint_eq(gc.gc_leaf_lifetime, 604800);
 	ck_assert_uint_eq(gc.gc_timeout_idle, 300000);
 	ck_assert_int_eq(gc.gc_nports, 2);
-	ck_assert_str_eq(gc.gc_dump_dir, "");
 	config_free(conf);
 }
 END_TEST
@@ -818,12 +815,139 @@ START_TEST(test_upstream_url)
 END_TEST
 
 /*
+ * Values at their limits, and spellings that mean the same value: the
+ * bad side of each is in bad[].
+ */
+
+enum edge {
+	EDGE_PORT,		/* tunnel.ports[0] */
+	EDGE_WORKERS,
+	EDGE_CONNECTIONS,
+	EDGE_HEADER_BYTES,
+	EDGE_LEAF,		/* seconds */
+	EDGE_TIMEOUT,		/* timeouts.header, ms */
+	EDGE_METRICS_PORT,
+	EDGE_UPSTREAM_PORT,
+	EDGE_UPSTREAM_BRIDGE,
+	EDGE_PREFIXLEN,		/* allowed_private_cidrs[0] */
+	EDGE_USER_LEN,
+	EDGE_PROVIDER_LEN
+};
+
+#define LEAF(d)		REQ_LISTEN REQ_CA "  leaf_lifetime: " d "\n" \
+			REQ_BRIDGE REQ_PROVIDERS
+#define PORT(p)		REQ "tunnel: {ports: [" p "]}\n"
+#define CIDR(c)		REQ "tunnel: {allowed_private_cidrs: [\"" c "\"]}\n"
+#define TIMEOUT(t)	REQ "timeouts: {header: " t "}\n"
+#define METRICS(a)	REQ "metrics: {listen: \"" a "\"}\n"
+#define UPSTREAM_URL(u)	REQ "upstream: {url: \"" u "\"}\n"
+
+static const struct {
+	const char	*text;
+	enum edge	 what;
+	long long	 want;
+} edges[] = {
+	{ PORT("1"), EDGE_PORT, 1 },
+	{ PORT("65535"), EDGE_PORT, 65535 },
+	{ PORT("\"0080\""), EDGE_PORT, 80 },
+	{ PORT("0000080"), EDGE_PORT, 80 },
+	{ REQ "workers: 1\n", EDGE_WORKERS, 1 },
+	{ REQ "workers: 64\n", EDGE_WORKERS, 64 },
+	{ REQ "workers: 064\n", EDGE_WORKERS, 64 },
+	{ REQ "limits: {connections: 1}\n", EDGE_CONNECTIONS, 1 },
+	{ REQ "limits: {connections: 1000000}\n", EDGE_CONNECTIONS, 1000000 },
+	{ REQ "limits: {header_bytes: 1048576}\n", EDGE_HEADER_BYTES,
+	    1048576 },
+	{ LEAF("1h"), EDGE_LEAF, 3600 },
+	{ LEAF("3600s"), EDGE_LEAF, 3600 },
+	{ LEAF("3600000ms"), EDGE_LEAF, 3600 },
+	{ LEAF("397d"), EDGE_LEAF, 397 * 86400 },
+	{ LEAF("9528h"), EDGE_LEAF, 397 * 86400 },
+	/* Seconds are whole: the milliseconds below one are dropped. */
+	{ LEAF("3600999ms"), EDGE_LEAF, 3600 },
+	{ TIMEOUT("1ms"), EDGE_TIMEOUT, 1 },
+	{ TIMEOUT("1d"), EDGE_TIMEOUT, 86400000 },
+	{ TIMEOUT("1440m"), EDGE_TIMEOUT, 86400000 },
+	{ TIMEOUT("86400000ms"), EDGE_TIMEOUT, 86400000 },
+	{ METRICS("127.0.0.1:65535"), EDGE_METRICS_PORT, 65535 },
+	{ METRICS("[::1]:1"), EDGE_METRICS_PORT, 1 },
+	{ METRICS("127.0.0.1:0009464"), EDGE_METRICS_PORT, 9464 },
+	{ UPSTREAM_URL("http://proxy:65535"), EDGE_UPSTREAM_PORT, 65535 },
+	{ UPSTREAM_URL("http://proxy:1"), EDGE_UPSTREAM_PORT, 1 },
+	{ UPSTREAM_URL("http://proxy:0080"), EDGE_UPSTREAM_PORT, 80 },
+	{ UPSTREAM_URL("https://proxy"), EDGE_UPSTREAM_PORT, 443 },
+	{ REQ "upstream: {url: \"http://p\", bridge: true}\n",
+	    EDGE_UPSTREAM_BRIDGE, 1 },
+	{ REQ "upstream: {url: \"http://p\", bridge: false}\n",
+	    EDGE_UPSTREAM_BRIDGE, 0 },
+	{ CIDR("0.0.0.0/0"), EDGE_PREFIXLEN, 0 },
+	{ CIDR("10.1.2.3/32"), EDGE_PREFIXLEN, 32 },
+	{ CIDR("10.0.0.0/008"), EDGE_PREFIXLEN, 8 },
+	{ CIDR("10.1.2.3"), EDGE_PREFIXLEN, 32 },
+	{ CIDR("::/0"), EDGE_PREFIXLEN, 0 },
+	{ CIDR("fe80::/10"), EDGE_PREFIXLEN, 10 },
+	{ CIDR("::1/128"), EDGE_PREFIXLEN, 128 },
+	{ CIDR("::ffff:10.0.0.0/104"), EDGE_PREFIXLEN, 104 },
+	{ REQ "user: abcdefghijklmnopqrstuvwxyz01234\n", EDGE_USER_LEN, 31 },
+	{ PROVIDERS("  - {name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaa, host: a.example}\n"),
+	    EDGE_PROVIDER_LEN, 63 }
+};
+
+static long long
+edge_value(const struct aib_config *conf, enum edge what)
+{
+	switch (what) {
+	case EDGE_PORT:
+		ck_assert_int_eq(conf->nports, 1);
+		return (conf->ports[0]);
+	case EDGE_WORKERS:
+		return (conf->workers);
+	case EDGE_CONNECTIONS:
+		return (conf->max_connections);
+	case EDGE_HEADER_BYTES:
+		return (conf->header_bytes);
+	case EDGE_LEAF:
+		return (conf->leaf_lifetime);
+	case EDGE_TIMEOUT:
+		return (conf->timeout_header);
+	case EDGE_METRICS_PORT:
+		ck_assert_int_eq(conf->metrics, 1);
+		return (sa_port(&conf->metrics_ss));
+	case EDGE_UPSTREAM_PORT:
+		return (conf->upstream.uc_port);
+	case EDGE_UPSTREAM_BRIDGE:
+		return (conf->upstream.uc_bridge);
+	case EDGE_PREFIXLEN:
+		return (TAILQ_FIRST(&conf->cidrs)->cc.cc_prefixlen);
+	case EDGE_USER_LEN:
+		return (strlen(conf->user));
+	case EDGE_PROVIDER_LEN:
+		return (strlen(TAILQ_FIRST(&conf->providers)->pc.pc_name));
+	}
+	ck_abort_msg("unknown edge %d", what);
+	return (-1);
+}
+
+START_TEST(test_edges)
+{
+	struct aib_config	*conf;
+	long long		 got;
+
+	conf = load_good(edges[_i].text);
+	got = edge_value(conf, edges[_i].what);
+	ck_assert_msg(got == edges[_i].want, "edges[%d]: got %lld, want %lld",
+	    _i, got, edges[_i].want);
+	config_free(conf);
+}
+END_TEST
+
+/*
  * Bad files, with every error text in full.
  */
 
 #define BRIDGE_URL(u)	REQ_LISTEN REQ_CA "bridge:\n  url: " u "\n" \
 			REQ_PROVIDERS
-#define PROVIDERS(p)	REQ_LISTEN REQ_CA REQ_BRIDGE "providers:\n" p
 #define UPSTREAM(u)	REQ "upstream:\n  url: " u "\n"
 #define E_URL(m)	{ "x.yaml:7: bridge.url: URL " m, NULL }
 #define E_UP(m)		{ "x.yaml:10: upstream.url: URL " m, NULL }
@@ -1275,7 +1399,120 @@ static const struct {
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	    { "x.yaml:10: log.level: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is not a "
-	    "log level (error, warning, info or debug)", NULL } }
+	    "log level (error, warning, info or debug)", NULL } },
+
+	/* Values just past their limits (the good side is in edges[]). */
+	{ "unprintable value quoted", REQ "user: \"a\\eb\"\n",
+	    { "x.yaml:9: user: \"a?b\" is not a valid user name", NULL } },
+	{ "long key cut short",
+	    REQ "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk: 1\n",
+	    { "x.yaml:9: kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...: "
+	    "unknown key", NULL } },
+	{ "empty required file",
+	    REQ_LISTEN "ca:\n  cert:\n  key: @D@/ca.key\n" REQ_BRIDGE
+	    REQ_PROVIDERS,
+	    { "x.yaml:4: ca.cert: \"\" is not an absolute path", NULL } },
+	{ "ports: eight digits, signs",
+	    REQ "tunnel:\n  ports: [00000080, +80, -80, \"\"]\n",
+	    { "x.yaml:10: tunnel.ports[0]: \"00000080\" is not a port",
+	    "x.yaml:10: tunnel.ports[1]: \"+80\" is not a port",
+	    "x.yaml:10: tunnel.ports[2]: \"-80\" is not a port",
+	    "x.yaml:10: tunnel.ports[3]: \"\" is not a port", NULL } },
+	{ "listen ports past the limits",
+	    "listen:\n  - address: 127.0.0.1:65536\n"
+	    "  - address: 127.0.0.1:00000080\n  - address: \"[::1]:\"\n"
+	    "  - address: \"[::1]80\"\n  - address: \"[::1\"\n"
+	    REQ_CA REQ_BRIDGE REQ_PROVIDERS,
+	    { "x.yaml:2: listen[0].address: \"127.0.0.1:65536\"" NOTADDR,
+	    "x.yaml:3: listen[1].address: \"127.0.0.1:00000080\"" NOTADDR,
+	    "x.yaml:4: listen[2].address: \"[::1]:\"" NOTADDR,
+	    "x.yaml:5: listen[3].address: \"[::1]80\"" NOTADDR,
+	    "x.yaml:6: listen[4].address: \"[::1\"" NOTADDR, NULL } },
+	{ "metrics on a listener written otherwise",
+	    REQ "metrics:\n  listen: 127.0.0.1:08888\n",
+	    { "x.yaml:10: metrics.listen: 127.0.0.1:08888 is already used by "
+	    "listen[0] on line 2", NULL } },
+	{ "metrics on a listener after a bad one",
+	    "listen:\n  - address: nowhere\n  - address: \"[::]:9000\"\n"
+	    REQ_CA REQ_BRIDGE REQ_PROVIDERS
+	    "metrics:\n  listen: \"[0:0::0]:9000\"\n",
+	    { "x.yaml:2: listen[0].address: \"nowhere\"" NOTADDR,
+	    "x.yaml:11: metrics.listen: [0:0::0]:9000 is already used by "
+	    "listen[1] on line 3", NULL } },
+	{ "CIDRs past the limits",
+	    REQ "tunnel:\n  allowed_private_cidrs:\n"
+	    "    - 10.0.0.0/0008\n"
+	    "    - 0.0.0.1/0\n"
+	    "    - ::1/127\n"
+	    "    - 10.0.0.0/+8\n"
+	    "    - \"10.0.0.0/ 8\"\n"
+	    "    - 1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:"
+	    "dddd/8\n",
+	    { "x.yaml:11: tunnel.allowed_private_cidrs[0]: \"10.0.0.0/0008\" "
+	    "has a bad prefix length",
+	    "x.yaml:12: tunnel.allowed_private_cidrs[1]: \"0.0.0.1/0\" has "
+	    "host bits set",
+	    "x.yaml:13: tunnel.allowed_private_cidrs[2]: \"::1/127\" has "
+	    "host bits set",
+	    "x.yaml:14: tunnel.allowed_private_cidrs[3]: \"10.0.0.0/+8\" has "
+	    "a bad prefix length",
+	    "x.yaml:15: tunnel.allowed_private_cidrs[4]: \"10.0.0.0/ 8\" has "
+	    "a bad prefix length",
+	    "x.yaml:16: tunnel.allowed_private_cidrs[5]: \"1111:2222:3333:"
+	    "4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd/8\" is not an "
+	    "address or a CIDR range", NULL } },
+	{ "durations past the limits",
+	    REQ_LISTEN REQ_CA "  leaf_lifetime: 3599s\n" REQ_BRIDGE
+	    REQ_PROVIDERS "timeouts:\n  header: 0ms\n  idle: 1441m\n"
+	    "  connect: 25h\n",
+	    { "x.yaml:6: ca.leaf_lifetime: \"3599s\" is out of range "
+	    "(1h..397d)",
+	    "x.yaml:11: timeouts.header: \"0ms\" is out of range (more than "
+	    "0, at most 1d)",
+	    "x.yaml:12: timeouts.idle: \"1441m\" is out of range (more than "
+	    "0, at most 1d)",
+	    "x.yaml:13: timeouts.connect: \"25h\" is out of range (more than "
+	    "0, at most 1d)", NULL } },
+	{ "leaf_lifetime a day too long in hours",
+	    REQ_LISTEN REQ_CA "  leaf_lifetime: 9529h\n" REQ_BRIDGE
+	    REQ_PROVIDERS,
+	    { "x.yaml:6: ca.leaf_lifetime: \"9529h\" is out of range "
+	    "(1h..397d)", NULL } },
+	{ "limits one past",
+	    REQ "limits:\n  connections: 1000001\n  header_bytes: 1048577\n",
+	    { "x.yaml:10: limits.connections: \"1000001\" is out of range "
+	    "(1..1000000)",
+	    "x.yaml:11: limits.header_bytes: \"1048577\" is out of range "
+	    "(1024..1048576)", NULL } },
+	{ "workers: sign, empty, minus zero", REQ "workers: +1\n",
+	    { "x.yaml:9: workers: \"+1\" is not a number", NULL } },
+	{ "workers empty", REQ "workers: \"\"\n",
+	    { "x.yaml:9: workers: \"\" is not a number", NULL } },
+	{ "workers minus zero", REQ "workers: -0\n",
+	    { "x.yaml:9: workers: \"-0\" is out of range (1..64)", NULL } },
+	{ "workers Auto", REQ "workers: Auto\n",
+	    { "x.yaml:9: workers: \"Auto\" is not a number", NULL } },
+	{ "booleans are lower case",
+	    REQ "upstream:\n  url: http://proxy\n  bridge: True\n",
+	    { "x.yaml:11: upstream.bridge: \"True\" is not true or false",
+	    NULL } },
+	{ "upstream: port 0", UPSTREAM("http://proxy:0"),
+	    E_UP("has an invalid port") },
+	{ "upstream: port 65536", UPSTREAM("http://proxy:65536"),
+	    E_UP("has an invalid port") },
+	{ "upstream: empty port", UPSTREAM("\"http://proxy:\""),
+	    E_UP("has an invalid port") },
+	{ "upstream: unclosed IPv6", UPSTREAM("\"http://[::1\""),
+	    E_UP("has an invalid IPv6 address") },
+	{ "upstream: junk after IPv6", UPSTREAM("\"http://[::1]x\""),
+	    E_UP("has an invalid IPv6 address") },
+	{ "upstream: not IPv6", UPSTREAM("\"http://[fe80::zz]\""),
+	    E_UP("has an invalid IPv6 address") },
+	{ "upstream: short IPv4", UPSTREAM("http://1.2.3"),
+	    E_UP("has an invalid host name") },
+	{ "upstream: password on a bad port",
+	    UPSTREAM("http://user:hunter2@proxy:http"),
+	    E_UP("has an invalid port") }
 };
 
 START_TEST(test_bad)
@@ -1321,6 +1558,59 @@ START_TEST(test_too_many)
 	    "x.yaml:73: providers: too many providers (at most 64)");
 	check_generated(REQ "tunnel:\n  ports:\n", "    - %d\n", 65, "",
 	    "x.yaml:75: tunnel.ports: too many ports (at most 64)");
+	check_generated(REQ "tunnel:\n  allowed_private_cidrs:\n",
+	    "    - \"fd00::%x:%x\"\n", 257, "",
+	    "x.yaml:267: tunnel.allowed_private_cidrs: too many ranges "
+	    "(at most 256)");
+}
+END_TEST
+
+/*
+ * Values one byte too long for where they go: head, then n times c,
+ * then tail.
+ */
+static void
+check_long(const char *head, int c, size_t n, const char *tail,
+    const char *want)
+{
+	struct config_errors	 errs;
+	struct aib_config	*conf;
+	const char		*wants[2] = { want, NULL };
+	char			*text;
+	size_t			 len;
+
+	len = strlen(head) + n + strlen(tail) + 1;
+	text = malloc(len);
+	ck_assert_ptr_nonnull(text);
+	(void)strlcpy(text, head, len);
+	memset(text + strlen(head), c, n);
+	text[strlen(head) + n] = '\0';
+	(void)strlcat(text, tail, len);
+	conf = load(text, &errs);
+	check_errors(head, conf, &errs, wants);
+	free(text);
+}
+
+#define BRIDGE_URL_PATH	REQ_LISTEN REQ_CA \
+			"bridge:\n  url: https://coder.example.com/"
+
+START_TEST(test_too_long)
+{
+	check_long(REQ "chroot: /", 'a', PATH_MAX - 1, "\n",
+	    "x.yaml:9: chroot: path too long (at most 4095 bytes)");
+	check_long(REQ "log: {dump_dir: /", 'a', AIB_PATH_MAX - 1, "}\n",
+	    "x.yaml:9: log.dump_dir: path too long (at most 1023 bytes)");
+	check_long(REQ_LISTEN "ca:\n  cert: /", 'a', PATH_MAX - 1,
+	    "\n  key: @D@/ca.key\n" REQ_BRIDGE REQ_PROVIDERS,
+	    "x.yaml:4: ca.cert: path too long (at most 4095 bytes)");
+	/* The path fits bc_path; the whole URL does not fit bridge_url. */
+	check_long(BRIDGE_URL_PATH, 'a', AIB_PATH_MAX - 26, "\n" REQ_PROVIDERS,
+	    "x.yaml:7: bridge.url: URL is too long");
+	check_long(BRIDGE_URL_PATH, 'a', AIB_PATH_MAX, "\n" REQ_PROVIDERS,
+	    "x.yaml:7: bridge.url: URL has an invalid path");
+	/* Too long is found before the credentials are decoded. */
+	check_long(REQ "upstream:\n  url: http://", 'u', AIB_PATH_MAX, "@p\n",
+	    "x.yaml:10: upstream.url: URL is too long");
 }
 END_TEST
 
@@ -1498,11 +1788,13 @@ config_suite(void)
 	tcase_add_test(tc, test_errors_append);
 	tcase_add_loop_test(tc, test_bridge_url, 0, nitems(bridge_good));
 	tcase_add_loop_test(tc, test_upstream_url, 0, nitems(upstream_good));
+	tcase_add_loop_test(tc, test_edges, 0, nitems(edges));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad");
 	tcase_add_loop_test(tc, test_bad, 0, nitems(bad));
 	tcase_add_test(tc, test_too_many);
+	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_long_credentials);
 	tcase_add_test(tc, test_error_cap);
 	suite_add_tcase(s, tc);

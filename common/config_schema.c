@@ -1,0 +1,555 @@
+/*
+ * Which keys the configuration has, at which level, which of them are
+ * required, and what each value is parsed as.  The tables follow
+ * aibproxyd.yaml(5) section by section; config_yaml.c walks them.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "config_int.h"
+#include "hostname.h"
+#include "log.h"
+
+#define CONFIG_LISTEN_MAX	16
+#define CONFIG_PROVIDERS_MAX	64
+#define CONFIG_CIDRS_MAX	256
+
+/* Where a shared parser puts its value: the key's offset in arg. */
+#define CFG_DEST(it, arg)	((char *)(arg) + (it)->key->ck_off)
+
+/*
+ * Parsers shared by several keys.
+ */
+
+static void
+parse_file(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	cfg_file(ctx, it, (struct config_file *)CFG_DEST(it, arg));
+}
+
+/* A file that may be left empty to mean "none". */
+static void
+parse_optfile(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	if (!cfg_unset(it))
+		parse_file(ctx, it, arg);
+}
+
+static void
+parse_timeout(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	int64_t	 ms;
+
+	if (cfg_duration(ctx, it, 1, MS_DAY, "more than 0, at most 1d",
+	    &ms) == 0)
+		*(uint32_t *)CFG_DEST(it, arg) = ms;
+}
+
+/*
+ * Top-level scalars.
+ */
+
+static void
+parse_user(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	if (cfg_user(ctx, it, conf->user, sizeof(conf->user)) == 0)
+		ctx->user_line = it->line;
+}
+
+static void
+parse_signer_user(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	if (cfg_user(ctx, it, conf->signer_user,
+	    sizeof(conf->signer_user)) == 0)
+		ctx->signer_user_line = it->line;
+}
+
+static void
+parse_chroot(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	(void)cfg_abspath(ctx, it, conf->chroot, sizeof(conf->chroot));
+}
+
+static void
+parse_workers(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+	long long		 v;
+
+	if (it->node->type == YAML_SCALAR_NODE &&
+	    strcmp((const char *)it->node->data.scalar.value, "auto") == 0) {
+		conf->workers = cfg_workers_auto();
+		return;
+	}
+	if (cfg_number(ctx, it, 1, AIB_WORKERS_MAX, &v) == 0)
+		conf->workers = v;
+}
+
+/*
+ * listen
+ */
+
+static const struct cfg_key tls_keys[] = {
+	CFG_FIELD("cert",	1, parse_file, struct listen_conf, cert),
+	CFG_FIELD("key",	1, parse_file, struct listen_conf, key)
+};
+
+static void
+parse_listen_tls(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct listen_conf	*lc = arg;
+
+	lc->tls = 1;
+	cfg_map(ctx, it, tls_keys, nitems(tls_keys), arg);
+}
+
+static void
+parse_listen_address(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct listen_conf	*lc = arg;
+
+	if (cfg_address(ctx, it, lc->address, sizeof(lc->address), &lc->ss,
+	    &lc->sslen) == 0)
+		cfg_listen_taken(ctx, it->line, it->path, lc->address, &lc->ss,
+		    lc);
+}
+
+static const struct cfg_key listen_keys[] = {
+	CFG_VALUE("address",	1, parse_listen_address),
+	CFG_VALUE("tls",	0, parse_listen_tls)
+};
+
+static void
+parse_listen_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
+    void *arg)
+{
+	struct listen_conf	*lc;
+
+	if ((lc = cfg_calloc(ctx, it, sizeof(*lc))) == NULL)
+		return;
+	lc->line = it->line;
+	TAILQ_INSERT_TAIL(&ctx->conf->listens, lc, entry);
+	cfg_map(ctx, it, listen_keys, nitems(listen_keys), lc);
+}
+
+static void
+parse_listen(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	if (cfg_list(ctx, it, CONFIG_LISTEN_MAX, "listeners",
+	    parse_listen_item, NULL) == 0)
+		cfg_error(ctx, it->line, it->path, "must not be empty");
+}
+
+/*
+ * ca, bridge
+ */
+
+static void
+parse_leaf_lifetime(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	int64_t			 ms;
+
+	/* 397 days: the CA/Browser Forum's cap on TLS leaf validity. */
+	if (cfg_duration(ctx, it, MS_HOUR, 397 * MS_DAY, "1h..397d",
+	    &ms) == 0)
+		conf->leaf_lifetime = ms / MS_SECOND;
+}
+
+static const struct cfg_key ca_keys[] = {
+	CFG_FIELD("cert", 1, parse_file, struct aib_config, ca_cert),
+	CFG_FIELD("key", 1, parse_file, struct aib_config, ca_key),
+	CFG_VALUE("leaf_lifetime", 0, parse_leaf_lifetime)
+};
+
+static const struct cfg_key bridge_keys[] = {
+	CFG_VALUE("url",	1, cfg_bridge_url),
+	CFG_FIELD("ca",		0, parse_optfile, struct aib_config, bridge_ca)
+};
+
+/*
+ * providers
+ */
+
+/* The provider before pr whose name or host (at off) is s; its index. */
+static const struct provider_conf *
+provider_find(const struct cfg_ctx *ctx, const struct provider_conf *pr,
+    size_t off, const char *s, int *idx)
+{
+	const struct provider_conf	*o;
+
+	*idx = 0;
+	TAILQ_FOREACH(o, &ctx->conf->providers, entry) {
+		if (o == pr)
+			break;
+		if (strcmp((const char *)&o->pc + off, s) == 0)
+			return (o);
+		(*idx)++;
+	}
+	return (NULL);
+}
+
+static void
+parse_provider_name(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct provider_conf		*pr = arg;
+	const struct provider_conf	*o;
+	const char			*s;
+	int				 i;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL)
+		return;
+	if (!cfg_provider_name(s)) {
+		cfg_badvalue(ctx, it, s, "is not a valid provider name");
+		return;
+	}
+	if ((o = provider_find(ctx, pr, offsetof(struct provider_config,
+	    pc_name), s, &i)) != NULL) {
+		cfg_error(ctx, it->line, it->path, "\"%s\" is already "
+		    "used by providers[%d] on line %d", s, i, o->line);
+		return;
+	}
+	(void)strlcpy(pr->pc.pc_name, s, sizeof(pr->pc.pc_name));
+}
+
+static void
+parse_provider_host(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct provider_conf		*pr = arg;
+	const struct provider_conf	*o;
+	char				 host[AIB_HOSTNAME_MAX + 1];
+	const char			*s;
+	int				 i;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL)
+		return;
+	if (host_is_ip(s)) {
+		cfg_badvalue(ctx, it, s, "is an IP address; "
+		    "providers are intercepted by host name");
+		return;
+	}
+	if (host_canon(s, host, sizeof(host), NULL) == -1) {
+		cfg_badvalue(ctx, it, s, "is not a valid host name");
+		return;
+	}
+	if ((o = provider_find(ctx, pr, offsetof(struct provider_config,
+	    pc_host), host, &i)) != NULL) {
+		cfg_error(ctx, it->line, it->path, "\"%s\" is already "
+		    "used by providers[%d] (%s) on line %d", host, i,
+		    o->pc.pc_name[0] != '\0' ? o->pc.pc_name : "?", o->line);
+		return;
+	}
+	(void)strlcpy(pr->pc.pc_host, host, sizeof(pr->pc.pc_host));
+}
+
+static void
+parse_provider_type(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	static const char *const types[] = { "generic", "copilot" };
+	struct provider_conf	*pr = arg;
+	int			 t;
+
+	if ((t = cfg_word(ctx, it, types, nitems(types),
+	    "a provider type (generic or copilot)")) != -1)
+		pr->pc.pc_type = (t == 0) ? PROVIDER_GENERIC : PROVIDER_COPILOT;
+}
+
+static const struct cfg_key provider_keys[] = {
+	CFG_VALUE("name",	1, parse_provider_name),
+	CFG_VALUE("host",	1, parse_provider_host),
+	CFG_VALUE("type",	0, parse_provider_type)
+};
+
+static void
+parse_provider_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
+    void *arg)
+{
+	struct provider_conf	*pr;
+
+	if ((pr = cfg_calloc(ctx, it, sizeof(*pr))) == NULL)
+		return;
+	pr->line = it->line;
+	pr->pc.pc_type = PROVIDER_GENERIC;
+	TAILQ_INSERT_TAIL(&ctx->conf->providers, pr, entry);
+	cfg_map(ctx, it, provider_keys, nitems(provider_keys), pr);
+}
+
+static void
+parse_providers(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	/* An empty list is fine: nothing is intercepted. */
+	(void)cfg_list(ctx, it, CONFIG_PROVIDERS_MAX, "providers",
+	    parse_provider_item, NULL);
+}
+
+/*
+ * auth, tunnel
+ */
+
+static void
+parse_auth_tunnels(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	static const char *const modes[] = { "open", "token" };
+	struct aib_config	*conf = arg;
+	int			 m;
+
+	if ((m = cfg_word(ctx, it, modes, nitems(modes),
+	    "open or token")) != -1)
+		conf->tunnel_auth = (m == 0) ? TUNNEL_AUTH_OPEN :
+		    TUNNEL_AUTH_TOKEN;
+}
+
+static const struct cfg_key auth_keys[] = {
+	CFG_VALUE("tunnels",	0, parse_auth_tunnels)
+};
+
+static void
+parse_port_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	const char		*s;
+	int			 port, i;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL)
+		return;
+	if ((port = cfg_port_parse(s, strlen(s))) == -1) {
+		cfg_badvalue(ctx, it, s, "is not a port");
+		return;
+	}
+	for (i = 0; i < conf->nports; i++) {
+		if (conf->ports[i] == port) {
+			cfg_error(ctx, it->line, it->path, "%d is listed "
+			    "twice", port);
+			return;
+		}
+	}
+	conf->ports[conf->nports++] = port;
+}
+
+static void
+parse_ports(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	conf->nports = 0;
+	if (cfg_list(ctx, it, AIB_PORTS_MAX, "ports", parse_port_item,
+	    conf) == 0)
+		cfg_error(ctx, it->line, it->path, "must not be empty");
+}
+
+static void
+parse_cidr_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
+    void *arg)
+{
+	struct cidr_conf	*cc;
+	const char		*s, *msg;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL ||
+	    (cc = cfg_calloc(ctx, it, sizeof(*cc))) == NULL)
+		return;
+	cc->line = it->line;
+	TAILQ_INSERT_TAIL(&ctx->conf->cidrs, cc, entry);
+	if (strlen(s) >= sizeof(cc->text))
+		msg = "is not an address or a CIDR range";
+	else
+		msg = cfg_cidr_parse(s, &cc->cc);
+	if (msg != NULL) {
+		cfg_badvalue(ctx, it, s, "%s", msg);
+		return;
+	}
+	(void)strlcpy(cc->text, s, sizeof(cc->text));
+}
+
+static void
+parse_cidrs(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	(void)cfg_list(ctx, it, CONFIG_CIDRS_MAX, "ranges", parse_cidr_item,
+	    NULL);
+}
+
+static const struct cfg_key tunnel_keys[] = {
+	CFG_VALUE("ports",			0, parse_ports),
+	CFG_VALUE("allowed_private_cidrs",	0, parse_cidrs)
+};
+
+/*
+ * upstream
+ */
+
+static void
+parse_upstream_bridge(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	int			 b;
+
+	if (cfg_bool(ctx, it, &b) == 0)
+		conf->upstream.uc_bridge = b;
+}
+
+static const struct cfg_key upstream_keys[] = {
+	CFG_VALUE("url",	1, cfg_upstream_url),
+	CFG_FIELD("ca",		0, parse_optfile, struct aib_config,
+	    upstream_ca),
+	CFG_VALUE("bridge",	0, parse_upstream_bridge)
+};
+
+/* Writing the section at all turns the upstream proxy on. */
+static void
+parse_upstream(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	conf->upstream.uc_enabled = 1;
+	cfg_map(ctx, it, upstream_keys, nitems(upstream_keys), arg);
+}
+
+/*
+ * timeouts, limits, metrics, log
+ */
+
+static const struct cfg_key timeout_keys[] = {
+	CFG_FIELD("header", 0, parse_timeout, struct aib_config,
+	    timeout_header),
+	CFG_FIELD("handshake", 0, parse_timeout, struct aib_config,
+	    timeout_handshake),
+	CFG_FIELD("idle", 0, parse_timeout, struct aib_config,
+	    timeout_idle),
+	CFG_FIELD("connect", 0, parse_timeout, struct aib_config,
+	    timeout_connect),
+	CFG_FIELD("shutdown", 0, parse_timeout, struct aib_config,
+	    timeout_shutdown)
+};
+
+static void
+parse_limit_connections(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	long long		 v;
+
+	if (cfg_number(ctx, it, 1, 1000000, &v) == 0)
+		conf->max_connections = v;
+}
+
+static void
+parse_limit_header_bytes(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	long long		 v;
+
+	if (cfg_number(ctx, it, 1024, 1024 * 1024, &v) == 0)
+		conf->header_bytes = v;
+}
+
+static const struct cfg_key limit_keys[] = {
+	CFG_VALUE("connections",	0, parse_limit_connections),
+	CFG_VALUE("header_bytes",	0, parse_limit_header_bytes)
+};
+
+static void
+parse_metrics_listen(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	if (cfg_address(ctx, it, conf->metrics_address,
+	    sizeof(conf->metrics_address), &conf->metrics_ss,
+	    &conf->metrics_sslen) == -1)
+		return;
+	conf->metrics = 1;
+	ctx->metrics_line = it->line;
+}
+
+static const struct cfg_key metrics_keys[] = {
+	CFG_VALUE("listen",	0, parse_metrics_listen)
+};
+
+static void
+parse_log_level(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	static const char *const levels[] = {
+		"error", "warning", "info", "debug"
+	};
+	static const int	 values[] = {
+		LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO,
+		LOG_LEVEL_DEBUG
+	};
+	struct aib_config	*conf = arg;
+	int			 l;
+
+	if ((l = cfg_word(ctx, it, levels, nitems(levels),
+	    "a log level (error, warning, info or debug)")) != -1)
+		conf->loglevel = values[l];
+}
+
+static void
+parse_log_dump_dir(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	if (!cfg_unset(it))
+		(void)cfg_abspath(ctx, it, conf->dump_dir,
+		    sizeof(conf->dump_dir));
+}
+
+static const struct cfg_key log_keys[] = {
+	CFG_VALUE("level",	0, parse_log_level),
+	CFG_VALUE("dump_dir",	0, parse_log_dump_dir)
+};
+
+/*
+ * The top level.  A mapping given by its keys alone is walked with
+ * the same argument, the configuration.
+ */
+
+static const struct cfg_key top_keys[] = {
+	CFG_VALUE("user",		0, parse_user),
+	CFG_VALUE("signer_user",	0, parse_signer_user),
+	CFG_VALUE("chroot",		0, parse_chroot),
+	CFG_VALUE("workers",		0, parse_workers),
+	CFG_VALUE("listen",		1, parse_listen),
+	CFG_MAPPING("ca",		1, ca_keys),
+	CFG_MAPPING("bridge",		1, bridge_keys),
+	CFG_VALUE("providers",		1, parse_providers),
+	CFG_MAPPING("auth",		0, auth_keys),
+	CFG_MAPPING("tunnel",		0, tunnel_keys),
+	CFG_VALUE("upstream",		0, parse_upstream),
+	CFG_MAPPING("timeouts",		0, timeout_keys),
+	CFG_MAPPING("limits",		0, limit_keys),
+	CFG_MAPPING("metrics",		0, metrics_keys),
+	CFG_MAPPING("log",		0, log_keys)
+};
+
+/* The document's root, a mapping of the keys above. */
+void
+cfg_schema(struct cfg_ctx *ctx, yaml_node_t *root)
+{
+	struct cfg_item	 it;
+
+	it.node = root;
+	it.path = "";
+	it.line = cfg_nodeline(root);
+	it.key = NULL;
+	cfg_map(ctx, &it, top_keys, nitems(top_keys), ctx->conf);
+}

@@ -368,9 +368,12 @@ mitm_downstream(struct mitm *m)
 	    m->respready < buf_len(raw)) {
 		n = http_body_feed(&m->respbody, buf_rptr(raw) +
 		    m->respready, buf_len(raw) - m->respready, &why);
-		if (n == -1)
+		if (n == -1) {
+			log_warnx("request %s: bad response body: %s",
+			    m->reqid, why);
 			return (mitm_cut(m, "bad response body from the "
 			    "bridge"));
+		}
 		m->respready += n;
 	}
 	n = mitm_to_client(m);

@@ -98,14 +98,16 @@ struct http_body {
 	uint64_t		 chunk;		/* CHUNKED: bytes left in chunk */
 	size_t			 linelen;	/* CHUNKED: size/trailer line */
 	size_t			 trailers;	/* CHUNKED: trailer bytes */
+	const char		*error;		/* CHUNKED: why it failed */
 	int			 done;
 };
 
 void		 http_body_init(struct http_body *, const struct http_head *);
 /*
  * Consume up to len bytes.  Returns the number of bytes that belong to
- * this message (<= len; fewer only when the message ended), or -1 for a
- * malformed chunked body (why set).  CLOSE bodies never end here.
+ * this message (<= len; fewer when the message ended, or when a
+ * malformed byte follows them: the next call then returns -1), or -1
+ * for a malformed chunked body (why set).  CLOSE bodies never end here.
  */
 ssize_t		 http_body_feed(struct http_body *, const uint8_t *, size_t,
 		    const char **);

@@ -98,6 +98,7 @@ static int
 chunk_fail(struct http_body *b, const char **why, const char *reason)
 {
 	b->state = CH_ERROR;
+	b->error = reason;
 	*why = reason;
 	return (-1);
 }
@@ -284,7 +285,8 @@ chunk_byte(struct http_body *b, unsigned char c, const char **why)
 	case CH_END_LF:
 		return (chunk_trailer_byte(b, c, why));
 	case CH_ERROR:
-		return (chunk_fail(b, why, "malformed chunked body"));
+		return (chunk_fail(b, why, b->error != NULL ? b->error :
+		    "malformed chunked body"));
 	default:
 		return (chunk_line_byte(b, c, why));
 	}
@@ -308,8 +310,12 @@ chunked_feed(struct http_body *b, const uint8_t *buf, size_t len,
 				b->state = CH_DATA_CR;
 			continue;
 		}
+		/*
+		 * The bytes before the bad one are valid and may go on:
+		 * a relay sends them, and the next call says -1.
+		 */
 		if (chunk_byte(b, buf[i], why) == -1)
-			return (-1);
+			return (i > 0 ? (ssize_t)i : -1);
 		i++;
 	}
 	return ((ssize_t)i);
@@ -326,7 +332,8 @@ http_body_feed(struct http_body *b, const uint8_t *buf, size_t len,
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	if (b->framing == HTTP_BODY_CHUNKED && b->state == CH_ERROR)
-		return (chunk_fail(b, why, "malformed chunked body"));
+		return (chunk_fail(b, why, b->error != NULL ? b->error :
+		    "malformed chunked body"));
 	if (b->done)
 		return (0);
 	switch (b->framing) {

@@ -39,7 +39,7 @@ TAILQ_HEAD(bconn_list, bconn);
 
 struct bridge_pool {
 	struct proxy		*px;
-	struct proxy_conf	*conf;		/* the bridge's settings */
+	struct proxy_conf	*conf;		/* bridge settings */
 	struct bconn_list	 idle;
 	int			 nidle;
 	uint32_t		 gen;
@@ -190,6 +190,7 @@ bridge_get(struct bridge_pool *bp, bridge_cb cb, void *arg,
 	ev_init(&b->idle, NULL);
 	b->idle.data = b;
 	memset(&spec, 0, sizeof(spec));
+	spec.label = "bridge";
 	spec.host = bc->bc_host;
 	spec.port = bc->bc_port;
 	spec.via_upstream = upstream_for_bridge(bp->conf);

@@ -133,8 +133,8 @@ dial_filter(struct dial *d, const struct dns_res *res)
 		da = &res->dn_addrs[i];
 		if (d->spec.check && policy_addr_blocked(da->da_af,
 		    da->da_addr, d->conf->cidrs, d->conf->ncidrs, &range)) {
-			log_warnx("blocking %s:%d (%s): destination is in %s",
-			    d->host, d->spec.port,
+			log_warnx("%s: blocking %s:%d (%s): destination is in "
+			    "%s", d->label, d->host, d->spec.port,
 			    dial_addr_text(da, a, sizeof(a)), range);
 			d->refused++;
 			continue;
@@ -231,6 +231,9 @@ dial_start(struct dial *d, struct proxy *px, struct proxy_conf *conf,
 		return;
 	}
 	d->spec.host = d->host;
+	(void)strlcpy(d->label, spec->label != NULL ? spec->label : "dial",
+	    sizeof(d->label));
+	d->spec.label = d->label;
 	d->st = D_RESOLVE;
 	d->starting = 1;
 	if (dns_literal(d->host, &lit) == 0)
@@ -300,8 +303,8 @@ dial_connect_next(struct dial *d)
 		if (fd == -1) {
 			error = errno;
 			if (dial_exhausted(error)) {
-				log_limited(&ll, "connect to %s: socket: %s",
-				    d->host, strerror(error));
+				log_limited(&ll, "%s: connect to %s: socket: %s",
+				    d->label, d->host, strerror(error));
 				dial_finish(d, 503, "socket: %s",
 				    strerror(error));
 				return;

@@ -34,11 +34,12 @@ struct proxy_conf;
 typedef void	(*dial_cb)(void *, struct dial *, int, const char *);
 
 struct dial_spec {
+	const char		*label;		/* who dials, for the log */
 	const char		*host;		/* name or literal */
 	int			 port;
-	int			 check;		/* refuse private addresses */
-	int			 via_upstream;	/* through conf's upstream */
-	int			 up_connect;	/* ... asking it to CONNECT */
+	int			 check;		/* private ones refused */
+	int			 via_upstream;	/* through the upstream */
+	int			 up_connect;	/* ... with a CONNECT */
 	struct tls_config	*tls;		/* TLS to host, or NULL */
 };
 
@@ -56,9 +57,10 @@ enum dial_state {
 struct dial {
 	enum dial_state		 st;
 	struct proxy		*px;
-	struct proxy_conf	*conf;		/* referenced while dialing */
+	struct proxy_conf	*conf;		/* held while dialing */
 	struct dial_spec	 spec;
 	char			 host[AIB_HOSTNAME_MAX + 1];
+	char			 label[96];
 	uint32_t		 dnsid;
 	struct dns_res		 addrs;		/* candidates, policy passed */
 	int			 addri;
@@ -77,7 +79,7 @@ struct dial {
 };
 
 void		 dial_init(struct dial *);
-/* Start; the callback always runs later.  The spec's host is copied. */
+/* Start; the callback always runs later.  Host and label are copied. */
 void		 dial_start(struct dial *, struct proxy *, struct proxy_conf *,
 		    const struct dial_spec *, dial_cb, void *);
 /* Stop whatever is under way and close; the callback will not run. */

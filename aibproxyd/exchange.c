@@ -203,8 +203,8 @@ mitm_parse_response(struct mitm *m, int *bridge_close)
 	struct http_error	 err;
 
 	switch (http_parse_response((const char *)buf_rptr(&m->s->sbuf),
-	    buf_len(&m->s->sbuf), MITM_RESP_HEAD_MAX, m->head_request, 0, &h,
-	    &err)) {
+	    buf_len(&m->s->sbuf), m->s->conf->gc.gc_header_bytes,
+	    m->head_request, 0, &h, &err)) {
 	case HTTP_INCOMPLETE:
 		return (0);
 	case HTTP_ERROR:

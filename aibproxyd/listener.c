@@ -20,7 +20,7 @@
 #include "session.h"
 
 #define ACCEPT_BURST	64
-#define ACCEPT_BACKOFF	0.25	/* seconds without accepting at EMFILE */
+#define ACCEPT_BACKOFF	0.25	/* seconds paused at EMFILE */
 
 static void	listener_accept_cb(struct ev_loop *, ev_io *, int);
 

@@ -216,8 +216,7 @@ mitm_cert_ready(struct mitm *m, struct leaf *leaf)
 	m->leaf = leaf;
 	m->st = M_HANDSHAKE;
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_handshake));
-	if (buf_addstr(&s->sbuf, "HTTP/1.1 200 Connection established\r\n"
-	    "\r\n") == -1) {
+	if (buf_addstr(&s->sbuf, HTTP_CONNECT_OK) == -1) {
 		session_free(s, "out of memory");
 		return;
 	}
@@ -352,7 +351,7 @@ mitm_start(struct session *s, const struct provider_config *pv,
 	strlcpy(m->token, token, sizeof(m->token));
 	auth_token_id(token, m->tokenid, sizeof(m->tokenid));
 	buf_init(&m->tob, s->conf->gc.gc_header_bytes + 8192);
-	buf_init(&m->toc, MITM_RESP_HEAD_MAX + 8192);
+	buf_init(&m->toc, s->conf->gc.gc_header_bytes + 8192);
 	session_become(s, &mitm_ops, m);
 	s->px->stats.st_sessions_mitm++;
 	log_debug("conn %llu %s: CONNECT %s:%d authenticated (token %s)",

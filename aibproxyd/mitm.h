@@ -22,9 +22,6 @@ struct cert_waiter;
 struct leaf;
 struct session;
 
-/* Response heads larger than this are refused (502) at once. */
-#define MITM_RESP_HEAD_MAX	(64 * 1024 - 1)
-
 enum mitm_state {
 	M_CERT,			/* waiting for signerd */
 	M_HANDSHAKE,		/* TLS with the client, our leaf */

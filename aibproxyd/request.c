@@ -26,7 +26,7 @@
 #include "upstream.h"
 
 enum request_state {
-	RQ_TLS_ACCEPT,		/* TLS listener: handshake with the client */
+	RQ_TLS_ACCEPT,		/* TLS listener: the handshake */
 	RQ_HEAD			/* reading the request head */
 };
 
@@ -107,7 +107,8 @@ void
 request_start(struct session *s, struct plistener *l)
 {
 	if (l->tls != NULL) {
-		session_become(s, &request_ops, (void *)(uintptr_t)RQ_TLS_ACCEPT);
+		session_become(s, &request_ops,
+		    (void *)(uintptr_t)RQ_TLS_ACCEPT);
 		if (endpoint_tls_accept(&s->client, l->tls) == -1) {
 			log_warnx("conn %llu %s: TLS accept: %s",
 			    (unsigned long long)s->id, s->peer,

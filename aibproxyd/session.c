@@ -65,10 +65,15 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 	s->metrics = l->lc.lc_metrics;
 	proxy_conf_ref(s->conf);
 	endpoint_init(&s->client, fd, session_io_cb, s);
-	/* One byte over the head limit must fit, or 431 could never come. */
+	/*
+	 * One byte over limits.header_bytes must fit, or an oversize head
+	 * (431 from a client, 502 from the bridge) would wait for a
+	 * timeout instead of being refused at once.
+	 */
 	buf_init(&s->cbuf, hb + 1 > SESSION_BUF_SIZE ? hb + 1 :
 	    SESSION_BUF_SIZE);
-	buf_init(&s->sbuf, SESSION_BUF_SIZE);
+	buf_init(&s->sbuf, hb + 1 > SESSION_BUF_SIZE ? hb + 1 :
+	    SESSION_BUF_SIZE);
 	session_peername(s, ss);
 	s->started = s->active = ev_now(px->loop);
 	ev_init(&s->timer, session_timer_cb);

@@ -38,9 +38,9 @@ struct tunnel {
 	int			 forward;	/* a plain HTTP request */
 	struct dial		 dial;
 	struct endpoint		*server;	/* once connected */
-	struct buf		 obuf;		/* forward: the head to send */
+	struct buf		 obuf;		/* forward: head to send */
 	struct http_body	 fwdbody;	/* forward: request framing */
-	size_t			 fwdready;	/* forward: body bytes to send */
+	size_t			 fwdready;	/* forward: body to send */
 	struct splice_pipe	*pipes[2];	/* in use: up, down */
 	int			 spliced;	/* fast path chosen */
 	const char		*outcome;	/* for the audit line */
@@ -113,8 +113,7 @@ tunnel_established(struct tunnel *t)
 {
 	struct session	*s = t->s;
 
-	if (!t->forward && buf_addstr(&s->sbuf,
-	    "HTTP/1.1 200 Connection established\r\n\r\n") == -1) {
+	if (!t->forward && buf_addstr(&s->sbuf, HTTP_CONNECT_OK) == -1) {
 		tunnel_fail(t, 502, "no room for the answer");
 		return;
 	}
@@ -156,6 +155,7 @@ tunnel_start(struct session *s, struct tunnel_forward *fw)
 {
 	struct tunnel		*t;
 	struct dial_spec	 spec;
+	char			 label[96];
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		if (fw != NULL)
@@ -176,6 +176,9 @@ tunnel_start(struct session *s, struct tunnel_forward *fw)
 	/* No reading from the client until the destination answers. */
 	endpoint_arm(s->px->loop, &s->client, 0, 0);
 	memset(&spec, 0, sizeof(spec));
+	(void)snprintf(label, sizeof(label), "conn %llu %s",
+	    (unsigned long long)s->id, s->peer);
+	spec.label = label;
 	spec.host = s->host;
 	spec.port = s->port;
 	spec.check = 1;

@@ -16,6 +16,8 @@
 #include "buf.h"
 
 #define HTTP_HEADERS_MAX	128
+/* Our answer to a CONNECT we serve: a tunnel or an interception. */
+#define HTTP_CONNECT_OK		"HTTP/1.1 200 Connection established\r\n\r\n"
 
 struct http_header {
 	const char	*name;		/* as received */

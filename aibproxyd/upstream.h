@@ -2,7 +2,10 @@
  * The corporate upstream proxy (SPEC 4.4): reach it (over TLS for an
  * https:// upstream, verified with its own trust store), ask it to
  * CONNECT, with our credentials and never the client's, and read its
- * answer.  Tunnels and, with upstream.bridge, the bridge hop use it.
+ * answer.  Tunnels and, with upstream.bridge, the bridge hop use it,
+ * through the dialer.  There are no callbacks: the caller runs
+ * upstream_step() whenever the socket is ready, and it returns what
+ * happened.
  */
 #ifndef AIB_UPSTREAM_H
 #define AIB_UPSTREAM_H

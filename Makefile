@@ -62,7 +62,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c
-SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
+SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump
 
@@ -128,7 +128,7 @@ $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
 		   $(LIB_EV) $(LIB_BSD) -lpthread
-$(O)/tests/test_signer: $(O)/signerd/ca.o
+$(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o

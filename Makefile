@@ -26,7 +26,7 @@ SANFLAGS	 =
 endif
 
 CC		?= cc
-PKGS		 = libtls libcrypto yaml-0.1 libbsd-overlay check
+PKGS		 = libtls libcrypto yaml-0.1 libbsd-overlay check jansson
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
@@ -41,6 +41,7 @@ LIB_CRYPTO	 = $(shell pkg-config --libs libcrypto 2>/dev/null)
 LIB_YAML	 = $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 LIB_BSD		 = $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 LIB_CHECK	 = $(shell pkg-config --libs check 2>/dev/null)
+LIB_JSON	 = $(shell pkg-config --libs jansson 2>/dev/null)
 LIB_EV		 = -lev
 CFLAGS		+= $(PKG_CFLAGS)
 
@@ -61,7 +62,8 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/mitm.c aibproxyd/exchange.c aibproxyd/bridge.c \
 		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
-		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c
+		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
+		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump
@@ -79,7 +81,8 @@ SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 
 # Debian packages the build, the tests and `make run` need.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
-		   libev-dev libyaml-dev libbsd-dev check mandoc openssl \
+		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
+		   mandoc openssl \
 		   curl python3 procps iproute2 squid-openssl
 
 BENCH_PKGS	 = hey nginx-light curl python3
@@ -119,7 +122,7 @@ $(LIBCOMMON): $(COMMON_OBJS)
 
 $(AIBPROXYD): $(PROXY_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(PROXY_OBJS) $(LIBCOMMON) $(LIB_TLS) \
-	    $(LIB_YAML) $(LIB_EV) $(LIB_BSD) -lpthread
+	    $(LIB_YAML) $(LIB_EV) $(LIB_JSON) $(LIB_BSD) -lpthread
 
 $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_CRYPTO) \
@@ -127,7 +130,7 @@ $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
-		   $(LIB_EV) $(LIB_BSD) -lpthread
+		   $(LIB_EV) $(LIB_JSON) $(LIB_BSD) -lpthread
 $(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o

@@ -180,6 +180,45 @@ metrics_histograms(struct buf *b, const struct proxy_stats *st)
 	return (0);
 }
 
+/* Token checks: decisions by result and source, and their latency. */
+static int
+metrics_auth(struct buf *b, const struct proxy_stats *st)
+{
+	static const char *const result[STATS_AUTH_MAX] = {
+		"valid", "invalid", "missing", "unavailable", "throttled"
+	};
+	const struct stats_hist	*h = &st->st_auth_latency;
+	uint64_t		 cum = 0;
+	int			 i;
+
+	if (metrics_head(b, "auth_total", "counter", "Proxy credential "
+	    "decisions, by result and by source: the cache (or a local "
+	    "rule) or the bridge's answer.") == -1)
+		return (-1);
+	for (i = 0; i < STATS_AUTH_MAX; i++)
+		if (buf_printf(b, P "auth_total{result=\"%s\",source=\"cache\"}"
+		    " %llu\n" P "auth_total{result=\"%s\",source=\"bridge\"} "
+		    "%llu\n", result[i],
+		    (unsigned long long)st->st_auth[i].sa_cache, result[i],
+		    (unsigned long long)st->st_auth[i].sa_bridge) == -1)
+			return (-1);
+	if (metrics_head(b, "auth_validation_seconds", "histogram",
+	    "Time the bridge took to answer a token check.") == -1)
+		return (-1);
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		cum += h->sh_buckets[i];
+		if (buf_printf(b, P "auth_validation_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", stats_bucket_le[i], (unsigned long long)cum) ==
+		    -1)
+			return (-1);
+	}
+	return (buf_printf(b, P "auth_validation_seconds_bucket{le=\"+Inf\"} "
+	    "%llu\n" P "auth_validation_seconds_sum %g\n"
+	    P "auth_validation_seconds_count %llu\n",
+	    (unsigned long long)h->sh_count, h->sh_sum,
+	    (unsigned long long)h->sh_count));
+}
+
 static void
 metrics_answer(struct session *s, const struct proxy_stats *st)
 {
@@ -188,7 +227,8 @@ metrics_answer(struct session *s, const struct proxy_stats *st)
 	buf_init(&body, METRICS_PAGE_MAX);
 	if (metrics_global(&body, st) == -1 ||
 	    metrics_providers(&body, st) == -1 ||
-	    metrics_histograms(&body, st) == -1) {
+	    metrics_histograms(&body, st) == -1 ||
+	    metrics_auth(&body, st) == -1) {
 		buf_free(&body);
 		session_reply(s, 503, NULL, "metrics page too large\n");
 		return;

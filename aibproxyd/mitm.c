@@ -73,12 +73,12 @@ mitm_audit(struct mitm *m, const char *outcome)
 	}
 	m->routed = 0;
 	log_info("request %s client %s provider %s %s %s status %d "
-	    "up %llu down %llu %.3fs token %s%s%s", m->reqid, s->peer,
+	    "up %llu down %llu %.3fs token %s%s%s%s%s", m->reqid, s->peer,
 	    m->pv.pc_name, m->method, m->path, m->status,
 	    (unsigned long long)(m->cep->rbytes - m->up0),
 	    (unsigned long long)(m->cep->wbytes - m->down0),
-	    secs, m->tokenid[0] ? m->tokenid : "-", outcome ? ": " : "",
-	    outcome ? outcome : "");
+	    secs, s->tokenid[0] ? s->tokenid : "-", s->user[0] ? " user " :
+	    "", s->user, outcome ? ": " : "", outcome ? outcome : "");
 }
 
 void
@@ -349,14 +349,13 @@ mitm_start(struct session *s, const struct provider_config *pv,
 	m->dreq.fd = m->dresp.fd = -1;
 	endpoint_init(&m->inner, -1, s->client.io.cb, s);
 	strlcpy(m->token, token, sizeof(m->token));
-	auth_token_id(token, m->tokenid, sizeof(m->tokenid));
 	buf_init(&m->tob, s->conf->gc.gc_header_bytes + 8192);
 	buf_init(&m->toc, s->conf->gc.gc_header_bytes + 8192);
 	session_become(s, &mitm_ops, m);
 	s->px->stats.st_sessions_mitm++;
 	log_debug("conn %llu %s: CONNECT %s:%d authenticated (token %s)",
 	    (unsigned long long)s->id, s->peer, s->host, s->port,
-	    m->tokenid[0] ? m->tokenid : "-");
+	    s->tokenid[0] ? s->tokenid : "-");
 	endpoint_arm(s->px->loop, &s->client, 0, 0);
 	if ((leaf = certs_get(s->host, mitm_cert_cb, m, &m->certwait)) !=
 	    NULL) {

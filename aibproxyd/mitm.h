@@ -37,7 +37,6 @@ struct mitm {
 	enum mitm_state		 st;
 	struct provider_config	 pv;
 	char			 token[AUTH_TOKEN_MAX];
-	char			 tokenid[32];
 	struct leaf		*leaf;
 	struct cert_waiter	*certwait;
 	struct endpoint		 inner;		/* ours, inside a TLS listener's */

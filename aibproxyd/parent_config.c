@@ -317,6 +317,8 @@ parent_send_proxy(struct parent *p, struct child *c,
 		    sizeof(cc->cc));
 	imsgev_compose(&c->iev, IMSG_CFG_BRIDGE, 0, -1, &conf->bridge,
 	    sizeof(conf->bridge));
+	imsgev_compose(&c->iev, IMSG_CFG_AUTH, 0, -1, &conf->auth,
+	    sizeof(conf->auth));
 	bundle = conf->bridge_ca.path[0] != '\0' ? conf->bridge_ca.path :
 	    tls_default_ca_cert_file();
 	if (parent_send_file(c, IMSG_CFG_BRIDGE_CA, 0, bundle) == -1)

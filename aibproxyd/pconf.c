@@ -219,6 +219,11 @@ proxy_conf_dispatch(struct proxy_conf *pc, struct imsg *imsg)
 		    sizeof(struct cidr_config), 65536));
 	case IMSG_CFG_BRIDGE:
 		return (imsg_get_data(imsg, &pc->bridge, sizeof(pc->bridge)));
+	case IMSG_CFG_AUTH:
+		if (imsg_get_data(imsg, &pc->auth, sizeof(pc->auth)) == -1)
+			return (-1);
+		pc->auth.ac_path[sizeof(pc->auth.ac_path) - 1] = '\0';
+		return (0);
 	case IMSG_CFG_BRIDGE_CA:
 		return (proxy_take_file(imsg, PROXY_BUNDLE_MAX,
 		    &pc->bridge_ca, &pc->bridge_calen));

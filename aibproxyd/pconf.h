@@ -44,6 +44,7 @@ struct proxy_conf {
 	struct cidr_config	*cidrs;
 	int			 ncidrs;
 	struct bridge_config	 bridge;
+	struct auth_config	 auth;
 	struct upstream_config	 upstream;
 	uint8_t			*bridge_ca;
 	size_t			 bridge_calen;

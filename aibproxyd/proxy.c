@@ -29,6 +29,7 @@
 #include "proc.h"
 #include "session.h"
 #include "upstream.h"
+#include "validate.h"
 #include "worker.h"
 
 /* This process's worker; session code is handed it, never reads it. */
@@ -95,6 +96,7 @@ proxy_cfg_start(void)
 		listener_enable(&proxy_env, old, 0);
 	proxy_env.conf = proxy_env.staged;
 	proxy_env.staged = NULL;
+	validator_configure(proxy_env.validator, proxy_env.conf);
 	log_setlevel(proxy_env.conf->gc.gc_loglevel);
 	proxy_stats_providers(proxy_env.conf);
 	/* A new CA or provider list: new leaves for everyone. */
@@ -255,6 +257,7 @@ proxy_main(const struct child_opts *co)
 	proxy_env.bridges = bridge_pool_new(&proxy_env);
 	proxy_env.pipes = pipe_pool_new();
 	proxy_env.dns = dns_client_new(&proxy_env.resolver);
+	proxy_env.validator = validator_new(&proxy_env);
 	imsgev_init(&proxy_env.parent, proxy_env.loop, AIB_PARENT_FD, 1,
 	    "parent", proxy_dispatch_parent, proxy_parent_closed, NULL);
 	ev_run(proxy_env.loop, 0);

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admit.h"
 #include "auth.h"
 #include "hostname.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
-#include "mitm.h"
 #include "pages.h"
 #include "policy.h"
 #include "request.h"
@@ -127,24 +127,6 @@ request_start(struct session *s, struct plistener *l)
 	request_head(s);
 }
 
-/* The token from Proxy-Authorization, or a 407 answered. */
-static int
-request_credentials(struct session *s, const struct http_head *h,
-    char *token, size_t len)
-{
-	const char	*v = http_header(h, "Proxy-Authorization");
-
-	if (v != NULL && http_header_count(h, "Proxy-Authorization") == 1 &&
-	    auth_proxy_token(v, token, len) == 0)
-		return (0);
-	log_warnx("conn %llu %s: rejecting %s %s:%d: %s",
-	    (unsigned long long)s->id, s->peer, h->method, s->host, s->port,
-	    v == NULL ? "missing_credentials" : "invalid_credentials");
-	session_reply(s, 407, "Proxy-Authenticate: Basic realm=\"aibproxyd\""
-	    "\r\n", NULL);
-	return (-1);
-}
-
 /* host:port of a CONNECT or of an absolute-form URL's authority. */
 static int
 request_target(struct session *s, const char *authority)
@@ -160,12 +142,15 @@ request_target(struct session *s, const char *authority)
 	return (host_canon(host, s->host, sizeof(s->host), &why));
 }
 
-/* Port policy, then credentials when tunnels need them. */
+/*
+ * Port policy, then credentials when tunnels need them: 0 with *token
+ * set (or empty when none are needed), or -1 answered.
+ */
 static int
-request_may_tunnel(struct session *s, const struct http_head *h)
+request_may_tunnel(struct session *s, const struct http_head *h,
+    char *token, size_t len)
 {
-	char	 token[AUTH_TOKEN_MAX];
-
+	token[0] = '\0';
 	if (!policy_port_allowed(&s->conf->gc, s->port)) {
 		log_warnx("conn %llu %s: refusing %s %s:%d: port not allowed",
 		    (unsigned long long)s->id, s->peer, h->method, s->host,
@@ -175,10 +160,7 @@ request_may_tunnel(struct session *s, const struct http_head *h)
 	}
 	if (s->conf->gc.gc_tunnel_auth != TUNNEL_AUTH_TOKEN)
 		return (0);
-	if (request_credentials(s, h, token, sizeof(token)) == -1)
-		return (-1);
-	explicit_bzero(token, sizeof(token));
-	return (0);
+	return (admit_credentials(s, h, token, len));
 }
 
 static void
@@ -196,14 +178,11 @@ request_connect(struct session *s, const struct http_head *h)
 			session_reply(s, 403, NULL, NULL);
 			return;
 		}
-		if (request_credentials(s, h, token, sizeof(token)) == -1)
-			return;
-		mitm_start(s, pv, token);
-		explicit_bzero(token, sizeof(token));
-		return;
-	}
-	if (request_may_tunnel(s, h) == 0)
-		tunnel_start(s, NULL);
+		if (admit_credentials(s, h, token, sizeof(token)) == 0)
+			admit(s, token, pv, NULL);
+	} else if (request_may_tunnel(s, h, token, sizeof(token)) == 0)
+		admit(s, token[0] != '\0' ? token : NULL, NULL, NULL);
+	explicit_bzero(token, sizeof(token));
 }
 
 /*
@@ -246,11 +225,12 @@ request_forward_head(struct session *s, const struct http_head *h,
 static void
 request_forward(struct session *s, const struct http_head *h)
 {
-	char		 authority[AIB_HOSTNAME_MAX + 8];
-	char		 hostport[AIB_HOSTNAME_MAX + 8];
-	const char	*p = h->target + 7, *slash;
-	struct buf	 head;
-	size_t		 n;
+	char			 authority[AIB_HOSTNAME_MAX + 8];
+	char			 hostport[AIB_HOSTNAME_MAX + 8];
+	const char		*p = h->target + 7, *slash;
+	struct tunnel_forward	 fw;
+	char			 token[AUTH_TOKEN_MAX];
+	size_t			 n;
 
 	if ((slash = strchr(p, '/')) == NULL)
 		slash = p + strlen(p);
@@ -275,21 +255,24 @@ request_forward(struct session *s, const struct http_head *h)
 		session_reply(s, 403, NULL, NULL);
 		return;
 	}
-	if (request_may_tunnel(s, h) == -1)
+	if (request_may_tunnel(s, h, token, sizeof(token)) == -1)
 		return;
 	if (h->upgrade) {
+		explicit_bzero(token, sizeof(token));
 		session_reply(s, 501, NULL, NULL);
 		return;
 	}
-	buf_init(&head, s->conf->gc.gc_header_bytes + 8192);
+	buf_init(&fw.head, s->conf->gc.gc_header_bytes + 8192);
 	if (request_forward_head(s, h, authority, *slash ? slash : "/",
-	    &head) == -1) {
-		buf_free(&head);
+	    &fw.head) == -1) {
+		buf_free(&fw.head);
+		explicit_bzero(token, sizeof(token));
 		session_reply(s, 431, NULL, NULL);
 		return;
 	}
-	tunnel_start(s, &(struct tunnel_forward){ .head = head,
-	    .request = h });
+	http_body_init(&fw.body, h);
+	admit(s, token[0] != '\0' ? token : NULL, NULL, &fw);
+	explicit_bzero(token, sizeof(token));
 }
 
 static void

@@ -44,7 +44,10 @@ session_peername(struct session *s, const struct sockaddr_storage *ss)
 		snprintf(s->peer, sizeof(s->peer), "%s:%d", a,
 		    ntohs(s4->sin_port));
 	} else
-		strlcpy(s->peer, "local", sizeof(s->peer));
+		strlcpy(a, "local", sizeof(a));
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+		strlcpy(s->peer, a, sizeof(s->peer));
+	strlcpy(s->addr, a, sizeof(s->addr));
 }
 
 struct session *
@@ -123,6 +126,8 @@ session_free(struct session *s, const char *why)
 void
 session_become(struct session *s, const struct session_ops *ops, void *kind)
 {
+	/* The kind before hands over: its state goes now. */
+	session_close_kind(s);
 	s->ops = ops;
 	s->kind = kind;
 	/* The client's watcher now serves the new kind. */
@@ -226,7 +231,6 @@ void
 session_send(struct session *s)
 {
 	/* Whatever state the kind had goes with its audit line now. */
-	session_close_kind(s);
 	session_become(s, &reply_ops, NULL);
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_idle));
 	/* Written from the loop: the caller may still use the session. */

@@ -56,7 +56,10 @@ struct session {
 	ev_tstamp		 active;	/* last byte moved */
 	double			 timeout;	/* idle limit, from active */
 	ev_tstamp		 deadline;	/* or a fixed end; 0: none */
-	char			 peer[64];	/* client address, for logs */
+	char			 peer[64];	/* client address:port, for logs */
+	char			 addr[64];	/* the address alone */
+	char			 tokenid[32];	/* of the credentials, or "" */
+	char			 user[64];	/* their owner, once validated */
 	char			 host[AIB_HOSTNAME_MAX + 1];
 	int			 port;
 	int			 metrics;	/* on the metrics listener */
@@ -67,7 +70,8 @@ struct session	*session_new(struct proxy *, struct plistener *, int,
 		    const struct sockaddr_storage *);
 /* Close and free: the kind's close runs first. */
 void		 session_free(struct session *, const char *);
-/* Hand the session to a kind (ops) with its state. */
+/* Hand the session to a kind (ops) with its state; the kind before is
+ * closed first (its close operation runs). */
 void		 session_become(struct session *, const struct session_ops *,
 		    void *);
 /*

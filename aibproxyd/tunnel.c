@@ -55,13 +55,16 @@ tunnel_close(struct session *s)
 	struct tunnel	*t = s->kind;
 	int		 i;
 
+	/* Who it was, when credentials were given: egress has an owner. */
 	if (t->outcome != NULL)
 		log_info("%s %s -> %s:%d: %s, %llu bytes up, %llu down, "
-		    "%.3fs", t->forward ? "forward" : "tunnel", s->peer,
-		    s->host, s->port, t->outcome, t->server != NULL ?
+		    "%.3fs%s%s%s%s", t->forward ? "forward" : "tunnel",
+		    s->peer, s->host, s->port, t->outcome, t->server != NULL ?
 		    (unsigned long long)t->server->wbytes : 0ULL,
 		    (unsigned long long)s->client.wbytes,
-		    ev_now(s->px->loop) - s->started);
+		    ev_now(s->px->loop) - s->started,
+		    s->tokenid[0] ? ", token " : "", s->tokenid,
+		    s->user[0] ? " user " : "", s->user);
 	for (i = 0; i < 2; i++)
 		if (t->pipes[i] != NULL)
 			pipe_put(s->px->pipes, t->pipes[i]);
@@ -168,7 +171,7 @@ tunnel_start(struct session *s, struct tunnel_forward *fw)
 	dial_init(&t->dial);
 	if (fw != NULL) {
 		t->obuf = fw->head;
-		http_body_init(&t->fwdbody, fw->request);
+		t->fwdbody = fw->body;
 	} else
 		s->px->stats.st_sessions_tunneled++;
 	session_become(s, &tunnel_ops, t);

@@ -14,7 +14,7 @@ struct session;
 /* A plain HTTP request to forward: its rewritten head, and framing. */
 struct tunnel_forward {
 	struct buf		 head;		/* taken over by the tunnel */
-	const struct http_head	*request;
+	struct http_body	 body;		/* the request body's framing */
 };
 
 /* Take the session over; fw is NULL for a CONNECT tunnel. */

@@ -21,6 +21,7 @@ TAILQ_HEAD(session_list, session);
 struct bridge_pool;
 struct pipe_pool;
 struct dns_client;
+struct validator;
 
 /*
  * A worker's whole state, handed to session code explicitly so that a
@@ -43,6 +44,7 @@ struct proxy {
 	struct bridge_pool	*bridges;
 	struct pipe_pool	*pipes;
 	struct dns_client	*dns;
+	struct validator	*validator;	/* auth.validate */
 	ev_timer		 backoff;	/* accepting paused */
 };
 

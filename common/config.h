@@ -79,6 +79,7 @@ struct aib_config {
 	struct provider_list	 providers;
 
 	int			 tunnel_auth;	/* enum tunnel_auth */
+	struct auth_config	 auth;
 	uint16_t		 ports[AIB_PORTS_MAX];
 	int			 nports;
 	struct cidr_list	 cidrs;

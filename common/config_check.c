@@ -31,6 +31,13 @@ cfg_defaults(const char *name)
 	TAILQ_INIT(&conf->cidrs);
 	conf->leaf_lifetime = 7 * 24 * 3600;
 	conf->tunnel_auth = TUNNEL_AUTH_OPEN;
+	(void)strlcpy(conf->auth.ac_path, "/api/v2/users/me",
+	    sizeof(conf->auth.ac_path));
+	conf->auth.ac_ttl = 300 * MS_SECOND;
+	conf->auth.ac_negative_ttl = 10 * MS_SECOND;
+	conf->auth.ac_max_entries = 100000;
+	conf->auth.ac_fail_limit = 20;
+	conf->auth.ac_fail_window = 60 * MS_SECOND;
 	conf->ports[0] = 80;
 	conf->ports[1] = 443;
 	conf->nports = 2;

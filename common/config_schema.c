@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -316,8 +317,100 @@ parse_auth_tunnels(struct cfg_ctx *ctx, const struct cfg_item *it,
 		    TUNNEL_AUTH_TOKEN;
 }
 
+/*
+ * The path the bridge answers a token's owner on: an absolute path of
+ * RFC 3986 pchar bytes, no query, since it is sent as it is.
+ */
+static void
+parse_validate_path(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	const char		*s;
+	size_t			 i;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL)
+		return;
+	if (s[0] != '/') {
+		cfg_badvalue(ctx, it, s, "is not an absolute path");
+		return;
+	}
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("/-._~!$&'()*+,;=:@%", s[i]) == NULL) {
+			cfg_badvalue(ctx, it, s, "has a byte a path cannot "
+			    "hold as it is");
+			return;
+		}
+	if (strlcpy(conf->auth.ac_path, s, sizeof(conf->auth.ac_path)) >=
+	    sizeof(conf->auth.ac_path))
+		cfg_badvalue(ctx, it, s, "is too long");
+}
+
+static void
+parse_validate_ttl(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	int64_t	 ms;
+
+	if (cfg_duration(ctx, it, MS_SECOND, MS_DAY, "at least 1s, at most "
+	    "1d", &ms) == 0)
+		*(uint32_t *)CFG_DEST(it, arg) = ms;
+}
+
+static void
+parse_validate_max(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	long long		 v;
+
+	if (cfg_number(ctx, it, 1, 10000000, &v) == 0)
+		conf->auth.ac_max_entries = v;
+}
+
+static const struct cfg_key validate_keys[] = {
+	CFG_VALUE("path",	0, parse_validate_path),
+	CFG_FIELD("ttl", 0, parse_validate_ttl, struct aib_config,
+	    auth.ac_ttl),
+	CFG_FIELD("negative_ttl", 0, parse_validate_ttl, struct aib_config,
+	    auth.ac_negative_ttl),
+	CFG_VALUE("max_entries", 0, parse_validate_max)
+};
+
+/* Present, even empty: tokens are checked with the bridge. */
+static void
+parse_auth_validate(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+
+	conf->auth.ac_validate = 1;
+	if (!cfg_isempty(it->node))
+		cfg_map(ctx, it, validate_keys, nitems(validate_keys), conf);
+}
+
+static void
+parse_failures_limit(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct aib_config	*conf = arg;
+	long long		 v;
+
+	if (cfg_number(ctx, it, 1, 1000000, &v) == 0)
+		conf->auth.ac_fail_limit = v;
+}
+
+static const struct cfg_key failures_keys[] = {
+	CFG_VALUE("limit",	0, parse_failures_limit),
+	CFG_FIELD("window", 0, parse_validate_ttl, struct aib_config,
+	    auth.ac_fail_window)
+};
+
 static const struct cfg_key auth_keys[] = {
-	CFG_VALUE("tunnels",	0, parse_auth_tunnels)
+	CFG_VALUE("tunnels",	0, parse_auth_tunnels),
+	CFG_VALUE("validate",	0, parse_auth_validate),
+	CFG_MAPPING("failures",	0, failures_keys)
 };
 
 static void

@@ -136,6 +136,12 @@ int		 http_answer(struct buf *, int, const char *, const char *,
 int		 http_answer_head(struct buf *, int, const char *, size_t,
 		    const char *, int);
 
+/*
+ * The data of a complete chunked body already framed by
+ * http_body_feed(), appended to out; -1 if it does not fit.
+ */
+int		 http_chunked_decode(const uint8_t *, size_t, struct buf *);
+
 /* RFC 3986 percent-encoding: a hex digit's value, or -1. */
 int		 http_hexdigit(int);
 /* The byte "%XX" at s stands for (left bytes remain at s), or -1. */

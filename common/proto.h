@@ -49,6 +49,7 @@ enum imsg_type {
 	IMSG_CFG_CA_CERT,	/* parent -> proxy, signer: fd of ca.cert */
 	IMSG_CFG_CA_KEY,	/* parent -> signer only: fd of ca.key */
 	IMSG_CFG_DUMPDIR,	/* parent -> proxy: fd of log.dump_dir */
+	IMSG_CFG_AUTH,		/* parent -> proxy: struct auth_config */
 	IMSG_CFG_DONE,		/* parent -> child: end of a config;
 				   child -> parent: struct cfg_ack */
 	IMSG_CFG_ABORT,		/* parent -> child: drop the staged config */
@@ -137,6 +138,17 @@ struct upstream_config {
 	int32_t		 uc_port;
 	char		 uc_host[AIB_HOSTNAME_MAX + 1];
 	char		 uc_auth[AIB_CRED_MAX];	/* "Basic ..." or "" */
+};
+
+/* IMSG_CFG_AUTH: asking the bridge whether a token is valid. */
+struct auth_config {
+	int32_t		 ac_validate;	/* auth.validate is set */
+	char		 ac_path[AIB_PATH_MAX];	/* GET <bridge.url><path> */
+	uint32_t	 ac_ttl;		/* ms a valid answer holds */
+	uint32_t	 ac_negative_ttl;	/* ms a refusal holds */
+	uint32_t	 ac_max_entries;
+	uint32_t	 ac_fail_limit;		/* failures per address ... */
+	uint32_t	 ac_fail_window;	/* ... in this many ms */
 };
 
 /* IMSG_CFG_DONE from a child: did the staged config take? */

@@ -40,6 +40,17 @@ stats_code_add(struct stats_provider *sp, int code, uint64_t n)
 	/* More distinct codes than slots: the rarest go uncounted. */
 }
 
+/* The bucket secs falls in, or -1 past the last (only in +Inf). */
+static int
+stats_bucket(double secs)
+{
+	int	 i;
+
+	for (i = 0; i < STATS_BUCKETS - 1 && secs > stats_bucket_le[i]; i++)
+		;
+	return (secs <= stats_bucket_le[i] ? i : -1);
+}
+
 void
 stats_response(struct stats_provider *sp, int code, double secs)
 {
@@ -49,12 +60,21 @@ stats_response(struct stats_provider *sp, int code, double secs)
 		return;
 	if (code > 0)
 		stats_code_add(sp, code, 1);
-	for (i = 0; i < STATS_BUCKETS - 1 && secs > stats_bucket_le[i]; i++)
-		;
-	if (secs <= stats_bucket_le[i])
+	if ((i = stats_bucket(secs)) != -1)
 		sp->sp_buckets[i]++;
 	sp->sp_count++;
 	sp->sp_sum += secs;
+}
+
+void
+stats_latency(struct stats_hist *h, double secs)
+{
+	int	 i;
+
+	if ((i = stats_bucket(secs)) != -1)
+		h->sh_buckets[i]++;
+	h->sh_count++;
+	h->sh_sum += secs;
 }
 
 void
@@ -71,6 +91,15 @@ stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
 	sum->st_bytes_to_clients += add->st_bytes_to_clients;
 	sum->st_certs_issued += add->st_certs_issued;
 	sum->st_certs_refused += add->st_certs_refused;
+	for (i = 0; i < STATS_AUTH_MAX; i++) {
+		sum->st_auth[i].sa_cache += add->st_auth[i].sa_cache;
+		sum->st_auth[i].sa_bridge += add->st_auth[i].sa_bridge;
+	}
+	for (i = 0; i < STATS_BUCKETS; i++)
+		sum->st_auth_latency.sh_buckets[i] +=
+		    add->st_auth_latency.sh_buckets[i];
+	sum->st_auth_latency.sh_count += add->st_auth_latency.sh_count;
+	sum->st_auth_latency.sh_sum += add->st_auth_latency.sh_sum;
 	for (i = 0; i < add->st_nproviders && i < STATS_PROVIDERS_MAX; i++) {
 		a = &add->st_providers[i];
 		if ((s = stats_provider(sum, a->sp_name)) == NULL)

@@ -31,6 +31,29 @@ struct stats_provider {
 	double			 sp_sum;
 };
 
+/* A latency histogram: non-cumulative buckets, as stats_bucket_le. */
+struct stats_hist {
+	uint64_t		 sh_buckets[STATS_BUCKETS];
+	uint64_t		 sh_count;
+	double			 sh_sum;
+};
+
+/* Token checks (auth.validate), by result. */
+enum stats_auth {
+	STATS_AUTH_VALID,
+	STATS_AUTH_INVALID,
+	STATS_AUTH_MISSING,
+	STATS_AUTH_UNAVAILABLE,
+	STATS_AUTH_THROTTLED,
+	STATS_AUTH_MAX
+};
+
+/* Decided from the cache (or locally), or by the bridge's answer. */
+struct stats_auth_row {
+	uint64_t		 sa_cache;
+	uint64_t		 sa_bridge;
+};
+
 struct proxy_stats {
 	uint64_t		 st_sessions_mitm;
 	uint64_t		 st_sessions_tunneled;
@@ -39,6 +62,8 @@ struct proxy_stats {
 	uint64_t		 st_bytes_to_clients;
 	uint64_t		 st_certs_issued;
 	uint64_t		 st_certs_refused;
+	struct stats_auth_row	 st_auth[STATS_AUTH_MAX];
+	struct stats_hist	 st_auth_latency;	/* bridge checks */
 	/* filled in by the parent */
 	uint64_t		 st_reloads;
 	uint64_t		 st_reload_failures;
@@ -50,6 +75,7 @@ struct proxy_stats {
 /* The entry for a provider name, added if new; NULL when full. */
 struct stats_provider	*stats_provider(struct proxy_stats *, const char *);
 void			 stats_response(struct stats_provider *, int, double);
+void			 stats_latency(struct stats_hist *, double);
 /* sum += add, providers merged by name. */
 void			 stats_add(struct proxy_stats *,
 			    const struct proxy_stats *);

@@ -4,6 +4,13 @@ one JSON line per request in --log, what it received (method, path,
 headers, body length and SHA-256, and which TCP connection it came on).
 
     bridge.py --port N [--tls CERT KEY] --log FILE [--ready FILE]
+              [--users FILE]
+
+/api/v2/users/me answers a token check (Coder-Session-Token) from the
+--users file, read on every request so a test can revoke a token: a
+JSON object mapping each token to a user name (200 with
+{"username": ...}), or to "revoked" or "expired" (401).  A token not in
+it gets 401 too.  With --slow S the answer waits S seconds first.
 
 Routes (any path under /api/v2/aibridge/):
     .../sse        two SSE events; the second only once --release exists
@@ -63,11 +70,35 @@ class Handler(BaseHTTPRequestHandler):
     def send_chunk(self, data):
         self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
 
+    def users_me(self):
+        if self.server.slow:
+            time.sleep(self.server.slow)
+        token = self.headers.get("Coder-Session-Token", "")
+        try:
+            with open(self.server.users) as f:
+                table = json.load(f)
+        except (OSError, ValueError):
+            table = {}
+        who = table.get(token)
+        if who is None or who in ("revoked", "expired"):
+            body = json.dumps({"message": "unauthorized"}).encode()
+            self.send_response(401)
+        else:
+            body = json.dumps({"id": "u-1", "username": who,
+                               "email": who + "@example.com"}).encode()
+            self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_any(self):
         n, digest = self.read_body()
         self.record(n, digest)
         u = urlsplit(self.path)
         q = parse_qs(u.query)
+        if u.path.endswith("/api/v2/users/me") and self.server.users:
+            return self.users_me()
         if u.path.endswith("/sse"):
             return self.sse()
         if u.path.endswith("/download") or u.path.endswith("/stream"):
@@ -121,12 +152,16 @@ def main():
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--log", required=True)
     ap.add_argument("--release")
+    ap.add_argument("--users")
+    ap.add_argument("--slow", type=float, default=0)
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.lock = threading.Lock()
     srv.log = args.log
     srv.release = args.release
+    srv.users = args.users
+    srv.slow = args.slow
     if args.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*args.tls)

@@ -1,0 +1,53 @@
+/*
+ * Token validation with the bridge (auth.validate): before a provider
+ * CONNECT is intercepted, or a tunnel opened under auth.tunnels: token,
+ * the token is checked with GET <bridge.url><path> and the header
+ * Coder-Session-Token, the way the bridge itself authenticates it.
+ *
+ * Answers are cached by the SHA-256 of the token (never the token):
+ * valid ones for ttl, refusals for negative_ttl, at most max_entries,
+ * the least recently used evicted first.  Checks of one new token made
+ * at once share one request.  Failed credentials are counted per client
+ * address, and an address past failures.limit in failures.window is
+ * refused without asking the bridge.
+ */
+#ifndef AIB_VALIDATE_H
+#define AIB_VALIDATE_H
+
+#include <stddef.h>
+
+struct proxy;
+struct proxy_conf;
+struct validator;
+struct validate_waiter;
+
+enum auth_result {
+	AUTH_VALID,
+	AUTH_INVALID,		/* the bridge refused the token */
+	AUTH_UNAVAILABLE,	/* the bridge could not answer */
+	AUTH_THROTTLED,		/* too many failures from this address */
+	AUTH_PENDING		/* asked; the callback follows */
+};
+
+#define AUTH_USER_MAX	64
+
+/* The result of a pending check; user is the token's owner if valid. */
+typedef void	(*validate_cb)(void *, enum auth_result, const char *);
+
+struct validator *validator_new(struct proxy *);
+/* A new configuration; the cache is kept unless the bridge changed. */
+void		 validator_configure(struct validator *, struct proxy_conf *);
+/*
+ * Check token for a client at addr.  A decision known now (valid from
+ * the cache, invalid, throttled, unavailable) is returned, with the user
+ * name copied out when valid; AUTH_PENDING means cb runs later, never
+ * before this returns, unless *w is cancelled first.
+ */
+enum auth_result validator_check(struct validator *, const char *,
+		    const char *, char *, size_t, validate_cb, void *,
+		    struct validate_waiter **);
+void		 validator_cancel(struct validate_waiter *);
+/* Credentials a client sent that were malformed: count the failure. */
+void		 validator_failed(struct validator *, const char *);
+
+#endif /* AIB_VALIDATE_H */

@@ -340,6 +340,35 @@ parent_send_proxy(struct parent *p, struct child *c,
 	return (0);
 }
 
+static void
+parent_send_resolver(struct parent *p, const struct aib_config *conf)
+{
+	parent_send_global(p, &p->resolver, conf);
+	imsgev_compose(&p->resolver.iev, IMSG_CFG_DONE, p->gen, -1, NULL,
+	    0);
+}
+
+/* What a replacement for a worker or the resolver is offered. */
+int
+parent_send_child(struct parent *p, struct child *c,
+    const struct aib_config *conf)
+{
+	char	*certs;
+	size_t	 certslen;
+	int	 rv;
+
+	if (c->proc == PROC_RESOLVER) {
+		parent_send_resolver(p, conf);
+		return (0);
+	}
+	if (c->proc != PROC_PROXY ||
+	    (certs = parent_ca_certs(conf, &certslen)) == NULL)
+		return (-1);
+	rv = parent_send_proxy(p, c, conf, certs, certslen);
+	free(certs);
+	return (rv);
+}
+
 int
 parent_send_config(struct parent *p, const struct aib_config *conf)
 {
@@ -353,9 +382,7 @@ parent_send_config(struct parent *p, const struct aib_config *conf)
 		free(certs);
 		return (-1);
 	}
-	parent_send_global(p, &p->resolver, conf);
-	imsgev_compose(&p->resolver.iev, IMSG_CFG_DONE, p->gen, -1, NULL,
-	    0);
+	parent_send_resolver(p, conf);
 	for (i = 0; i < p->nproxies && rv == 0; i++)
 		rv = parent_send_proxy(p, &p->proxies[i], conf, certs,
 		    certslen);

@@ -425,7 +425,9 @@ parent_reload(struct parent *p)
 		return;
 	}
 	log_info("reloading %s", p->conffile);
-	if ((conf = parent_load(p->conffile, 0)) == NULL) {
+	if ((conf = parent_load(p->conffile, 0)) == NULL ||
+	    parent_budget(p, conf) == -1) {
+		config_free(conf);
 		parent_reload_failed(p);
 		return;
 	}
@@ -545,11 +547,25 @@ parent_signals(struct parent *p)
 	ev_signal_start(p->loop, &p->sigint);
 }
 
+static void
+parent_log_budget(struct parent *p, rlim_t was, int lowered)
+{
+	log_info("open files limit %llu (was %llu): limits.connections %u, "
+	    "%u per worker", p->nofile, (unsigned long long)was,
+	    p->conf->max_connections, parent_share(p->conf->max_connections,
+	    p->conf->workers, 0));
+	if (lowered)
+		parent_log_lowered(p->conf);
+}
+
 __dead void
 parent_main(const char *conffile, int debug, int noaction, int verbose)
 {
 	struct parent		*p = &env;
 	struct aib_config	*conf;
+	char			 why[512];
+	rlim_t			 nofile, was;
+	int			 fit;
 
 	log_init(1, LOG_DAEMON);
 	/* Before anything else can fail for want of privileges. */
@@ -560,6 +576,12 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	/* SIGHUP re-reads it after the daemon left the directory. */
 	if ((conffile = realpath(conffile, NULL)) == NULL)
 		err(1, "%s", conf->path);
+	/* -n answers for the limit a start would raise to. */
+	if (proc_nofile(!noaction, &nofile, &was) == -1)
+		err(1, "RLIMIT_NOFILE");
+	if ((fit = parent_fit(conf, conf->workers, nofile, why,
+	    sizeof(why))) == -1)
+		errx(1, "%s: %s", conf->path, why);
 	if (noaction) {
 		parent_configtest_ca(conf);
 		fprintf(stderr, "configuration OK\n");
@@ -574,9 +596,11 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	p->verbose = verbose;
 	p->conf = conf;
 	p->state = PARENT_STARTING;
+	p->nofile = nofile;
 	log_init(debug, LOG_DAEMON);
 	log_setlevel(parent_loglevel(p, conf));
 	p->readyfd = debug ? -1 : parent_daemonize();
+	parent_log_budget(p, was, fit);
 
 	if ((p->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");

@@ -94,6 +94,7 @@ struct parent {
 	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;
 	int			 reload_pending; /* SIGHUP during a restart */
+	unsigned long long	 nofile;	/* RLIMIT_NOFILE, as raised */
 };
 
 /* parent.c */
@@ -118,6 +119,11 @@ int	 parent_restarting(const struct parent *);
 void	 parent_restart_pending(struct parent *);
 
 /* parent_config.c */
+uint32_t parent_share(uint32_t, int, int);
+int	 parent_fit(struct aib_config *, int, unsigned long long, char *,
+	    size_t);
+int	 parent_budget(struct parent *, struct aib_config *);
+void	 parent_log_lowered(const struct aib_config *);
 int	 parent_send_child(struct parent *, struct child *,
 	    const struct aib_config *);
 int	 parent_open_sockets(struct parent *, const struct aib_config *);

@@ -42,7 +42,11 @@ parent_loglevel(const struct parent *p, const struct aib_config *conf)
  * dumped holds two files instead of pipes (dump.c).
  */
 #define FD_PER_CONN	6
-/* Whatever the connections: tunnel.c's 64 pooled pipes, bridge.c's 64. */
+/*
+ * Whatever the connections: the empty pipes tunnel.c keeps for later
+ * (PIPE_POOL_MAX, two descriptors each) and the idle connections to the
+ * bridge that bridge.c keeps for reuse (BRIDGE_IDLE_MAX).
+ */
 #define FD_POOLS	(64 * 2 + 64)
 /*
  * Then the standard three, the channels to the parent, signerd and the
@@ -51,6 +55,7 @@ parent_loglevel(const struct parent *p, const struct aib_config *conf)
  */
 #define FD_BASE		(3 + 4 + 3 + 1 + 1 + 32)
 
+/* A worker's part of limits.connections; the parts sum to the total. */
 uint32_t
 parent_share(uint32_t total, int workers, int instance)
 {
@@ -69,7 +74,7 @@ parent_fd_fixed(const struct aib_config *conf)
 }
 
 /*
- * Does conf fit in limit descriptors a process with so many workers?
+ * Does conf fit, over so many workers with limit descriptors each?
  * 0 if it does; 1 if limits.connections, not set in the file, was
  * lowered from its default to what fits; -1 with why filled if not.
  */

@@ -192,6 +192,33 @@ check "the daemon stays up after the resolver's death" kill -0 "$DAEMON_PID"
 check "no worker died with the resolver" \
     test "$(proxy_pid 0) $(proxy_pid 1)" = "$new0 $old1"
 
+# --- A death and a SIGHUP at once: whichever the parent sees first, the
+# reload waits for the replacement or fails for want of the dead
+# worker's answer; either way both workers serve, and reloads work.
+n0=$(wc -l < "$LOG")
+kill -KILL "$(proxy_pid 1)"
+kill -HUP "$DAEMON_PID"
+for i in $(seq 1 40); do
+	tail -n +"$n0" "$LOG" | grep -qE "parent: (reloaded|reload failed)" &&
+	    break
+	sleep 0.05
+done
+check "a reload sent with a death settles" sh -c "tail -n +$n0 '$LOG' |
+    grep -qE 'parent: (reloaded|reload failed)'"
+sleep 0.3
+check "both workers are there" test -n "$(proxy_pid 0)" -a -n "$(proxy_pid 1)"
+n0=$(wc -l < "$LOG")
+kill -HUP "$DAEMON_PID"
+for i in $(seq 1 40); do
+	tail -n +"$n0" "$LOG" | grep -q "parent: reloaded" && break
+	sleep 0.05
+done
+check "the next reload is taken" sh -c "tail -n +$n0 '$LOG' |
+    grep -q 'parent: reloaded'"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    -x "http://$P" "http://localhost:$OHTTP/after")
+check_eq "and the proxy serves" "$code" 200
+
 # --- A crash loop: worker 1 killed five times in a row stops it all.
 stop_daemon
 start_daemon "$T/r.yaml" || { nok "daemon restarts"; exit 0; }

@@ -229,11 +229,10 @@ parent_restart_pending(struct parent *p)
 {
 	int	 i;
 
-	if (p->state != PARENT_RUNNING)
-		return;
-	if (p->resolver.restart)
+	if (p->state == PARENT_RUNNING && p->resolver.restart)
 		parent_restart(p, &p->resolver);
-	for (i = 0; i < p->nproxies; i++)
+	/* A restart that ends a crash loop stops the daemon: check again. */
+	for (i = 0; i < p->nproxies && p->state == PARENT_RUNNING; i++)
 		if (p->proxies[i].restart)
 			parent_restart(p, &p->proxies[i]);
 }
@@ -248,7 +247,7 @@ parent_crashloop(struct parent *p, struct child *c)
 	ev_tstamp	 now = ev_now(p->loop);
 
 	c->deaths[c->ndeaths++ % CHILD_DEATHS_MAX] = now;
-	/* The oldest of the last CHILD_DEATHS_MAX is next to be replaced. */
+	/* The slot written next holds the oldest of the last few deaths. */
 	if (c->ndeaths < CHILD_DEATHS_MAX ||
 	    now - c->deaths[c->ndeaths % CHILD_DEATHS_MAX] > CHILD_DEATHS_SECS)
 		return (0);

@@ -37,13 +37,14 @@ parent_loglevel(const struct parent *p, const struct aib_config *conf)
 /*
  * The descriptors (RLIMIT_NOFILE, getrlimit(2)) a worker may hold at
  * once.  Per connection at worst: the client, the server or bridge
- * connection, and a splice pipe, two descriptors, each way while a
- * tunnel moves bytes both ways (tunnel.c); an intercepted request being
- * dumped holds two files instead of pipes (dump.c).
+ * connection (dial.c tries one address at a time), and a splice pipe,
+ * two descriptors, each way while a tunnel moves bytes both ways
+ * (tunnel.c); an intercepted request being dumped holds two files
+ * instead of pipes (exchange.c).
  */
 #define FD_PER_CONN	6
 /*
- * Whatever the connections: the empty pipes tunnel.c keeps for later
+ * Whatever the connections: the empty pipes pipes.c keeps for later
  * (PIPE_POOL_MAX, two descriptors each) and the idle connections to the
  * bridge that bridge.c keeps for reuse (BRIDGE_IDLE_MAX).
  */

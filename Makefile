@@ -53,7 +53,8 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/pem.c \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
-		   aibproxyd/parent_config.c aibproxyd/resolver.c \
+		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
+		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
 WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \

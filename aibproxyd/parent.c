@@ -8,8 +8,9 @@
  *
  * Children are fork+exec'd, acknowledge each configuration and are
  * told to start only once all of them took it, at start-up and on
- * SIGHUP alike.  If any child dies the daemon stops: a service manager
- * restarts it, a half-working proxy never serves.
+ * SIGHUP alike.  A worker or the resolver that dies is replaced
+ * (parent_child.c); signerd's death, or any death before the daemon
+ * first started, stops everything.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -34,9 +35,6 @@
 
 static struct parent	 env;
 
-static int	parent_dispatch_child(struct imsgev *, struct imsg *);
-static void	parent_child_closed(struct imsgev *, const char *);
-static void	parent_shutdown(struct parent *, int);
 static void	parent_live(struct parent *);
 
 static void
@@ -112,7 +110,7 @@ parent_losstimer(struct ev_loop *loop, ev_timer *w, int revents)
  * on without signerd), so wait a moment and log every loss with its
  * exit status before stopping: the first line names the cause.
  */
-static void
+void
 parent_lost(struct parent *p)
 {
 	if (p->state == PARENT_LOSING || p->state == PARENT_STOPPING)
@@ -123,175 +121,20 @@ parent_lost(struct parent *p)
 	ev_timer_start(p->loop, &p->losstimer);
 }
 
-static int
-parent_all_dead(const struct parent *p)
-{
-	int	 i;
-
-	if (p->signer.alive || p->resolver.alive)
-		return (0);
-	for (i = 0; i < p->nproxies; i++)
-		if (p->proxies[i].alive)
-			return (0);
-	return (1);
-}
-
-static int
-parent_proxies_dead(const struct parent *p)
-{
-	int	 i;
-
-	for (i = 0; i < p->nproxies; i++)
-		if (p->proxies[i].alive)
-			return (0);
-	return (1);
-}
-
-static void
-parent_child_exited(struct ev_loop *loop, ev_child *w, int revents)
-{
-	struct child	*c = w->data;
-	struct parent	*p = &env;
-	int		 st = w->rstatus;
-
-	ev_child_stop(loop, w);
-	c->alive = 0;
-	/* Draining, a worker that finished its connections exits 0. */
-	if (p->state == PARENT_DRAINING && c->proc == PROC_PROXY &&
-	    WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		if (parent_proxies_dead(p))
-			parent_shutdown(p, 0);
-		return;
-	}
-	if (p->state != PARENT_STOPPING) {
-		if (WIFSIGNALED(st))
-			log_warnx("lost child: %s (pid %d) killed by "
-			    "signal %d", c->name, (int)c->pid, WTERMSIG(st));
-		else
-			log_warnx("lost child: %s (pid %d) exited with "
-			    "status %d", c->name, (int)c->pid,
-			    WEXITSTATUS(st));
-		p->lost_logged = 1;
-		parent_lost(p);
-	}
-	if (p->state == PARENT_STOPPING && parent_all_dead(p))
-		ev_break(loop, EVBREAK_ALL);
-}
-
-static void
-parent_child_argv(struct parent *p, struct child *c, char **argv,
-    size_t n)
-{
-	static char	 inst[AIB_WORKERS_MAX][12];
-	size_t		 i = 0;
-
-	argv[i++] = c->name;
-	if (c->proc != PROC_SIGNER) {
-		argv[i++] = "-P";
-		argv[i++] = c->proc == PROC_PROXY ? "proxy" : "resolver";
-		snprintf(inst[c->instance], sizeof(inst[0]), "%d",
-		    c->instance);
-		argv[i++] = "-I";
-		argv[i++] = inst[c->instance];
-	}
-	argv[i++] = "-u";
-	argv[i++] = c->proc == PROC_SIGNER ? p->conf->signer_user :
-	    p->conf->user;
-	/* The resolver needs /etc/resolv.conf and /etc/hosts: no chroot. */
-	if (c->proc != PROC_RESOLVER) {
-		argv[i++] = "-r";
-		argv[i++] = p->conf->chroot;
-	}
-	if (p->debug)
-		argv[i++] = "-d";
-	for (int v = 0; v < p->verbose && v < 3; v++)
-		argv[i++] = "-v";
-	argv[i] = NULL;
-	if (i >= n)
-		fatalx("%s: argv overflow", __func__);
-}
-
-static void
-parent_start_child(struct parent *p, struct child *c)
-{
-	char		*argv[20];
-	const char	*path;
-	int		 sp[2];
-
-	parent_child_argv(p, c, argv, nitems(argv));
-	path = c->proc == PROC_SIGNER ? AIB_SIGNERD_PATH : AIB_AIBPROXYD_PATH;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
-		fatal("%s: socketpair", __func__);
-	if ((c->pid = proc_exec(path, argv, sp[1], -1)) == -1)
-		fatal("%s: exec %s", __func__, path);
-	close(sp[1]);
-	c->alive = 1;
-	ev_child_init(&c->cw, parent_child_exited, c->pid, 0);
-	c->cw.data = c;
-	ev_child_start(p->loop, &c->cw);
-	imsgev_init(&c->iev, p->loop, sp[0], 1, c->name,
-	    parent_dispatch_child, parent_child_closed, c);
-	log_debug("%s: started %s, pid %d", __func__, c->name, (int)c->pid);
-}
-
-/* Give a and b the two ends of a new channel between them. */
-static void
-parent_connect(struct child *a, struct child *b)
-{
-	struct ctl_procfd	 pf;
-	int			 sp[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
-		fatal("%s: socketpair", __func__);
-	pf.pf_proc = b->proc;
-	pf.pf_instance = b->instance;
-	imsgev_compose(&a->iev, IMSG_CTL_PROCFD, 0, sp[0], &pf, sizeof(pf));
-	pf.pf_proc = a->proc;
-	pf.pf_instance = a->instance;
-	imsgev_compose(&b->iev, IMSG_CTL_PROCFD, 0, sp[1], &pf, sizeof(pf));
-}
-
-static void
-parent_start_children(struct parent *p)
-{
-	struct child	*c;
-	int		 i;
-
-	p->signer.proc = PROC_SIGNER;
-	strlcpy(p->signer.name, "aibproxyd: signer", sizeof(p->signer.name));
-	parent_start_child(p, &p->signer);
-	p->resolver.proc = PROC_RESOLVER;
-	strlcpy(p->resolver.name, "aibproxyd: resolver",
-	    sizeof(p->resolver.name));
-	parent_start_child(p, &p->resolver);
-	p->nproxies = p->conf->workers;
-	for (i = 0; i < p->nproxies; i++) {
-		c = &p->proxies[i];
-		c->proc = PROC_PROXY;
-		c->instance = i;
-		snprintf(c->name, sizeof(c->name), "aibproxyd: proxy %d", i);
-		parent_start_child(p, c);
-		parent_connect(c, &p->signer);
-		parent_connect(c, &p->resolver);
-	}
-}
-
-static void
-parent_foreach_child(struct parent *p, void (*fn)(struct child *, void *),
-    void *arg)
-{
-	int	 i;
-
-	fn(&p->signer, arg);
-	fn(&p->resolver, arg);
-	for (i = 0; i < p->nproxies; i++)
-		fn(&p->proxies[i], arg);
-}
-
 static void
 child_send_type(struct child *c, void *arg)
 {
 	imsgev_compose(&c->iev, *(uint32_t *)arg, 0, -1, NULL, 0);
+}
+
+/* Back to serving the running configuration, and to due restarts. */
+static void
+parent_reload_failed(struct parent *p)
+{
+	log_warnx("reload failed, keeping the running configuration");
+	p->reload_failures++;
+	p->state = PARENT_RUNNING;
+	parent_restart_pending(p);
 }
 
 static void
@@ -312,10 +155,8 @@ parent_offer(struct parent *p, struct aib_config *conf)
 		p->acks_wanted = 0;
 		if (p->state == PARENT_STARTING)
 			fatalx("cannot start with %s", conf->path);
-		log_warnx("reload failed, keeping the running configuration");
-		p->reload_failures++;
 		config_free(conf);
-		p->state = PARENT_RUNNING;
+		parent_reload_failed(p);
 	}
 }
 
@@ -337,9 +178,7 @@ parent_acks_done(struct parent *p)
 			parent_shutdown(p, 1);
 			return;
 		}
-		log_warnx("reload failed, keeping the running configuration");
-		p->reload_failures++;
-		p->state = PARENT_RUNNING;
+		parent_reload_failed(p);
 		return;
 	}
 	t = IMSG_CTL_START;
@@ -358,6 +197,24 @@ parent_acks_done(struct parent *p)
 	if (p->state == PARENT_STARTING)
 		parent_live(p);
 	p->state = PARENT_RUNNING;
+	parent_restart_pending(p);
+}
+
+/*
+ * A child died before it answered the configuration offered: that
+ * reload fails, and the replacement gets the running one.
+ */
+void
+parent_offer_lost(struct parent *p, struct child *c)
+{
+	if (p->acks_wanted == 0 || c->acked)
+		return;
+	c->acked = 1;
+	log_warnx("%s died before it answered the new configuration",
+	    c->name);
+	p->acks_failed++;
+	if (--p->acks_wanted == 0)
+		parent_acks_done(p);
 }
 
 /*
@@ -441,7 +298,8 @@ parent_stats_done(struct parent *p)
 static int
 parent_stats_req(struct parent *p, struct child *c, uint32_t id)
 {
-	int	 i;
+	struct child	*w;
+	int		 i;
 
 	if (c->proc != PROC_PROXY || p->nstats_waiters >=
 	    (int)nitems(p->stats_waiters))
@@ -455,11 +313,36 @@ parent_stats_req(struct parent *p, struct child *c, uint32_t id)
 		fatal("%s", __func__);
 	memset(p->stats_sum, 0, sizeof(*p->stats_sum));
 	p->stats_gen++;
-	p->stats_wanted = p->nproxies;
-	for (i = 0; i < p->nproxies; i++)
-		imsgev_compose(&p->proxies[i].iev, IMSG_STATS_REQ, p->stats_gen,
-		    -1, NULL, 0);
+	/* A worker being replaced has nothing to count yet. */
+	for (i = 0; i < p->nproxies; i++) {
+		w = &p->proxies[i];
+		if (!w->alive || w->starting)
+			continue;
+		w->stats_asked = 1;
+		p->stats_wanted++;
+		imsgev_compose(&w->iev, IMSG_STATS_REQ, p->stats_gen, -1, NULL,
+		    0);
+	}
+	if (p->stats_wanted == 0)
+		parent_stats_done(p);
 	return (0);
+}
+
+/* A worker died: a scrape no longer waits for it, nor answers it. */
+void
+parent_stats_lost(struct parent *p, struct child *c)
+{
+	int	 i, j;
+
+	for (i = j = 0; i < p->nstats_waiters; i++)
+		if (p->stats_waiters[i].worker != c->instance)
+			p->stats_waiters[j++] = p->stats_waiters[i];
+	p->nstats_waiters = j;
+	if (!c->stats_asked)
+		return;
+	c->stats_asked = 0;
+	if (--p->stats_wanted == 0)
+		parent_stats_done(p);
 }
 
 static int
@@ -471,8 +354,9 @@ parent_stats(struct parent *p, struct child *c, struct imsg *imsg)
 	if (c->proc != PROC_PROXY || imsg->datalen != sizeof(*st) ||
 	    st->st_nproviders < 0 || st->st_nproviders > STATS_PROVIDERS_MAX)
 		return (-1);
-	if (imsg->hdr.peerid != p->stats_gen || p->stats_wanted == 0)
+	if (imsg->hdr.peerid != p->stats_gen || !c->stats_asked)
 		return (0);
+	c->stats_asked = 0;
 	/* Names are summed by comparison: make sure each one ends. */
 	for (i = 0; i < st->st_nproviders; i++)
 		st->st_providers[i].sp_name[AIB_NAME_MAX - 1] = '\0';
@@ -482,7 +366,7 @@ parent_stats(struct parent *p, struct child *c, struct imsg *imsg)
 	return (0);
 }
 
-static int
+int
 parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 {
 	struct child	*c = iev->arg;
@@ -498,6 +382,8 @@ parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		if (imsg_get_data(imsg, &ack, sizeof(ack)) == -1)
 			return (-1);
 		ack.ca_reason[sizeof(ack.ca_reason) - 1] = '\0';
+		if (c->starting)
+			return (parent_child_ready(p, c, &ack));
 		/* An answer to an offer that was already withdrawn. */
 		if (imsg->hdr.peerid != p->gen || p->acks_wanted == 0)
 			return (0);
@@ -518,24 +404,12 @@ parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 }
 
 static void
-parent_child_closed(struct imsgev *iev, const char *why)
-{
-	struct child	*c = iev->arg;
-
-	if (env.state == PARENT_STOPPING || env.state == PARENT_LOSING ||
-	    (env.state == PARENT_DRAINING && c->proc == PROC_PROXY))
-		return;
-	log_debug("%s channel: %s", c->name, why);
-	parent_lost(&env);
-}
-
-static void
 child_reset_ack(struct child *c, void *arg)
 {
 	c->acked = 0;
 }
 
-static void
+void
 parent_reload(struct parent *p)
 {
 	struct aib_config	*conf;
@@ -544,10 +418,17 @@ parent_reload(struct parent *p)
 		log_warnx("reload: already in progress or stopping");
 		return;
 	}
+	/* The offer needs every child: see parent_child_ready(). */
+	if (parent_restarting(p)) {
+		log_info("reload: once the child being replaced is up");
+		p->reload_pending = 1;
+		return;
+	}
 	log_info("reloading %s", p->conffile);
-	if ((conf = parent_load(p->conffile, 0)) == NULL) {
-		log_warnx("reload failed, keeping the running configuration");
-		p->reload_failures++;
+	if ((conf = parent_load(p->conffile, 0)) == NULL ||
+	    parent_budget(p, conf) == -1) {
+		config_free(conf);
+		parent_reload_failed(p);
 		return;
 	}
 	if (conf->workers != p->nproxies || strcmp(conf->user,
@@ -559,17 +440,6 @@ parent_reload(struct parent *p)
 	p->state = PARENT_RELOADING;
 	parent_foreach_child(p, child_reset_ack, NULL);
 	parent_offer(p, conf);
-}
-
-static void
-child_stop(struct child *c, void *arg)
-{
-	if (!c->alive)
-		return;
-	/* Closing the channel is the signal to exit. */
-	imsgev_clear(&c->iev);
-	if (*(int *)arg)
-		kill(c->pid, SIGTERM);
 }
 
 static void
@@ -588,7 +458,7 @@ parent_killtimer(struct ev_loop *loop, ev_timer *w, int revents)
 			kill(p->proxies[i].pid, SIGKILL);
 }
 
-static void
+void
 parent_shutdown(struct parent *p, int code)
 {
 	int	 term = code != 0;
@@ -599,9 +469,10 @@ parent_shutdown(struct parent *p, int code)
 		log_warnx("lost child: a channel closed without an exit");
 	ev_timer_stop(p->loop, &p->losstimer);
 	ev_timer_stop(p->loop, &p->draintimer);
+	ev_timer_stop(p->loop, &p->retrytimer);
 	p->state = PARENT_STOPPING;
 	p->exitcode = code;
-	parent_foreach_child(p, child_stop, &term);
+	parent_foreach_child(p, parent_child_stop, &term);
 	if (parent_all_dead(p)) {
 		ev_break(p->loop, EVBREAK_ALL);
 		return;
@@ -676,11 +547,25 @@ parent_signals(struct parent *p)
 	ev_signal_start(p->loop, &p->sigint);
 }
 
+static void
+parent_log_budget(struct parent *p, rlim_t was, int lowered)
+{
+	log_info("open files limit %llu (was %llu): limits.connections %u, "
+	    "%u per worker", p->nofile, (unsigned long long)was,
+	    p->conf->max_connections, parent_share(p->conf->max_connections,
+	    p->conf->workers, 0));
+	if (lowered)
+		parent_log_lowered(p->conf);
+}
+
 __dead void
 parent_main(const char *conffile, int debug, int noaction, int verbose)
 {
 	struct parent		*p = &env;
 	struct aib_config	*conf;
+	char			 why[512];
+	rlim_t			 nofile, was;
+	int			 fit;
 
 	log_init(1, LOG_DAEMON);
 	/* Before anything else can fail for want of privileges. */
@@ -691,6 +576,12 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	/* SIGHUP re-reads it after the daemon left the directory. */
 	if ((conffile = realpath(conffile, NULL)) == NULL)
 		err(1, "%s", conf->path);
+	/* -n answers for the limit a start would raise to. */
+	if (proc_nofile(!noaction, &nofile, &was) == -1)
+		err(1, "RLIMIT_NOFILE");
+	if ((fit = parent_fit(conf, conf->workers, nofile, why,
+	    sizeof(why))) == -1)
+		errx(1, "%s: %s", conf->path, why);
 	if (noaction) {
 		parent_configtest_ca(conf);
 		fprintf(stderr, "configuration OK\n");
@@ -705,12 +596,15 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	p->verbose = verbose;
 	p->conf = conf;
 	p->state = PARENT_STARTING;
+	p->nofile = nofile;
 	log_init(debug, LOG_DAEMON);
 	log_setlevel(parent_loglevel(p, conf));
 	p->readyfd = debug ? -1 : parent_daemonize();
+	parent_log_budget(p, was, fit);
 
 	if ((p->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
+	ev_set_userdata(p->loop, p);
 	parent_signals(p);
 	parent_start_children(p);
 	parent_foreach_child(p, child_reset_ack, NULL);

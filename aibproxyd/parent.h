@@ -15,15 +15,25 @@
 #include "proto.h"
 #include "stats.h"
 
+/* A child that dies this often within CHILD_DEATHS_SECS stops us. */
+#define CHILD_DEATHS_MAX	5
+#define CHILD_DEATHS_SECS	60
+
 struct child {
 	enum aib_proc		 proc;
 	int			 instance;
 	char			 name[32];
+	char			 inst[12];	/* -I, instance as text */
 	pid_t			 pid;
 	struct imsgev		 iev;
 	ev_child		 cw;
 	int			 acked;
 	int			 alive;
+	int			 restart;	/* died: replace when running */
+	int			 starting;	/* a replacement, not yet ready */
+	int			 stats_asked;	/* a scrape waits for it */
+	ev_tstamp		 deaths[CHILD_DEATHS_MAX];
+	unsigned int		 ndeaths;
 };
 
 /* A bound listening socket, kept across reloads by address. */
@@ -67,6 +77,7 @@ struct parent {
 	ev_timer		 killtimer;
 	ev_timer		 losstimer;
 	ev_timer		 draintimer;
+	ev_timer		 retrytimer;	/* a restart that failed */
 	/* a scrape being summed, and who asked for it */
 	uint32_t		 stats_gen;
 	int			 stats_wanted;
@@ -82,9 +93,39 @@ struct parent {
 	int			 readyfd;	/* tells the starter we are live */
 	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;
+	int			 reload_pending; /* SIGHUP during a restart */
+	unsigned long long	 nofile;	/* RLIMIT_NOFILE, as raised */
 };
 
+/* parent.c */
+int	 parent_dispatch_child(struct imsgev *, struct imsg *);
+void	 parent_lost(struct parent *);
+void	 parent_shutdown(struct parent *, int);
+void	 parent_reload(struct parent *);
+void	 parent_offer_lost(struct parent *, struct child *);
+void	 parent_stats_lost(struct parent *, struct child *);
+
+/* parent_child.c */
+void	 parent_start_children(struct parent *);
+void	 parent_foreach_child(struct parent *,
+	    void (*)(struct child *, void *), void *);
+void	 parent_child_stop(struct child *, void *);
+void	 parent_child_closed(struct imsgev *, const char *);
+int	 parent_child_ready(struct parent *, struct child *,
+	    const struct cfg_ack *);
+int	 parent_all_dead(const struct parent *);
+int	 parent_proxies_dead(const struct parent *);
+int	 parent_restarting(const struct parent *);
+void	 parent_restart_pending(struct parent *);
+
 /* parent_config.c */
+uint32_t parent_share(uint32_t, int, int);
+int	 parent_fit(struct aib_config *, int, unsigned long long, char *,
+	    size_t);
+int	 parent_budget(struct parent *, struct aib_config *);
+void	 parent_log_lowered(const struct aib_config *);
+int	 parent_send_child(struct parent *, struct child *,
+	    const struct aib_config *);
 int	 parent_open_sockets(struct parent *, const struct aib_config *);
 void	 parent_close_unused_sockets(struct parent *);
 int	 parent_send_config(struct parent *, const struct aib_config *);

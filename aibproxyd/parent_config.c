@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tls.h>
@@ -31,6 +32,104 @@ parent_loglevel(const struct parent *p, const struct aib_config *conf)
 	int	 level = conf->loglevel + p->verbose;
 
 	return (level > LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : level);
+}
+
+/*
+ * The descriptors (RLIMIT_NOFILE, getrlimit(2)) a worker may hold at
+ * once.  Per connection at worst: the client, the server or bridge
+ * connection (dial.c tries one address at a time), and a splice pipe,
+ * two descriptors, each way while a tunnel moves bytes both ways
+ * (tunnel.c); an intercepted request being dumped holds two files
+ * instead of pipes (exchange.c).
+ */
+#define FD_PER_CONN	6
+/*
+ * Whatever the connections: the empty pipes pipes.c keeps for later
+ * (PIPE_POOL_MAX, two descriptors each) and the idle connections to the
+ * bridge that bridge.c keeps for reuse (BRIDGE_IDLE_MAX).
+ */
+#define FD_POOLS	(64 * 2 + 64)
+/*
+ * Then the standard three, the channels to the parent, signerd and the
+ * resolver (and a replacement resolver's), the event loop's own, the
+ * system log, log.dump_dir, and room for the listeners of a reload.
+ */
+#define FD_BASE		(3 + 4 + 3 + 1 + 1 + 32)
+
+/* A worker's part of limits.connections; the parts sum to the total. */
+uint32_t
+parent_share(uint32_t total, int workers, int instance)
+{
+	return (total / workers + ((uint32_t)instance < total % workers));
+}
+
+static unsigned long long
+parent_fd_fixed(const struct aib_config *conf)
+{
+	struct listen_conf	*l;
+	unsigned long long	 n = FD_BASE + FD_POOLS;
+
+	TAILQ_FOREACH(l, &conf->listens, entry)
+		n++;
+	return (conf->metrics ? n + 1 : n);
+}
+
+/*
+ * Does conf fit, over so many workers with limit descriptors each?
+ * 0 if it does; 1 if limits.connections, not set in the file, was
+ * lowered from its default to what fits; -1 with why filled if not.
+ */
+int
+parent_fit(struct aib_config *conf, int workers, unsigned long long limit,
+    char *why, size_t len)
+{
+	unsigned long long	 fixed, share, room;
+
+	if (conf->max_connections < (uint32_t)workers) {
+		snprintf(why, len, "limits.connections %u is less than "
+		    "workers (%d): each worker needs one at least",
+		    conf->max_connections, workers);
+		return (-1);
+	}
+	fixed = parent_fd_fixed(conf);
+	share = parent_share(conf->max_connections, workers, 0);
+	if (share * FD_PER_CONN + fixed <= limit)
+		return (0);
+	room = limit > fixed ? (limit - fixed) / FD_PER_CONN : 0;
+	if (!conf->max_connections_set && room > 0) {
+		conf->max_connections = room * workers;
+		return (1);
+	}
+	snprintf(why, len, "limits.connections %u does not fit: each of %d "
+	    "workers needs %llu descriptors (%llu connections x %d + %llu), "
+	    "the limit (ulimit -n) is %llu; %llu connections fit",
+	    conf->max_connections, workers, share * FD_PER_CONN + fixed,
+	    share, FD_PER_CONN, fixed, limit, room * workers);
+	return (-1);
+}
+
+/* On reload: the workers stay as many, the limit as raised at start. */
+int
+parent_budget(struct parent *p, struct aib_config *conf)
+{
+	char	 why[512];
+
+	switch (parent_fit(conf, p->nproxies, p->nofile, why, sizeof(why))) {
+	case -1:
+		log_warnx("%s: %s", conf->path, why);
+		return (-1);
+	case 1:
+		parent_log_lowered(conf);
+		break;
+	}
+	return (0);
+}
+
+void
+parent_log_lowered(const struct aib_config *conf)
+{
+	log_warnx("limits.connections not set: %u, as many as the open "
+	    "files limit allows", conf->max_connections);
 }
 
 static int
@@ -200,6 +299,9 @@ parent_send_global(struct parent *p, struct child *c,
 
 	config_global(conf, &gc);
 	gc.gc_loglevel = parent_loglevel(p, conf);
+	/* limits.connections is the total: each worker enforces its part. */
+	gc.gc_max_connections = parent_share(conf->max_connections,
+	    p->nproxies, c->instance);
 	imsgev_compose(&c->iev, IMSG_CFG_GLOBAL, 0, -1, &gc, sizeof(gc));
 }
 
@@ -342,6 +444,35 @@ parent_send_proxy(struct parent *p, struct child *c,
 	return (0);
 }
 
+static void
+parent_send_resolver(struct parent *p, const struct aib_config *conf)
+{
+	parent_send_global(p, &p->resolver, conf);
+	imsgev_compose(&p->resolver.iev, IMSG_CFG_DONE, p->gen, -1, NULL,
+	    0);
+}
+
+/* What a replacement for a worker or the resolver is offered. */
+int
+parent_send_child(struct parent *p, struct child *c,
+    const struct aib_config *conf)
+{
+	char	*certs;
+	size_t	 certslen;
+	int	 rv;
+
+	if (c->proc == PROC_RESOLVER) {
+		parent_send_resolver(p, conf);
+		return (0);
+	}
+	if (c->proc != PROC_PROXY ||
+	    (certs = parent_ca_certs(conf, &certslen)) == NULL)
+		return (-1);
+	rv = parent_send_proxy(p, c, conf, certs, certslen);
+	free(certs);
+	return (rv);
+}
+
 int
 parent_send_config(struct parent *p, const struct aib_config *conf)
 {
@@ -355,9 +486,7 @@ parent_send_config(struct parent *p, const struct aib_config *conf)
 		free(certs);
 		return (-1);
 	}
-	parent_send_global(p, &p->resolver, conf);
-	imsgev_compose(&p->resolver.iev, IMSG_CFG_DONE, p->gen, -1, NULL,
-	    0);
+	parent_send_resolver(p, conf);
 	for (i = 0; i < p->nproxies && rv == 0; i++)
 		rv = parent_send_proxy(p, &p->proxies[i], conf, certs,
 		    certslen);

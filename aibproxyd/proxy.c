@@ -38,11 +38,34 @@ static struct proxy	 proxy_env;
 static int	proxy_dispatch_signer(struct imsgev *, struct imsg *);
 static int	proxy_dispatch_resolver(struct imsgev *, struct imsg *);
 
-/* Without signerd or the resolver a worker cannot do its job safely. */
+/* Without signerd a worker cannot do its job safely. */
 static void
 proxy_peer_closed(struct imsgev *iev, const char *why)
 {
 	fatalx("%s channel: %s", iev->name, why);
+}
+
+/*
+ * The parent replaces a resolver that died and sends its channel here;
+ * the lookups the old one had not answered time out (timeouts.connect).
+ */
+static void
+proxy_resolver_closed(struct imsgev *iev, const char *why)
+{
+	log_warnx("resolver channel: %s; waiting for a new resolver", why);
+}
+
+/* In place: the DNS client keeps a pointer to proxy_env.resolver. */
+static void
+proxy_resolver_set(int fd)
+{
+	struct imsgev	*iev = &proxy_env.resolver;
+
+	/* Not set up yet at start (loop NULL), or the old resolver's. */
+	if (iev->loop != NULL && !iev->dead)
+		imsgev_clear(iev);
+	imsgev_init(iev, proxy_env.loop, fd, 0, "resolver",
+	    proxy_dispatch_resolver, proxy_resolver_closed, NULL);
 }
 
 
@@ -123,9 +146,7 @@ proxy_procfd(struct imsg *imsg)
 		    "signer", proxy_dispatch_signer, proxy_peer_closed, NULL);
 		return (0);
 	case PROC_RESOLVER:
-		imsgev_init(&proxy_env.resolver, proxy_env.loop, fd, 0,
-		    "resolver", proxy_dispatch_resolver, proxy_peer_closed,
-		    NULL);
+		proxy_resolver_set(fd);
 		return (0);
 	default:
 		close(fd);

@@ -38,6 +38,7 @@
 struct lookup {
 	TAILQ_ENTRY(lookup)	 entry;
 	int			 worker;
+	uint32_t		 chan;		/* the worker's channel's */
 	uint32_t		 id;
 	struct dns_req		 req;
 	struct dns_res		 res;
@@ -48,6 +49,8 @@ struct resolver {
 	struct ev_loop		*loop;
 	struct imsgev		 parent;
 	struct imsgev		*workers[AIB_WORKERS_MAX];
+	/* Counts a worker's channels: a replacement's ids start afresh. */
+	uint32_t		 chans[AIB_WORKERS_MAX];
 	ev_async		 done_ev;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
@@ -137,7 +140,8 @@ resolver_answer(struct ev_loop *loop, ev_async *w, int revents)
 	while ((l = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, l, entry);
 		rs.queued--;
-		if (rs.workers[l->worker] != NULL)
+		if (rs.workers[l->worker] != NULL &&
+		    rs.chans[l->worker] == l->chan)
 			imsgev_compose(rs.workers[l->worker], IMSG_DNS_RES,
 			    l->id, -1, &l->res, sizeof(l->res));
 		free(l);
@@ -161,6 +165,7 @@ resolver_enqueue(int worker, uint32_t id, const struct dns_req *req)
 		return;
 	}
 	l->worker = worker;
+	l->chan = rs.chans[worker];
 	l->id = id;
 	l->req = *req;
 	rs.queued++;
@@ -197,10 +202,21 @@ resolver_proxy_closed(struct imsgev *iev, const char *why)
 {
 	int	 worker = (int)(intptr_t)iev->arg;
 
-	/* The parent sees the worker die and stops everything. */
+	/* The parent sees the worker die and sends its replacement's. */
 	log_debug("proxy %d channel: %s", worker, why);
 	rs.workers[worker] = NULL;
 	free(iev);
+}
+
+/* A replacement's channel may come before the old one's end is read. */
+static void
+resolver_proxy_drop(int worker)
+{
+	if (rs.workers[worker] == NULL)
+		return;
+	imsgev_clear(rs.workers[worker]);
+	free(rs.workers[worker]);
+	rs.workers[worker] = NULL;
 }
 
 static int
@@ -214,11 +230,12 @@ resolver_procfd(struct imsg *imsg)
 	    (fd = imsg_get_fd(imsg)) == -1)
 		return (-1);
 	if (pf.pf_proc != PROC_PROXY || pf.pf_instance < 0 ||
-	    pf.pf_instance >= AIB_WORKERS_MAX ||
-	    rs.workers[pf.pf_instance] != NULL) {
+	    pf.pf_instance >= AIB_WORKERS_MAX) {
 		close(fd);
 		return (-1);
 	}
+	resolver_proxy_drop(pf.pf_instance);
+	rs.chans[pf.pf_instance]++;
 	if ((iev = calloc(1, sizeof(*iev))) == NULL)
 		fatal("%s", __func__);
 	imsgev_init(iev, rs.loop, fd, 0, "proxy", resolver_dispatch_proxy,

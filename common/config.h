@@ -95,6 +95,7 @@ struct aib_config {
 	uint32_t		 timeout_shutdown;
 
 	uint32_t		 max_connections;
+	int			 max_connections_set;	/* in the file */
 	uint32_t		 header_bytes;
 
 	int			 metrics;	/* metrics.listen set */

@@ -539,8 +539,10 @@ parse_limit_connections(struct cfg_ctx *ctx, const struct cfg_item *it,
 	struct aib_config	*conf = arg;
 	long long		 v;
 
-	if (cfg_number(ctx, it, 1, 1000000, &v) == 0)
+	if (cfg_number(ctx, it, 1, 1000000, &v) == 0) {
 		conf->max_connections = v;
+		conf->max_connections_set = 1;
+	}
 }
 
 static void

@@ -2,12 +2,15 @@
  * fork+exec of children and the one privilege drop every child does.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +159,68 @@ proc_privdrop(const char *user, const char *root)
 	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
 	    getegid() != gid)
 		fatalx("%s: ids not dropped to %s", __func__, user);
+}
+
+/*
+ * The signals a child dies of in practice, by the names sigaction(2)
+ * gives them: "killed by signal 11" makes the reader look it up.
+ */
+static const struct {
+	int		 sig;
+	const char	*name;
+} signames[] = {
+	{ SIGHUP, "SIGHUP" },	{ SIGINT, "SIGINT" },
+	{ SIGQUIT, "SIGQUIT" },	{ SIGILL, "SIGILL" },
+	{ SIGTRAP, "SIGTRAP" },	{ SIGABRT, "SIGABRT" },
+	{ SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },
+	{ SIGKILL, "SIGKILL" },	{ SIGUSR1, "SIGUSR1" },
+	{ SIGSEGV, "SIGSEGV" },	{ SIGUSR2, "SIGUSR2" },
+	{ SIGPIPE, "SIGPIPE" },	{ SIGALRM, "SIGALRM" },
+	{ SIGTERM, "SIGTERM" },	{ SIGXCPU, "SIGXCPU" },
+	{ SIGXFSZ, "SIGXFSZ" },	{ SIGSYS, "SIGSYS" }
+};
+
+void
+proc_status(int status, char *buf, size_t len)
+{
+	size_t	 i;
+	int	 sig;
+
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+		return;
+	}
+	if (!WIFSIGNALED(status)) {
+		snprintf(buf, len, "stopped with wait status %#x", status);
+		return;
+	}
+	sig = WTERMSIG(status);
+	for (i = 0; i < nitems(signames); i++)
+		if (signames[i].sig == sig)
+			break;
+	if (i < nitems(signames))
+		snprintf(buf, len, "killed by signal %s%s", signames[i].name,
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, len, "killed by signal %d%s", sig,
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+}
+
+int
+proc_nofile(int raise, rlim_t *cur, rlim_t *was)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return (-1);
+	*was = rl.rlim_cur;
+	if (raise && rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return (-1);
+	}
+	/* What a start would have: the hard limit, children included. */
+	*cur = rl.rlim_max;
+	return (0);
 }

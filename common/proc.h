@@ -7,6 +7,7 @@
 #define AIB_PROC_H
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include "compat.h"
 
@@ -33,5 +34,19 @@ void	 proc_privdrop(const char *, const char *);
 int	 proc_checkuser(const char *, char *, size_t);
 /* Is path a directory owned by root, not writable by others? */
 int	 proc_checkchroot(const char *, char *, size_t);
+
+/*
+ * A wait(2) status in words for the log: "exited with status 1",
+ * "killed by signal SIGKILL".
+ */
+void	 proc_status(int, char *, size_t);
+
+/*
+ * RLIMIT_NOFILE (getrlimit(2)): the hard limit in *cur, the soft limit
+ * found in *was.  With raise, the soft limit is raised to the hard one
+ * first, for this process and the children it starts after.  -1 with
+ * errno set if a call failed.
+ */
+int	 proc_nofile(int, rlim_t *, rlim_t *);
 
 #endif /* AIB_PROC_H */

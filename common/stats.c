@@ -71,6 +71,8 @@ stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
 	sum->st_bytes_to_clients += add->st_bytes_to_clients;
 	sum->st_certs_issued += add->st_certs_issued;
 	sum->st_certs_refused += add->st_certs_refused;
+	for (i = 0; i < REFUSED_MAX; i++)
+		sum->st_refused[i] += add->st_refused[i];
 	for (i = 0; i < add->st_nproviders && i < STATS_PROVIDERS_MAX; i++) {
 		a = &add->st_providers[i];
 		if ((s = stats_provider(sum, a->sp_name)) == NULL)

@@ -31,6 +31,19 @@ struct stats_provider {
 	double			 sp_sum;
 };
 
+/*
+ * Why a tunnel, a forwarded request or an intercepted CONNECT was
+ * refused: tunnel.ports, a private address, tunnel.allow or
+ * tunnel.deny, or missing credentials.
+ */
+enum stats_refusal {
+	REFUSED_PORT,
+	REFUSED_PRIVATE,
+	REFUSED_POLICY,
+	REFUSED_AUTH,
+	REFUSED_MAX
+};
+
 struct proxy_stats {
 	uint64_t		 st_sessions_mitm;
 	uint64_t		 st_sessions_tunneled;
@@ -39,6 +52,7 @@ struct proxy_stats {
 	uint64_t		 st_bytes_to_clients;
 	uint64_t		 st_certs_issued;
 	uint64_t		 st_certs_refused;
+	uint64_t		 st_refused[REFUSED_MAX];	/* by reason */
 	/* filled in by the parent */
 	uint64_t		 st_reloads;
 	uint64_t		 st_reload_failures;

@@ -67,7 +67,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
-		   stats file dump
+		   stats file dump egress
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)

@@ -48,6 +48,7 @@ admit_credentials(struct session *s, const struct http_head *h,
 	log_warnx("conn %llu %s: rejecting %s %s:%d: %s",
 	    (unsigned long long)s->id, s->peer, h->method, s->host, s->port,
 	    v == NULL ? "missing_credentials" : "invalid_credentials");
+	s->px->stats.st_refused[REFUSED_AUTH]++;
 	if (v == NULL)
 		admit_count(s, STATS_AUTH_MISSING);
 	else {
@@ -76,6 +77,8 @@ admit_refuse(struct session *s, enum auth_result r)
 {
 	char	 hdr[64];
 
+	if (r == AUTH_INVALID || r == AUTH_THROTTLED)
+		s->px->stats.st_refused[REFUSED_AUTH]++;
 	switch (r) {
 	case AUTH_INVALID:
 		log_warnx("conn %llu %s: token %s refused by the bridge",

@@ -106,6 +106,29 @@ metrics_global(struct buf *b, const struct proxy_stats *st)
 	return (0);
 }
 
+/* Refusals by reason, every reason always present. */
+static int
+metrics_refused(struct buf *b, const struct proxy_stats *st)
+{
+	static const char *const reasons[REFUSED_MAX] = {
+		[REFUSED_PORT] = "port",
+		[REFUSED_PRIVATE] = "private",
+		[REFUSED_POLICY] = "policy",
+		[REFUSED_AUTH] = "auth",
+	};
+	int	 i;
+
+	if (metrics_head(b, "tunnel_refused_total", "counter",
+	    "Tunnels and forwarded requests refused, by reason.") == -1)
+		return (-1);
+	for (i = 0; i < REFUSED_MAX; i++)
+		if (buf_printf(b, P "tunnel_refused_total{reason=\"%s\"} "
+		    "%llu\n", reasons[i],
+		    (unsigned long long)st->st_refused[i]) == -1)
+			return (-1);
+	return (0);
+}
+
 /* One block per metric family, a line per provider in each. */
 static int
 metrics_providers(struct buf *b, const struct proxy_stats *st)
@@ -226,6 +249,7 @@ metrics_answer(struct session *s, const struct proxy_stats *st)
 
 	buf_init(&body, METRICS_PAGE_MAX);
 	if (metrics_global(&body, st) == -1 ||
+	    metrics_refused(&body, st) == -1 ||
 	    metrics_providers(&body, st) == -1 ||
 	    metrics_histograms(&body, st) == -1 ||
 	    metrics_auth(&body, st) == -1) {

@@ -408,6 +408,7 @@ parent_send_proxy(struct parent *p, struct child *c,
     const struct aib_config *conf, const char *certs, size_t certslen)
 {
 	struct cidr_conf	*cc;
+	struct egress_conf	*ec;
 	const char		*bundle;
 
 	parent_send_global(p, c, conf);
@@ -417,6 +418,9 @@ parent_send_proxy(struct parent *p, struct child *c,
 	TAILQ_FOREACH(cc, &conf->cidrs, entry)
 		imsgev_compose(&c->iev, IMSG_CFG_CIDR, 0, -1, &cc->cc,
 		    sizeof(cc->cc));
+	TAILQ_FOREACH(ec, &conf->egress, entry)
+		imsgev_compose(&c->iev, IMSG_CFG_EGRESS, 0, -1, &ec->eg,
+		    sizeof(ec->eg));
 	imsgev_compose(&c->iev, IMSG_CFG_BRIDGE, 0, -1, &conf->bridge,
 	    sizeof(conf->bridge));
 	imsgev_compose(&c->iev, IMSG_CFG_AUTH, 0, -1, &conf->auth,

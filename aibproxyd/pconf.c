@@ -4,6 +4,7 @@
  * reference with the sessions that started under it.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ proxy_conf_free(struct proxy_conf *pc)
 		proxy_listener_free(&pc->listeners[i]);
 	free(pc->providers);
 	free(pc->cidrs);
+	free(pc->egress);
 	free(pc->bridge_ca);
 	free(pc->upstream_ca);
 	free(pc->ca_cert);
@@ -148,6 +150,29 @@ proxy_append(struct imsg *imsg, void **arr, int *n, size_t size, int max)
 	return (0);
 }
 
+/* A pattern the matcher can trust: a string that ends, a known kind. */
+static int
+proxy_cfg_egress(struct proxy_conf *pc, struct imsg *imsg)
+{
+	struct egress_config	*eg;
+
+	if (proxy_append(imsg, (void **)&pc->egress, &pc->negress,
+	    sizeof(*eg), 2 * AIB_EGRESS_MAX) == -1)
+		return (-1);
+	eg = &pc->egress[pc->negress - 1];
+	if (memchr(eg->eg_pattern, '\0', sizeof(eg->eg_pattern)) == NULL)
+		return (-1);
+	switch (eg->eg_kind) {
+	case EGRESS_NAME:
+		return (0);
+	case EGRESS_DOMAIN:
+		return (strncmp(eg->eg_pattern, "*.", 2) == 0 ? 0 : -1);
+	case EGRESS_ADDR:
+		return (eg->eg_af == AF_INET || eg->eg_af == AF_INET6 ? 0 : -1);
+	}
+	return (-1);
+}
+
 static int
 proxy_has_cert(const uint8_t *pem, size_t len)
 {
@@ -217,6 +242,8 @@ proxy_conf_dispatch(struct proxy_conf *pc, struct imsg *imsg)
 	case IMSG_CFG_CIDR:
 		return (proxy_append(imsg, (void **)&pc->cidrs, &pc->ncidrs,
 		    sizeof(struct cidr_config), 65536));
+	case IMSG_CFG_EGRESS:
+		return (proxy_cfg_egress(pc, imsg));
 	case IMSG_CFG_BRIDGE:
 		return (imsg_get_data(imsg, &pc->bridge, sizeof(pc->bridge)));
 	case IMSG_CFG_AUTH:

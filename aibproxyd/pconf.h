@@ -43,6 +43,8 @@ struct proxy_conf {
 	int			 nproviders;
 	struct cidr_config	*cidrs;
 	int			 ncidrs;
+	struct egress_config	*egress;	/* tunnel.allow, tunnel.deny */
+	int			 negress;
 	struct bridge_config	 bridge;
 	struct auth_config	 auth;
 	struct upstream_config	 upstream;

@@ -1,20 +1,24 @@
 /*
- * Egress policy.  The blocked ranges are every IPv4 and IPv6 block that
- * is not plain public unicast (RFC 6890 and the IANA special-purpose
- * registries), so a client cannot use the proxy to reach loopback, the
- * LAN, link-local metadata services or anything that translates to
- * them.  IPv4-mapped IPv6 addresses reach the IPv4 address they carry
- * and are judged as that address; IPv4-compatible ones are obsolete and
- * refused outright.
+ * Egress policy: tunnel.ports, tunnel.allow and tunnel.deny by the
+ * name the client asked for, and the addresses it resolved to.
+ *
+ * The blocked ranges are every IPv4 and IPv6 block that is not plain
+ * public unicast (RFC 6890 and the IANA special-purpose registries), so
+ * a client cannot use the proxy to reach loopback, the LAN, link-local
+ * metadata services or anything that translates to them.  IPv4-mapped
+ * IPv6 addresses reach the IPv4 address they carry and are judged as
+ * that address; IPv4-compatible ones are obsolete and refused outright.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdint.h>
 #include <string.h>
 
 #include "compat.h"
+#include "hostname.h"
 #include "policy.h"
 
 struct blocked_range {
@@ -168,7 +172,115 @@ policy_port_allowed(const struct global_config *gc, int port)
 	if (n > AIB_PORTS_MAX)
 		n = AIB_PORTS_MAX;
 	for (i = 0; i < n; i++)
-		if (gc->gc_ports[i] == port)
+		if (port >= gc->gc_ports[i].pr_lo &&
+		    port <= gc->gc_ports[i].pr_hi)
 			return (1);
 	return (0);
+}
+
+/*
+ * The address an IP-literal destination stands for, as the resolver's
+ * getaddrinfo(3) will read it: inet_aton(3) forms such as "127.1" and
+ * "0x7f000001" included, and a mapped IPv6 address as its IPv4 one, so
+ * that no spelling of a denied address gets past its entry.
+ */
+static int
+egress_dest_addr(const char *host, int *af, uint8_t *addr)
+{
+	struct in_addr	 in4;
+	const uint8_t	*v4;
+	char		 buf[INET6_ADDRSTRLEN];
+	size_t		 len = strlen(host);
+
+	memset(addr, 0, 16);
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' &&
+	    len - 2 < sizeof(buf)) {
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		host = buf;
+	}
+	if (inet_pton(AF_INET6, host, addr) == 1) {
+		*af = AF_INET6;
+		if ((v4 = v4mapped(AF_INET6, addr)) != NULL) {
+			memmove(addr, v4, 4);
+			memset(addr + 4, 0, 12);
+			*af = AF_INET;
+		}
+		return (0);
+	}
+	if (inet_aton(host, &in4) == 1) {
+		memcpy(addr, &in4, 4);
+		*af = AF_INET;
+		return (0);
+	}
+	return (-1);
+}
+
+/* "*.example.com" holds names that end in ".example.com". */
+static int
+egress_domain_match(const char *pattern, const char *host)
+{
+	const char	*suffix = pattern + 1;
+	size_t		 hl, sl;
+
+	hl = strlen(host);
+	sl = strlen(suffix);
+	return (hl > sl && strcmp(host + hl - sl, suffix) == 0);
+}
+
+/* name: the canonical name, or NULL for an address (af, addr). */
+static int
+egress_match(const struct egress_config *eg, const char *name, int af,
+    const uint8_t *addr)
+{
+	switch (eg->eg_kind) {
+	case EGRESS_NAME:
+		return (name != NULL && strcmp(eg->eg_pattern, name) == 0);
+	case EGRESS_DOMAIN:
+		return (name != NULL &&
+		    strncmp(eg->eg_pattern, "*.", 2) == 0 &&
+		    egress_domain_match(eg->eg_pattern, name));
+	case EGRESS_ADDR:
+		return (name == NULL && af != AF_UNSPEC && eg->eg_af == af &&
+		    memcmp(eg->eg_addr, addr, af == AF_INET ? 4 : 16) == 0);
+	}
+	return (0);
+}
+
+enum policy_verdict
+policy_egress(const struct egress_config *eg, int n, const char *host,
+    const struct egress_config **hit)
+{
+	const struct egress_config	*allowed = NULL;
+	char				 canon[AIB_HOSTNAME_MAX + 1];
+	const char			*name = canon;
+	uint8_t				 addr[16];
+	int				 i, af = AF_UNSPEC, nallow = 0;
+
+	if (hit != NULL)
+		*hit = NULL;
+	if (host_is_ip(host)) {
+		name = NULL;
+		if (egress_dest_addr(host, &af, addr) == -1)
+			af = AF_UNSPEC;	/* matches no entry */
+	} else if (host_canon(host, canon, sizeof(canon), NULL) == -1)
+		return (POLICY_NOT_ALLOWED);	/* fail closed */
+	for (i = 0; i < n; i++) {
+		if (!eg[i].eg_deny)
+			nallow++;
+		if (!egress_match(&eg[i], name, af, addr))
+			continue;
+		if (eg[i].eg_deny) {
+			if (hit != NULL)
+				*hit = &eg[i];
+			return (POLICY_DENIED);
+		}
+		if (allowed == NULL)
+			allowed = &eg[i];
+	}
+	if (nallow > 0 && allowed == NULL)
+		return (POLICY_NOT_ALLOWED);
+	if (hit != NULL)
+		*hit = allowed;
+	return (POLICY_PASS);
 }

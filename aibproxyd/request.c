@@ -143,8 +143,45 @@ request_target(struct session *s, const char *authority)
 }
 
 /*
- * Port policy, then credentials when tunnels need them: 0 with *token
- * set (or empty when none are needed), or -1 answered.
+ * A 403 for the lists or a provider host: the body says which kind of
+ * rule refused, never which rule (that goes to the log only).
+ */
+static void
+request_policy_refuse(struct session *s)
+{
+	s->px->stats.st_refused[REFUSED_POLICY]++;
+	session_reply(s, 403, NULL, "destination not allowed by policy\n");
+}
+
+/* tunnel.allow and tunnel.deny, by name, before any lookup. */
+static int
+request_policy(struct session *s, const struct http_head *h)
+{
+	const struct egress_config	*hit;
+
+	switch (policy_egress(s->conf->egress, s->conf->negress, s->host,
+	    &hit)) {
+	case POLICY_PASS:
+		return (0);
+	case POLICY_DENIED:
+		log_warnx("conn %llu %s: refusing %s %s:%d: matches "
+		    "tunnel.deny \"%s\"", (unsigned long long)s->id, s->peer,
+		    h->method, s->host, s->port, hit->eg_pattern);
+		break;
+	case POLICY_NOT_ALLOWED:
+		log_warnx("conn %llu %s: refusing %s %s:%d: not in "
+		    "tunnel.allow", (unsigned long long)s->id, s->peer,
+		    h->method, s->host, s->port);
+		break;
+	}
+	request_policy_refuse(s);
+	return (-1);
+}
+
+/*
+ * Port and name policy, then credentials when tunnels need them: 0
+ * with *token set (or empty when none are needed), or -1 answered.  A
+ * destination that is refused anyway costs no credential check.
  */
 static int
 request_may_tunnel(struct session *s, const struct http_head *h,
@@ -155,9 +192,12 @@ request_may_tunnel(struct session *s, const struct http_head *h,
 		log_warnx("conn %llu %s: refusing %s %s:%d: port not allowed",
 		    (unsigned long long)s->id, s->peer, h->method, s->host,
 		    s->port);
+		s->px->stats.st_refused[REFUSED_PORT]++;
 		session_reply(s, 403, NULL, NULL);
 		return (-1);
 	}
+	if (request_policy(s, h) == -1)
+		return (-1);
 	if (s->conf->gc.gc_tunnel_auth != TUNNEL_AUTH_TOKEN)
 		return (0);
 	return (admit_credentials(s, h, token, len));
@@ -175,6 +215,7 @@ request_connect(struct session *s, const struct http_head *h)
 	}
 	if ((pv = proxy_provider(s->conf, s->host)) != NULL) {
 		if (!policy_port_allowed(&s->conf->gc, s->port)) {
+			s->px->stats.st_refused[REFUSED_PORT]++;
 			session_reply(s, 403, NULL, NULL);
 			return;
 		}
@@ -252,7 +293,10 @@ request_forward(struct session *s, const struct http_head *h)
 	}
 	/* Provider hosts are reached only through the bridge. */
 	if (proxy_provider(s->conf, s->host) != NULL) {
-		session_reply(s, 403, NULL, NULL);
+		log_warnx("conn %llu %s: refusing %s %s:%d: a provider host, "
+		    "reached only by CONNECT", (unsigned long long)s->id,
+		    s->peer, h->method, s->host, s->port);
+		request_policy_refuse(s);
 		return;
 	}
 	if (request_may_tunnel(s, h, token, sizeof(token)) == -1)

@@ -149,6 +149,9 @@ tunnel_dialed(void *arg, struct dial *d, int status, const char *why)
 		log_warnx("conn %llu %s: %s %s:%d: %s",
 		    (unsigned long long)s->id, s->peer, t->forward ?
 		    "forward" : "tunnel", s->host, s->port, why);
+	/* The dialer answers 403 for private addresses only (dial.c). */
+	if (status == 403)
+		s->px->stats.st_refused[REFUSED_PRIVATE]++;
 	tunnel_fail(t, status, status == 403 ? "blocked" :
 	    status == 503 ? "out of resources" : "connect failed");
 }

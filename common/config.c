@@ -128,6 +128,7 @@ config_free(struct aib_config *conf)
 	struct listen_conf	*lc;
 	struct provider_conf	*pr;
 	struct cidr_conf	*cc;
+	struct egress_conf	*ec;
 
 	if (conf == NULL)
 		return;
@@ -142,6 +143,10 @@ config_free(struct aib_config *conf)
 	while ((cc = TAILQ_FIRST(&conf->cidrs)) != NULL) {
 		TAILQ_REMOVE(&conf->cidrs, cc, entry);
 		free(cc);
+	}
+	while ((ec = TAILQ_FIRST(&conf->egress)) != NULL) {
+		TAILQ_REMOVE(&conf->egress, ec, entry);
+		free(ec);
 	}
 	/* uc_auth and upstream_url may hold the upstream password. */
 	freezero(conf, sizeof(*conf));

@@ -60,6 +60,14 @@ struct cidr_conf {
 };
 TAILQ_HEAD(cidr_list, cidr_conf);
 
+struct egress_conf {
+	TAILQ_ENTRY(egress_conf)	 entry;
+	struct egress_config		 eg;	/* as sent to workers */
+	int				 idx;	/* in its list */
+	int				 line;
+};
+TAILQ_HEAD(egress_list, egress_conf);
+
 struct aib_config {
 	char			 path[PATH_MAX];	/* the file parsed */
 	char			 user[64];
@@ -80,9 +88,10 @@ struct aib_config {
 
 	int			 tunnel_auth;	/* enum tunnel_auth */
 	struct auth_config	 auth;
-	uint16_t		 ports[AIB_PORTS_MAX];
+	struct port_range	 ports[AIB_PORTS_MAX];
 	int			 nports;
 	struct cidr_list	 cidrs;
+	struct egress_list	 egress;	/* tunnel.allow, tunnel.deny */
 
 	char			 upstream_url[AIB_PATH_MAX];
 	struct upstream_config	 upstream;	/* uc_enabled 0 if none */
@@ -121,6 +130,12 @@ void			 config_errors_clear(struct config_errors *);
 
 /* Duration "10s", "5m", "2h", "7d", "250ms" in ms; -1 if malformed. */
 int64_t			 config_parse_duration(const char *);
+/*
+ * One tunnel.allow or tunnel.deny pattern into eg (eg_deny left 0):
+ * NULL, or what is wrong with it, to follow the quoted pattern.
+ */
+const char		*config_parse_egress(const char *,
+			    struct egress_config *);
 /* Fill gc, the settings every child gets, from conf. */
 void			 config_global(const struct aib_config *,
 			    struct global_config *);

@@ -29,6 +29,7 @@ cfg_defaults(const char *name)
 	TAILQ_INIT(&conf->listens);
 	TAILQ_INIT(&conf->providers);
 	TAILQ_INIT(&conf->cidrs);
+	TAILQ_INIT(&conf->egress);
 	conf->leaf_lifetime = 7 * 24 * 3600;
 	conf->tunnel_auth = TUNNEL_AUTH_OPEN;
 	(void)strlcpy(conf->auth.ac_path, "/api/v2/users/me",
@@ -38,8 +39,8 @@ cfg_defaults(const char *name)
 	conf->auth.ac_max_entries = 100000;
 	conf->auth.ac_fail_limit = 20;
 	conf->auth.ac_fail_window = 60 * MS_SECOND;
-	conf->ports[0] = 80;
-	conf->ports[1] = 443;
+	conf->ports[0].pr_lo = conf->ports[0].pr_hi = 80;
+	conf->ports[1].pr_lo = conf->ports[1].pr_hi = 443;
 	conf->nports = 2;
 	conf->timeout_header = 10 * MS_SECOND;
 	conf->timeout_handshake = 10 * MS_SECOND;

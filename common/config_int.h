@@ -6,8 +6,9 @@
  *	config_yaml.c	errors, file:line of nodes, walking mappings and
  *			lists by key table, libyaml's syntax errors
  *	config_value.c	one value each: numbers, durations, booleans,
- *			words, paths and files, ports, addresses, CIDR
- *			ranges, user and provider names
+ *			words, paths and files, ports and port ranges,
+ *			addresses, CIDR ranges, host patterns, user and
+ *			provider names
  *	config_url.c	bridge.url and upstream.url
  *	config_check.c	defaults, checks across keys, the wire struct
  *	config_schema.c	which keys exist where, and which parser each
@@ -121,6 +122,7 @@ int		 cfg_abspath(struct cfg_ctx *, const struct cfg_item *, char *,
 void		 cfg_file(struct cfg_ctx *, const struct cfg_item *,
 		    struct config_file *);
 int		 cfg_port_parse(const char *, size_t);
+const char	*cfg_port_range_parse(const char *, struct port_range *);
 int		 cfg_address(struct cfg_ctx *, const struct cfg_item *, char *,
 		    size_t, struct sockaddr_storage *, socklen_t *);
 int		 cfg_sa_equal(const struct sockaddr_storage *,

@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -413,28 +415,48 @@ static const struct cfg_key auth_keys[] = {
 	CFG_MAPPING("failures",	0, failures_keys)
 };
 
+/* "443" or "8000-8999", for messages. */
+static const char *
+port_range_text(const struct port_range *pr, char *buf, size_t len)
+{
+	if (pr->pr_lo == pr->pr_hi)
+		(void)snprintf(buf, len, "%d", pr->pr_lo);
+	else
+		(void)snprintf(buf, len, "%d-%d", pr->pr_lo, pr->pr_hi);
+	return (buf);
+}
+
+/* A port or a range; one that meets an earlier entry is a mistake. */
 static void
 parse_port_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
     void *arg)
 {
 	struct aib_config	*conf = arg;
-	const char		*s;
-	int			 port, i;
+	struct port_range	 pr, *o;
+	char			 a[16], b[16];
+	const char		*s, *why;
+	int			 i;
 
 	if ((s = cfg_scalar(ctx, it)) == NULL)
 		return;
-	if ((port = cfg_port_parse(s, strlen(s))) == -1) {
-		cfg_badvalue(ctx, it, s, "is not a port");
+	if ((why = cfg_port_range_parse(s, &pr)) != NULL) {
+		cfg_badvalue(ctx, it, s, "%s", why);
 		return;
 	}
 	for (i = 0; i < conf->nports; i++) {
-		if (conf->ports[i] == port) {
-			cfg_error(ctx, it->line, it->path, "%d is listed "
-			    "twice", port);
-			return;
-		}
+		o = &conf->ports[i];
+		if (pr.pr_lo > o->pr_hi || pr.pr_hi < o->pr_lo)
+			continue;
+		if (pr.pr_lo == o->pr_lo && pr.pr_hi == o->pr_hi)
+			cfg_error(ctx, it->line, it->path, "%s is listed "
+			    "twice", port_range_text(&pr, a, sizeof(a)));
+		else
+			cfg_error(ctx, it->line, it->path, "%s overlaps %s, "
+			    "listed before", port_range_text(&pr, a, sizeof(a)),
+			    port_range_text(o, b, sizeof(b)));
+		return;
 	}
-	conf->ports[conf->nports++] = port;
+	conf->ports[conf->nports++] = pr;
 }
 
 static void
@@ -478,8 +500,80 @@ parse_cidrs(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 	    NULL);
 }
 
+/* The list argument of parse_egress_item: eg_deny. */
+static int	 egress_allow = 0, egress_deny = 1;
+
+static int
+egress_same(const struct egress_config *a, const struct egress_config *b)
+{
+	if (a->eg_kind != b->eg_kind)
+		return (0);
+	if (a->eg_kind == EGRESS_ADDR)
+		return (a->eg_af == b->eg_af &&
+		    memcmp(a->eg_addr, b->eg_addr, sizeof(a->eg_addr)) == 0);
+	return (strcmp(a->eg_pattern, b->eg_pattern) == 0);
+}
+
+/* The entry of eg's list that means the same as eg. */
+static const struct egress_conf *
+egress_find(const struct cfg_ctx *ctx, const struct egress_config *eg)
+{
+	const struct egress_conf	*o;
+
+	TAILQ_FOREACH(o, &ctx->conf->egress, entry)
+		if (o->eg.eg_deny == eg->eg_deny && egress_same(&o->eg, eg))
+			return (o);
+	return (NULL);
+}
+
+static void
+parse_egress_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
+    void *arg)
+{
+	struct egress_conf		*ec;
+	const struct egress_conf	*o;
+	const char			*s, *why;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL ||
+	    (ec = cfg_calloc(ctx, it, sizeof(*ec))) == NULL)
+		return;
+	if ((why = config_parse_egress(s, &ec->eg)) != NULL) {
+		cfg_badvalue(ctx, it, s, "is not a host pattern: %s", why);
+		free(ec);
+		return;
+	}
+	ec->eg.eg_deny = *(const int *)arg;
+	ec->idx = idx;
+	ec->line = it->line;
+	if ((o = egress_find(ctx, &ec->eg)) != NULL) {
+		cfg_badvalue(ctx, it, s, "is already listed as %s[%d] on "
+		    "line %d", ec->eg.eg_deny ? "tunnel.deny" : "tunnel.allow",
+		    o->idx, o->line);
+		free(ec);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ctx->conf->egress, ec, entry);
+}
+
+/* An empty list is the same as none: allow: [] allows every host. */
+static void
+parse_allow(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	(void)cfg_list(ctx, it, AIB_EGRESS_MAX, "patterns",
+	    parse_egress_item, &egress_allow);
+}
+
+static void
+parse_deny(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	(void)cfg_list(ctx, it, AIB_EGRESS_MAX, "patterns",
+	    parse_egress_item, &egress_deny);
+}
+
 static const struct cfg_key tunnel_keys[] = {
 	CFG_VALUE("ports",			0, parse_ports),
+	CFG_VALUE("allow",			0, parse_allow),
+	CFG_VALUE("deny",			0, parse_deny),
 	CFG_VALUE("allowed_private_cidrs",	0, parse_cidrs)
 };
 

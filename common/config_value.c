@@ -1,8 +1,9 @@
 /*
  * The configuration's values, one parser each: numbers, durations,
- * booleans, words, absolute paths and files, ports, socket addresses,
- * CIDR ranges, user and provider names.  Each either stores the value
- * or reports what is wrong with it, quoting the value.
+ * booleans, words, absolute paths and files, ports and port ranges,
+ * socket addresses, CIDR ranges, host patterns, user and provider
+ * names.  Each either stores the value or reports what is wrong with
+ * it, quoting the value.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -14,13 +15,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config_int.h"
+#include "hostname.h"
 
 #define CONFIG_USER_MAX		31
+/* A DNS name in text, without its trailing dot (RFC 1035 2.3.4). */
+#define CONFIG_HOSTNAME_LEN	253
 
 /* Leading zeros are allowed ("08080"), up to seven digits in all. */
 #define PORT_DIGITS_MAX		7
@@ -226,6 +231,33 @@ cfg_port_parse(const char *s, size_t len)
 	return (cfg_digits(s, len, PORT_DIGITS_MAX, 1, 65535));
 }
 
+/*
+ * A tunnel.ports entry: a port, or "lo-hi" with lo <= hi.  Returns
+ * NULL, or what is wrong with it.
+ */
+const char *
+cfg_port_range_parse(const char *s, struct port_range *pr)
+{
+	const char	*dash;
+	int		 lo, hi;
+
+	/* "-1" is a bad port, not a range with no start. */
+	if ((dash = strchr(s, '-')) == NULL || dash == s) {
+		if ((lo = cfg_port_parse(s, strlen(s))) == -1)
+			return ("is not a port");
+		pr->pr_lo = pr->pr_hi = lo;
+		return (NULL);
+	}
+	if ((lo = cfg_port_parse(s, dash - s)) == -1 ||
+	    (hi = cfg_port_parse(dash + 1, strlen(dash + 1))) == -1)
+		return ("is not a port range (lo-hi, each from 1 to 65535)");
+	if (lo > hi)
+		return ("is not a port range: it starts above its end");
+	pr->pr_lo = lo;
+	pr->pr_hi = hi;
+	return (NULL);
+}
+
 /* "IPv4:port" or "[IPv6]:port", numeric only (no DNS at start-up). */
 static int
 cfg_address_parse(const char *s, struct sockaddr_storage *ss,
@@ -343,6 +375,103 @@ cfg_cidr_parse(const char *s, struct cidr_config *cc)
 		if (cc->cc_addr[i] & (bits <= 0 ? 0xff : 0xff >> bits))
 			return ("has host bits set");
 	}
+	return (NULL);
+}
+
+/*
+ * Host patterns (tunnel.allow, tunnel.deny).
+ */
+
+static const uint8_t cfg_v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/*
+ * An address literal, IPv6 with or without brackets.  A mapped IPv6
+ * address reaches the IPv4 address it carries (RFC 4291 2.5.5.2), so
+ * it is kept as that address and matches it written either way.
+ */
+static int
+cfg_egress_addr(const char *s, struct egress_config *eg)
+{
+	char	 buf[INET6_ADDRSTRLEN];
+	size_t	 len = strlen(s);
+
+	if (inet_pton(AF_INET, s, eg->eg_addr) == 1) {
+		eg->eg_af = AF_INET;
+		return (1);
+	}
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	}
+	if (len >= sizeof(buf))
+		return (0);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, eg->eg_addr) != 1)
+		return (0);
+	eg->eg_af = AF_INET6;
+	if (memcmp(eg->eg_addr, cfg_v4mapped, sizeof(cfg_v4mapped)) == 0) {
+		memmove(eg->eg_addr, eg->eg_addr + 12, 4);
+		memset(eg->eg_addr + 4, 0, 12);
+		eg->eg_af = AF_INET;
+	}
+	return (1);
+}
+
+/* "*.example.com": the domain after "*.", canonical. */
+static const char *
+cfg_egress_domain(const char *s, struct egress_config *eg)
+{
+	char		 canon[AIB_HOSTNAME_MAX + 1];
+	const char	*why;
+
+	if (strchr(s, '*') != NULL)
+		return ("\"*\" is allowed only as the first label, as in "
+		    "\"*.example.com\"");
+	if (host_is_ip(s))
+		return ("a wildcard needs a domain name after \"*.\"");
+	if (host_canon(s, canon, sizeof(canon), &why) == -1)
+		return (why);
+	/* A name under the domain is longer still. */
+	if (strlen(canon) + 2 > CONFIG_HOSTNAME_LEN)
+		return ("name longer than 253 octets");
+	eg->eg_kind = EGRESS_DOMAIN;
+	(void)snprintf(eg->eg_pattern, sizeof(eg->eg_pattern), "*.%s", canon);
+	return (NULL);
+}
+
+/*
+ * A name, "*." and a domain, or an address.  Addresses are single:
+ * the lists are judged before anything is resolved, on the name the
+ * client gave, so a range would suggest more than they can do.
+ */
+const char *
+config_parse_egress(const char *s, struct egress_config *eg)
+{
+	const char	*why;
+
+	memset(eg, 0, sizeof(*eg));
+	if (strchr(s, '/') != NULL)
+		return ("CIDR ranges are not accepted, list single addresses");
+	if (cfg_egress_addr(s, eg)) {
+		eg->eg_kind = EGRESS_ADDR;
+		(void)strlcpy(eg->eg_pattern, s, sizeof(eg->eg_pattern));
+		return (NULL);
+	}
+	if (strncmp(s, "*.", 2) == 0)
+		return (cfg_egress_domain(s + 2, eg));
+	if (strchr(s, '*') != NULL)
+		return ("\"*\" is allowed only as the first label, as in "
+		    "\"*.example.com\"");
+	/* inet_aton(3) and URL parsers read "127.1" as an address. */
+	if (host_is_ip(s))
+		return ("a name ending in a number is read as an IPv4 "
+		    "address; write addresses as a.b.c.d");
+	eg->eg_kind = EGRESS_NAME;
+	if (host_canon(s, eg->eg_pattern, sizeof(eg->eg_pattern), &why) == -1)
+		return (why);
 	return (NULL);
 }
 

@@ -15,7 +15,8 @@
 
 #define AIB_NAME_MAX		64	/* provider name, incl. NUL */
 #define AIB_PATH_MAX		1024
-#define AIB_PORTS_MAX		64
+#define AIB_PORTS_MAX		64	/* tunnel.ports entries */
+#define AIB_EGRESS_MAX		1024	/* tunnel.allow, tunnel.deny: each */
 #define AIB_SPKI_MAX		1024	/* SubjectPublicKeyInfo DER */
 #define AIB_REASON_MAX		256
 #define AIB_CRED_MAX		512	/* upstream "Basic ..." value */
@@ -42,6 +43,7 @@ enum imsg_type {
 	IMSG_CFG_LISTEN_KEY,	/* parent -> proxy: fd; peerid = listener */
 	IMSG_CFG_PROVIDER,	/* parent -> proxy, signer: provider_config */
 	IMSG_CFG_CIDR,		/* parent -> proxy: struct cidr_config */
+	IMSG_CFG_EGRESS,	/* parent -> proxy: struct egress_config */
 	IMSG_CFG_BRIDGE,	/* parent -> proxy: struct bridge_config */
 	IMSG_CFG_BRIDGE_CA,	/* parent -> proxy: fd of bridge.ca */
 	IMSG_CFG_UPSTREAM,	/* parent -> proxy: struct upstream_config */
@@ -78,6 +80,12 @@ enum tunnel_auth {
 	TUNNEL_AUTH_TOKEN
 };
 
+/* One entry of tunnel.ports: a port (lo == hi) or a range of them. */
+struct port_range {
+	uint16_t	 pr_lo;
+	uint16_t	 pr_hi;
+};
+
 /* IMSG_CFG_GLOBAL: settings every child may need. */
 struct global_config {
 	int32_t		 gc_loglevel;
@@ -90,7 +98,7 @@ struct global_config {
 	uint32_t	 gc_timeout_shutdown;
 	uint32_t	 gc_max_connections;
 	uint32_t	 gc_header_bytes;
-	uint16_t	 gc_ports[AIB_PORTS_MAX];
+	struct port_range gc_ports[AIB_PORTS_MAX];
 	int32_t		 gc_nports;
 };
 
@@ -119,6 +127,25 @@ struct cidr_config {
 	int32_t		 cc_af;		/* AF_INET or AF_INET6 */
 	int32_t		 cc_prefixlen;
 	uint8_t		 cc_addr[16];	/* network byte order */
+};
+
+enum egress_kind {
+	EGRESS_NAME,		/* exactly this name */
+	EGRESS_DOMAIN,		/* "*.example.com": any name under it */
+	EGRESS_ADDR		/* an IP address literal */
+};
+
+/*
+ * IMSG_CFG_EGRESS: one pattern of tunnel.allow or tunnel.deny.  An
+ * IPv4-mapped IPv6 address is kept as the IPv4 address it carries.
+ */
+struct egress_config {
+	int32_t		 eg_deny;	/* 1: tunnel.deny, 0: tunnel.allow */
+	int32_t		 eg_kind;	/* enum egress_kind */
+	int32_t		 eg_af;		/* EGRESS_ADDR: AF_INET, AF_INET6 */
+	uint8_t		 eg_addr[16];	/* EGRESS_ADDR: network order */
+	/* A name canonical ("*." kept), an address as written. */
+	char		 eg_pattern[AIB_HOSTNAME_MAX + 1];
 };
 
 /* IMSG_CFG_BRIDGE: where intercepted requests go. */

@@ -100,6 +100,8 @@ stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
 		    add->st_auth_latency.sh_buckets[i];
 	sum->st_auth_latency.sh_count += add->st_auth_latency.sh_count;
 	sum->st_auth_latency.sh_sum += add->st_auth_latency.sh_sum;
+	for (i = 0; i < REFUSED_MAX; i++)
+		sum->st_refused[i] += add->st_refused[i];
 	for (i = 0; i < add->st_nproviders && i < STATS_PROVIDERS_MAX; i++) {
 		a = &add->st_providers[i];
 		if ((s = stats_provider(sum, a->sp_name)) == NULL)

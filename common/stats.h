@@ -54,6 +54,19 @@ struct stats_auth_row {
 	uint64_t		 sa_bridge;
 };
 
+/*
+ * Why a tunnel, a forwarded request or an intercepted CONNECT was
+ * refused: tunnel.ports, a private address, tunnel.allow or
+ * tunnel.deny, or missing credentials.
+ */
+enum stats_refusal {
+	REFUSED_PORT,
+	REFUSED_PRIVATE,
+	REFUSED_POLICY,
+	REFUSED_AUTH,
+	REFUSED_MAX
+};
+
 struct proxy_stats {
 	uint64_t		 st_sessions_mitm;
 	uint64_t		 st_sessions_tunneled;
@@ -64,6 +77,7 @@ struct proxy_stats {
 	uint64_t		 st_certs_refused;
 	struct stats_auth_row	 st_auth[STATS_AUTH_MAX];
 	struct stats_hist	 st_auth_latency;	/* bridge checks */
+	uint64_t		 st_refused[REFUSED_MAX];	/* by reason */
 	/* filled in by the parent */
 	uint64_t		 st_reloads;
 	uint64_t		 st_reload_failures;

@@ -231,8 +231,10 @@ START_TEST(test_minimal)
 	ck_assert(TAILQ_EMPTY(&conf->providers));
 	ck_assert_int_eq(conf->tunnel_auth, TUNNEL_AUTH_OPEN);
 	ck_assert_int_eq(conf->nports, 2);
-	ck_assert_int_eq(conf->ports[0], 80);
-	ck_assert_int_eq(conf->ports[1], 443);
+	ck_assert_int_eq(conf->ports[0].pr_lo, 80);
+	ck_assert_int_eq(conf->ports[0].pr_hi, 80);
+	ck_assert_int_eq(conf->ports[1].pr_lo, 443);
+	ck_assert_int_eq(conf->ports[1].pr_hi, 443);
 	ck_assert(TAILQ_EMPTY(&conf->cidrs));
 
 	ck_assert_str_eq(conf->upstream_url, "");
@@ -414,9 +416,9 @@ START_TEST(test_full)
 
 	ck_assert_int_eq(conf->tunnel_auth, TUNNEL_AUTH_TOKEN);
 	ck_assert_int_eq(conf->nports, 3);
-	ck_assert_int_eq(conf->ports[0], 443);
-	ck_assert_int_eq(conf->ports[1], 8443);
-	ck_assert_int_eq(conf->ports[2], 80);
+	ck_assert_int_eq(conf->ports[0].pr_lo, 443);
+	ck_assert_int_eq(conf->ports[1].pr_lo, 8443);
+	ck_assert_int_eq(conf->ports[2].pr_lo, 80);
 	check_full_cidrs(conf);
 
 	ck_assert_str_eq(conf->upstream_url,
@@ -465,10 +467,12 @@ START_TEST(test_global)
 	ck_assert_uint_eq(gc.gc_max_connections, 500);
 	ck_assert_uint_eq(gc.gc_header_bytes, 1024);
 	ck_assert_int_eq(gc.gc_nports, 3);
-	ck_assert_int_eq(gc.gc_ports[0], 443);
-	ck_assert_int_eq(gc.gc_ports[1], 8443);
-	ck_assert_int_eq(gc.gc_ports[2], 80);
-	ck_assert_int_eq(gc.gc_ports[3], 0);
+	ck_assert_int_eq(gc.gc_ports[0].pr_lo, 443);
+	ck_assert_int_eq(gc.gc_ports[0].pr_hi, 443);
+	ck_assert_int_eq(gc.gc_ports[1].pr_lo, 8443);
+	ck_assert_int_eq(gc.gc_ports[2].pr_lo, 80);
+	ck_assert_int_eq(gc.gc_ports[3].pr_lo, 0);
+	ck_assert_int_eq(gc.gc_ports[3].pr_hi, 0);
 	config_free(conf);
 
 	conf = load_good(REQ);
@@ -900,7 +904,8 @@ edge_value(const struct aib_config *conf, enum edge what)
 	switch (what) {
 	case EDGE_PORT:
 		ck_assert_int_eq(conf->nports, 1);
-		return (conf->ports[0]);
+		ck_assert_int_eq(conf->ports[0].pr_hi, conf->ports[0].pr_lo);
+		return (conf->ports[0].pr_lo);
 	case EDGE_WORKERS:
 		return (conf->workers);
 	case EDGE_CONNECTIONS:

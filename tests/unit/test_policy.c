@@ -1,5 +1,6 @@
 /*
- * aibproxyd/policy.c: which addresses and ports a tunnel may reach.
+ * aibproxyd/policy.c: which addresses, ports and hosts a tunnel may
+ * reach.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "../../aibproxyd/policy.h"
 #include "compat.h"
+#include "config.h"
 #include "unit.h"
 
 enum allow_set {
@@ -332,11 +334,20 @@ struct port_case {
 	int	 allowed;
 };
 
+#define PR(lo, hi)	((struct port_range){ .pr_lo = (lo), .pr_hi = (hi) })
+
 static const struct port_case port_cases[] = {
 	{ 443, 1 },
 	{ 80, 1 },
 	{ 8443, 1 },
 	{ 8080, 0 },
+	{ 2999, 0 },
+	{ 3000, 1 },
+	{ 3500, 1 },
+	{ 3999, 1 },
+	{ 4000, 0 },
+	{ 442, 0 },
+	{ 444, 0 },
 	{ 0, 0 },
 	{ 22, 0 },
 	{ 65535, 0 },
@@ -350,11 +361,13 @@ START_TEST(test_port)
 	struct global_config	 gc;
 
 	memset(&gc, 0, sizeof(gc));
-	gc.gc_ports[0] = 80;
-	gc.gc_ports[1] = 443;
-	gc.gc_ports[2] = 8443;
-	gc.gc_ports[3] = 8080;	/* beyond gc_nports: not allowed */
-	gc.gc_nports = 3;
+	gc.gc_ports[0] = PR(80, 80);
+	gc.gc_ports[1] = PR(443, 443);
+	gc.gc_ports[2] = PR(8443, 8443);
+	gc.gc_ports[3] = PR(3000, 3999);
+	/* beyond gc_nports: not allowed */
+	gc.gc_ports[4] = PR(8080, 8080);
+	gc.gc_nports = 4;
 	ck_assert_msg(policy_port_allowed(&gc, c->port) == c->allowed,
 	    "port %d != %d", c->port, c->allowed);
 }
@@ -365,11 +378,208 @@ START_TEST(test_port_none)
 	struct global_config	 gc;
 
 	memset(&gc, 0, sizeof(gc));
-	gc.gc_ports[0] = 443;
+	gc.gc_ports[0] = PR(443, 443);
 	ck_assert_int_eq(policy_port_allowed(&gc, 443), 0);
 	gc.gc_nports = 1;
 	ck_assert_int_eq(policy_port_allowed(&gc, 443), 1);
 	ck_assert_int_eq(policy_port_allowed(&gc, 0), 0);
+}
+END_TEST
+
+/*
+ * tunnel.allow and tunnel.deny.  Each set is patterns as written in
+ * the configuration, "+" for allow and "-" for deny.
+ */
+enum egress_set {
+	EG_NONE,
+	EG_ISSUE,		/* the issue's example, and more */
+	EG_DENY,		/* deny only */
+	EG_ADDR_DENY,		/* address entries */
+	EG_ADDR_ALLOW,
+	EG_TLD,			/* "*.ai" */
+	EG_MAX
+};
+
+static const char *const egress_sets[EG_MAX][8] = {
+	[EG_NONE] = { NULL },
+	[EG_ISSUE] = { "+*.github.com", "+registry.npmjs.org",
+	    "+*.Example.COM.", "-generativelanguage.googleapis.com",
+	    "-*.openai.azure.com", "-secret.example.com", NULL },
+	[EG_DENY] = { "-generativelanguage.googleapis.com",
+	    "-*.openai.azure.com", NULL },
+	[EG_ADDR_DENY] = { "-127.0.0.1", "-2001:db8::1", "-::ffff:10.0.0.1",
+	    "-localhost", NULL },
+	[EG_ADDR_ALLOW] = { "+203.0.113.7", "+[2001:db8::7]", "+example.com",
+	    NULL },
+	[EG_TLD] = { "-*.ai", NULL },
+};
+
+struct egress_case {
+	const char		*host;
+	enum egress_set		 set;
+	enum policy_verdict	 want;
+	const char		*hit;	/* the deciding pattern, canonical */
+};
+
+#define PASS(h, set, hit)	{ h, set, POLICY_PASS, hit }
+#define DENY(h, set, hit)	{ h, set, POLICY_DENIED, hit }
+#define NOTA(h, set)		{ h, set, POLICY_NOT_ALLOWED, NULL }
+
+static const struct egress_case egress_cases[] = {
+	/* No lists: every host passes. */
+	PASS("example.com", EG_NONE, NULL),
+	PASS("127.0.0.1", EG_NONE, NULL),
+	PASS("::1", EG_NONE, NULL),
+	/* "*." holds names under the domain at any depth, not the apex. */
+	PASS("api.github.com", EG_ISSUE, "*.github.com"),
+	PASS("a.b.github.com", EG_ISSUE, "*.github.com"),
+	NOTA("github.com", EG_ISSUE),
+	NOTA("github.com.", EG_ISSUE),
+	NOTA("evilgithub.com", EG_ISSUE),
+	NOTA("api.github.com.evil.net", EG_ISSUE),
+	NOTA("apigithub.com", EG_ISSUE),
+	/* Case and one trailing dot do not matter, in host or pattern. */
+	PASS("API.GitHub.COM", EG_ISSUE, "*.github.com"),
+	PASS("api.github.com.", EG_ISSUE, "*.github.com"),
+	PASS("www.example.com", EG_ISSUE, "*.example.com"),
+	NOTA("example.com", EG_ISSUE),
+	/* An exact name matches itself only. */
+	PASS("registry.npmjs.org", EG_ISSUE, "registry.npmjs.org"),
+	PASS("Registry.NPMJS.org.", EG_ISSUE, "registry.npmjs.org"),
+	NOTA("x.registry.npmjs.org", EG_ISSUE),
+	NOTA("npmjs.org", EG_ISSUE),
+	NOTA("registry.npmjs.org.evil.net", EG_ISSUE),
+	/* deny wins over allow. */
+	DENY("secret.example.com", EG_ISSUE, "secret.example.com"),
+	DENY("SECRET.Example.com.", EG_ISSUE, "secret.example.com"),
+	PASS("a.secret.example.com", EG_ISSUE, "*.example.com"),
+	DENY("generativelanguage.googleapis.com", EG_ISSUE,
+	    "generativelanguage.googleapis.com"),
+	DENY("eastus.openai.azure.com", EG_ISSUE, "*.openai.azure.com"),
+	NOTA("openai.azure.com", EG_ISSUE),
+	/* Names match no address entry, addresses no name entry. */
+	NOTA("140.82.112.3", EG_ISSUE),
+	NOTA("[2001:db8::1]", EG_ISSUE),
+	/* What is neither a name nor an address is refused. */
+	NOTA("bad..name", EG_ISSUE),
+	NOTA("", EG_ISSUE),
+	NOTA("under_score.example.com", EG_ISSUE),
+	/* deny alone: everything else passes. */
+	PASS("openai.azure.com", EG_DENY, NULL),
+	PASS("evilopenai.azure.com", EG_DENY, NULL),
+	DENY("my.openai.azure.com", EG_DENY, "*.openai.azure.com"),
+	DENY("GenerativeLanguage.GoogleAPIs.com.", EG_DENY,
+	    "generativelanguage.googleapis.com"),
+	PASS("x.generativelanguage.googleapis.com", EG_DENY, NULL),
+	PASS("generativelanguage.googleapis.com.evil.net", EG_DENY, NULL),
+	PASS("example.com", EG_DENY, NULL),
+	PASS("203.0.113.7", EG_DENY, NULL),
+	/* Address entries, whatever the spelling the resolver accepts. */
+	DENY("127.0.0.1", EG_ADDR_DENY, "127.0.0.1"),
+	DENY("127.1", EG_ADDR_DENY, "127.0.0.1"),
+	DENY("2130706433", EG_ADDR_DENY, "127.0.0.1"),
+	DENY("0x7f.0.0.1", EG_ADDR_DENY, "127.0.0.1"),
+	DENY("::ffff:127.0.0.1", EG_ADDR_DENY, "127.0.0.1"),
+	DENY("[::ffff:127.0.0.1]", EG_ADDR_DENY, "127.0.0.1"),
+	PASS("127.0.0.2", EG_ADDR_DENY, NULL),
+	PASS("::1", EG_ADDR_DENY, NULL),
+	DENY("2001:db8::1", EG_ADDR_DENY, "2001:db8::1"),
+	DENY("2001:DB8:0:0::1", EG_ADDR_DENY, "2001:db8::1"),
+	PASS("2001:db8::2", EG_ADDR_DENY, NULL),
+	DENY("10.0.0.1", EG_ADDR_DENY, "::ffff:10.0.0.1"),
+	DENY("::ffff:a00:1", EG_ADDR_DENY, "::ffff:10.0.0.1"),
+	DENY("localhost", EG_ADDR_DENY, "localhost"),
+	DENY("LocalHost.", EG_ADDR_DENY, "localhost"),
+	PASS("localhost.localdomain", EG_ADDR_DENY, NULL),
+	PASS("a.1", EG_ADDR_DENY, NULL),	/* no address: matches none */
+	/* An allow list of addresses and a name. */
+	PASS("203.0.113.7", EG_ADDR_ALLOW, "203.0.113.7"),
+	NOTA("203.0.113.8", EG_ADDR_ALLOW),
+	PASS("2001:db8::7", EG_ADDR_ALLOW, "[2001:db8::7]"),
+	PASS("[2001:db8:0::7]", EG_ADDR_ALLOW, "[2001:db8::7]"),
+	NOTA("2001:db8::8", EG_ADDR_ALLOW),
+	PASS("example.com", EG_ADDR_ALLOW, "example.com"),
+	NOTA("www.example.com", EG_ADDR_ALLOW),
+	NOTA("a.1", EG_ADDR_ALLOW),
+	NOTA("1.2.3", EG_ADDR_ALLOW),
+	/* "*." over a top-level domain. */
+	DENY("openrouter.ai", EG_TLD, "*.ai"),
+	DENY("x.y.ai", EG_TLD, "*.ai"),
+	PASS("ai", EG_TLD, NULL),
+	PASS("ai.com", EG_TLD, NULL),
+	PASS("mail", EG_TLD, NULL),
+};
+
+static int
+load_egress(enum egress_set set, struct egress_config *eg)
+{
+	const char	*p, *why;
+	int		 n;
+
+	for (n = 0; (p = egress_sets[set][n]) != NULL; n++) {
+		why = config_parse_egress(p + 1, &eg[n]);
+		ck_assert_msg(why == NULL, "pattern \"%s\": %s", p + 1, why);
+		eg[n].eg_deny = p[0] == '-';
+	}
+	return (n);
+}
+
+START_TEST(test_egress)
+{
+	const struct egress_case	*c = &egress_cases[_i];
+	const struct egress_config	*hit = (void *)1;
+	struct egress_config		 eg[8];
+	enum policy_verdict		 v;
+	int				 n;
+
+	n = load_egress(c->set, eg);
+	v = policy_egress(eg, n, c->host, &hit);
+	ck_assert_msg(v == c->want, "\"%s\" (set %d): verdict %d, want %d",
+	    c->host, c->set, v, c->want);
+	if (c->hit == NULL)
+		ck_assert_msg(hit == NULL, "\"%s\": hit \"%s\", want none",
+		    c->host, hit->eg_pattern);
+	else {
+		ck_assert_msg(hit != NULL, "\"%s\": no hit, want \"%s\"",
+		    c->host, c->hit);
+		ck_assert_str_eq(hit->eg_pattern, c->hit);
+	}
+	/* hit may be NULL */
+	ck_assert_int_eq(policy_egress(eg, n, c->host, NULL), c->want);
+}
+END_TEST
+
+/* Only the first n entries count; an empty allow list allows all. */
+START_TEST(test_egress_count)
+{
+	struct egress_config	 eg[8];
+	int			 n;
+
+	n = load_egress(EG_ADDR_ALLOW, eg);
+	ck_assert_int_eq(policy_egress(eg, n, "203.0.113.8", NULL),
+	    POLICY_NOT_ALLOWED);
+	ck_assert_int_eq(policy_egress(eg, 0, "203.0.113.8", NULL),
+	    POLICY_PASS);
+	ck_assert_int_eq(policy_egress(eg, 0, "www.example.com", NULL),
+	    POLICY_PASS);
+	n = load_egress(EG_ISSUE, eg);
+	ck_assert_int_eq(policy_egress(eg, 3, "secret.example.com", NULL),
+	    POLICY_PASS);
+	ck_assert_int_eq(policy_egress(eg, n, "secret.example.com", NULL),
+	    POLICY_DENIED);
+}
+END_TEST
+
+/* A pattern of an unknown kind matches nothing. */
+START_TEST(test_egress_bad_kind)
+{
+	struct egress_config	 eg;
+
+	ck_assert_ptr_null(config_parse_egress("example.com", &eg));
+	eg.eg_deny = 1;
+	eg.eg_kind = 99;
+	ck_assert_int_eq(policy_egress(&eg, 1, "example.com", NULL),
+	    POLICY_PASS);
 }
 END_TEST
 
@@ -394,6 +604,12 @@ policy_suite(void)
 	tc = tcase_create("port_allowed");
 	tcase_add_loop_test(tc, test_port, 0, (int)nitems(port_cases));
 	tcase_add_test(tc, test_port_none);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("egress");
+	tcase_add_loop_test(tc, test_egress, 0, (int)nitems(egress_cases));
+	tcase_add_test(tc, test_egress_count);
+	tcase_add_test(tc, test_egress_bad_kind);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -119,6 +119,26 @@ START_TEST(test_add_merges_by_name)
 }
 END_TEST
 
+/* Refusals are summed reason by reason. */
+START_TEST(test_add_refused)
+{
+	static struct proxy_stats	 a, b, sum;
+	int				 i;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < REFUSED_MAX; i++) {
+		a.st_refused[i] = i + 1;
+		b.st_refused[i] = 10 * (i + 1);
+	}
+	stats_add(&sum, &a);
+	stats_add(&sum, &b);
+	for (i = 0; i < REFUSED_MAX; i++)
+		ck_assert_uint_eq(sum.st_refused[i], 11 * (i + 1));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -132,6 +152,7 @@ main(void)
 	    sizeof(durations) / sizeof(durations[0]));
 	tcase_add_test(tc, test_no_code_for_no_response);
 	tcase_add_test(tc, test_add_merges_by_name);
+	tcase_add_test(tc, test_add_refused);
 	suite_add_tcase(s, tc);
 	failed = unit_run(s);
 	return (failed != 0);

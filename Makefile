@@ -61,7 +61,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
-		   stats file dump
+		   stats file dump session mitm
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -130,6 +130,13 @@ $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o
 $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
+# Sessions on a test's own loop: the worker's files but its main, and
+# signerd's CA for the leaves the test signs in signerd's place.
+SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \
+		   $(WORKER_SRCS:%.c=$(O)/%.o)) $(O)/aibproxyd/imsgev.o \
+		   $(O)/signerd/ca.o $(O)/tests/unit/harness.o
+$(O)/tests/test_session: $(SESSION_TEST_OBJS)
+$(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)

@@ -1,0 +1,144 @@
+/*
+ * A proxy worker on a private event loop, for the tests that drive its
+ * session code (test_session.c, test_mitm.c).  The worker is a
+ * hand-built struct proxy and struct proxy_conf; the test plays signerd
+ * and the resolver on the other ends of their channels, on the same
+ * loop.  Peers that talk TLS or block (a client inside TLS, the
+ * bridge, a tunnel's destination) run in threads with blocking sockets
+ * and a receive timeout, so a broken worker fails a test, never hangs
+ * it.  Everything is on 127.0.0.1.
+ */
+#ifndef AIB_TEST_HARNESS_H
+#define AIB_TEST_HARNESS_H
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../../aibproxyd/worker.h"
+
+#define WH_HOST		"api.anthropic.com"	/* the provider */
+#define WH_PROVIDER	"anthropic"
+#define WH_TOKEN	"tokid-s3cret"
+/* Proxy-Authorization for user "u", token WH_TOKEN. */
+#define WH_PROXY_AUTH	"Proxy-Authorization: Basic dTp0b2tpZC1zM2NyZXQ=\r\n"
+#define WH_FILL_MAX	512
+#define WH_GOT_MAX	16384
+
+/* What the fake resolver answers: a name and one address. */
+struct wh_name {
+	const char	*host;
+	const char	*addr;
+};
+
+struct wh {
+	struct proxy		 px;
+	struct proxy_conf	*pc;
+	struct plistener	*l;		/* pc's only listener */
+	struct imsgev		 signer;	/* the test's end: signerd */
+	struct imsgev		 resolver;	/* the test's end: resolver */
+	struct ca		*ca;
+	int			 signer_refuse;	/* answer cs_ok 0 */
+	int			 signer_mute;	/* never answer */
+	int			 nsigned;	/* IMSG_CERT_REQ seen */
+	const struct wh_name	*names;		/* NULL-terminated */
+	int			 nlookups;	/* IMSG_DNS_REQ seen */
+	int			 fill[WH_FILL_MAX];	/* wh_fill_fds() */
+	int			 nfill;
+};
+
+/* A client's view of its connection: what it read, and EOF. */
+struct wh_reader {
+	int		 fd;
+	char		 got[WH_GOT_MAX];
+	size_t		 len;
+	int		 eof;
+	double		 tfirst;	/* ev_time() of the first byte */
+};
+
+/* The bridge: one connection, one request, a fixed answer. */
+struct wh_bridge {
+	int		 lfd;
+	int		 port;
+	const char	*answer;
+	char		 got[WH_GOT_MAX];	/* the request it read */
+	size_t		 gotlen;
+	int		 accepted;
+	int		 eof;		/* the worker closed it afterwards */
+	atomic_int	 done;
+	pthread_t	 tid;
+};
+
+/* A tunnel's destination: echoes, then "bye" and EOF after the EOF. */
+struct wh_echo {
+	int		 lfd;
+	int		 port;
+	size_t		 echoed;
+	int		 eof;		/* saw the client's half-close */
+	atomic_int	 done;
+	pthread_t	 tid;
+};
+
+/* A client that sends a CONNECT, then talks TLS inside it. */
+struct wh_tls {
+	int		 fd;
+	const char	*connect;	/* the proxy request */
+	const char	*lines[16];	/* inside TLS, NULL-terminated */
+	double		 gap;		/* seconds between lines */
+	int		 pause;		/* after the handshake, wait for go */
+	atomic_int	 ready;		/* handshake done (or failed) */
+	atomic_int	 go;
+	atomic_int	 done;
+	char		 answer[1024];	/* to the CONNECT */
+	int		 handshake;	/* 0 done, -1 failed */
+	char		 got[WH_GOT_MAX];	/* inside TLS, to the end */
+	size_t		 gotlen;
+	int		 clean;		/* close_notify, not a cut */
+	double		 t0;		/* first line written */
+	double		 tfirst;	/* first byte of the answer */
+	char		 err[256];
+	pthread_t	 tid;
+};
+
+extern char	*wh_ca_pem;		/* the test CA, trusted by clients */
+
+/* A worker with one plain listener (fd -1), providers and 127/8 allowed. */
+void		 wh_init(struct wh *);
+/* Every channel closed; what can be freed is freed. */
+void		 wh_free(struct wh *);
+void		 wh_allow_port(struct wh *, int);
+/* bridge.url http://host:port, configured again. */
+void		 wh_set_bridge(struct wh *, const char *, int);
+/* A session on a fresh loopback connection; the client's end. */
+int		 wh_client(struct wh *);
+/*
+ * Run the loop until done(h, arg) holds, checked before each wait, at
+ * most secs.  0 done, -1 timed out.
+ */
+int		 wh_run(struct wh *, int (*)(struct wh *, void *), void *,
+		    double);
+/* No session left, nothing armed on the loop (the peers' channels and
+ * the listeners are stopped first): 1 quiet, 0 not. */
+int		 wh_quiet(struct wh *);
+/* Drive the loop until the reader saw EOF (or secs). */
+int		 wh_read_eof(struct wh *, struct wh_reader *, double);
+/* Until it holds at least n bytes (or EOF, or secs). */
+int		 wh_read_n(struct wh *, struct wh_reader *, size_t, double);
+void		 wh_reader_init(struct wh_reader *, int);
+/* Fill the descriptor table (RLIMIT_NOFILE lowered first). */
+int		 wh_fill_fds(struct wh *);
+void		 wh_release_fds(struct wh *);
+/* A listening TCP socket on 127.0.0.1, its port in *port. */
+int		 wh_listen(int *);
+int		 wh_nsessions(struct wh *, void *);
+
+void		 wh_bridge_start(struct wh_bridge *, const char *);
+void		 wh_bridge_join(struct wh_bridge *);
+void		 wh_echo_start(struct wh_echo *);
+void		 wh_echo_join(struct wh_echo *);
+void		 wh_tls_start(struct wh_tls *, int);
+void		 wh_tls_join(struct wh_tls *);
+int		 wh_tls_done(struct wh *, void *);
+
+#endif /* AIB_TEST_HARNESS_H */

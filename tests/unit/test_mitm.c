@@ -1,0 +1,366 @@
+/*
+ * Interception driven on the worker's own loop (harness.h): the test
+ * signs leaves in signerd's place, a client thread talks TLS inside
+ * its CONNECT, and a bridge thread on 127.0.0.1 records what reached
+ * it.  Every test ends with no session and no watcher left.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../aibproxyd/bridge.h"
+#include "../../aibproxyd/session.h"
+#include "harness.h"
+#include "unit.h"
+
+/* Static, so whatever the worker still holds at exit is reachable. */
+static struct wh	 W;
+
+#define CONNECT_AUTH							\
+	"CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n"	\
+	WH_PROXY_AUTH "\r\n"
+#define ESTABLISHED	"HTTP/1.1 200 Connection established\r\n\r\n"
+#define REQ_ID		"X-Coder-AI-Governance-Request-Id: "
+#define UUID_LEN	36
+
+static const char post[] =
+    "POST /v1/messages?beta=true HTTP/1.1\r\n"
+    "Host: " WH_HOST "\r\n"
+    "Authorization: Bearer sk-ant-client\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 13\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "{\"model\":\"x\"}";
+
+static char *
+answer(int code, const char *text)
+{
+	static char	 buf[1024];
+
+	snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    code, text, strlen(text), text);
+	return (buf);
+}
+
+static void
+done(void)
+{
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	ck_assert_uint_eq(W.px.nsessions, 0);
+	wh_free(&W);
+}
+
+/* A client thread on a new session: CONNECT, TLS, then lines. */
+static void
+client_start(struct wh_tls *c, const char *const *lines, double gap,
+    int pause)
+{
+	int	 i;
+
+	memset(c, 0, sizeof(*c));
+	c->connect = CONNECT_AUTH;
+	for (i = 0; lines != NULL && lines[i] != NULL; i++)
+		c->lines[i] = lines[i];
+	c->gap = gap;
+	c->pause = pause;
+	wh_tls_start(c, wh_client(&W));
+}
+
+static int
+client_ready(struct wh *h, void *arg)
+{
+	return (((struct wh_tls *)arg)->ready);
+}
+
+/* The whole exchange, to the client's end and the session's. */
+static void
+client_finish(struct wh_tls *c)
+{
+	ck_assert_int_eq(wh_run(&W, wh_tls_done, c, 3.0), 0);
+	wh_tls_join(c);
+}
+
+/* 3. An intercepted request reaches the bridge rewritten. */
+START_TEST(test_intercept_post)
+{
+	static const char *const lines[] = { post, NULL };
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+	char			 want[2048];
+	const char		*id;
+
+	wh_init(&W);
+	wh_bridge_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: 11\r\nKeep-Alive: 5\r\n\r\n"
+	    "{\"ok\":true}");
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.answer, ESTABLISHED);
+	ck_assert_int_eq(c.handshake, 0);
+	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: 11\r\nConnection: close\r\n"
+	    "\r\n{\"ok\":true}");
+	ck_assert_int_eq(c.clean, 1);
+	ck_assert_int_eq(W.nsigned, 1);
+
+	/* The pooled connection goes when the bridge closes it. */
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	ck_assert_int_eq(b.eof, 1);
+	ck_assert_ptr_nonnull(id = strstr(b.got, REQ_ID));
+	id += strlen(REQ_ID);
+	ck_assert_int_ge(strlen(id), UUID_LEN);
+	snprintf(want, sizeof(want),
+	    "POST /api/v2/aibridge/" WH_PROVIDER "/v1/messages?beta=true "
+	    "HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n"
+	    "Authorization: Bearer sk-ant-client\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 13\r\n"
+	    REQ_ID "%.*s\r\n"
+	    "X-Coder-AI-Governance-Token: " WH_TOKEN "\r\n"
+	    "\r\n"
+	    "{\"model\":\"x\"}", b.port, UUID_LEN, id);
+	ck_assert_str_eq(b.got, want);
+	done();
+}
+END_TEST
+
+/* A second CONNECT takes the cached leaf at once; refusals inside TLS. */
+START_TEST(test_intercept_cached_leaf)
+{
+	static const char *const lines[] = {
+		"GET /v1/../admin HTTP/1.1\r\nHost: " WH_HOST "\r\n\r\n", NULL
+	};
+	struct wh_tls	 c;
+	int		 i;
+
+	wh_init(&W);
+	for (i = 0; i < 2; i++) {
+		client_start(&c, lines, 0, 0);
+		client_finish(&c);
+		ck_assert_str_eq(c.answer, ESTABLISHED);
+		ck_assert_str_eq(c.got, answer(400, "Bad Request"));
+		ck_assert_int_eq(c.clean, 1);
+	}
+	ck_assert_int_eq(W.nsigned, 1);
+	done();
+}
+END_TEST
+
+struct bget {
+	int		 called;
+	int		 status;
+	struct bconn	*bc;
+};
+
+static void
+bget_cb(void *arg, struct bconn *bc, int status, const char *why)
+{
+	struct bget	*bg = arg;
+
+	bg->called++;
+	bg->status = status;
+	bg->bc = bc;
+}
+
+static int
+bget_called(struct wh *h, void *arg)
+{
+	return (((struct bget *)arg)->called > 0);
+}
+
+/* 4. bridge_get() out of descriptors: 503, only from the loop. */
+START_TEST(test_bridge_get_emfile)
+{
+	struct bget	 bg = { 0, 0, NULL };
+	struct bconn	*bc = NULL;
+	int		 filled, r, before, ran;
+
+	wh_init(&W);
+	wh_set_bridge(&W, "127.0.0.1", 9);
+	filled = wh_fill_fds(&W);
+	r = bridge_get(W.px.bridges, bget_cb, &bg, &bc);
+	before = bg.called;
+	ran = wh_run(&W, bget_called, &bg, 1.0);
+	wh_release_fds(&W);
+	ck_assert_int_eq(filled, 0);
+	ck_assert_int_eq(r, 1);
+	ck_assert_ptr_nonnull(bc);
+	ck_assert_int_eq(before, 0);
+	ck_assert_int_eq(ran, 0);
+	ck_assert_int_eq(bg.called, 1);
+	ck_assert_int_eq(bg.status, 503);
+	ck_assert_ptr_null(bg.bc);
+	done();
+}
+END_TEST
+
+/*
+ * The attack of issue 8: an intercepted request needing a new bridge
+ * connection while the worker is out of descriptors.  The client gets
+ * 503 inside its TLS session; nothing touches a freed session.
+ */
+START_TEST(test_intercept_emfile)
+{
+	static const char *const lines[] = { post, NULL };
+	struct wh_tls	 c;
+	int		 filled, ran;
+
+	wh_init(&W);
+	wh_set_bridge(&W, "127.0.0.1", 9);
+	client_start(&c, lines, 0, 1);
+	ck_assert_int_eq(wh_run(&W, client_ready, &c, 2.0), 0);
+	ck_assert_int_eq(c.handshake, 0);
+	filled = wh_fill_fds(&W);
+	c.go = 1;
+	ran = wh_run(&W, wh_tls_done, &c, 3.0);
+	wh_release_fds(&W);
+	wh_tls_join(&c);
+	ck_assert_int_eq(filled, 0);
+	ck_assert_int_eq(ran, 0);
+	ck_assert_str_eq(c.got, answer(503, "Service Unavailable"));
+	ck_assert_int_eq(c.clean, 1);
+	done();
+}
+END_TEST
+
+/* Nobody listens at bridge.url: 502 inside TLS. */
+START_TEST(test_intercept_bridge_refused)
+{
+	static const char *const lines[] = { post, NULL };
+	struct wh_tls	 c;
+	int		 fd, port;
+
+	wh_init(&W);
+	fd = wh_listen(&port);
+	close(fd);
+	wh_set_bridge(&W, "127.0.0.1", port);
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.answer, ESTABLISHED);
+	ck_assert_str_eq(c.got, answer(502, "Bad Gateway"));
+	ck_assert_int_eq(c.clean, 1);
+	done();
+}
+END_TEST
+
+/* signerd refuses the leaf: 502 to the CONNECT, no 200. */
+START_TEST(test_signer_refuses)
+{
+	struct wh_tls	 c;
+
+	wh_init(&W);
+	W.signer_refuse = 1;
+	client_start(&c, NULL, 0, 0);
+	client_finish(&c);
+	ck_assert_int_eq(c.handshake, -1);
+	ck_assert_str_eq(c.answer, answer(502, "Bad Gateway"));
+	ck_assert_int_eq(W.nsigned, 1);
+	done();
+}
+END_TEST
+
+/* signerd never answers: 504 after timeouts.handshake. */
+START_TEST(test_signer_silent)
+{
+	struct wh_tls	 c;
+	double		 t0 = ev_time();
+
+	wh_init(&W);
+	W.signer_mute = 1;
+	W.pc->gc.gc_timeout_handshake = 200;
+	client_start(&c, NULL, 0, 0);
+	client_finish(&c);
+	ck_assert_double_ge(ev_time() - t0, 0.18);
+	ck_assert_int_eq(c.handshake, -1);
+	ck_assert_str_eq(c.answer, answer(504, "Gateway Timeout"));
+	ck_assert_int_eq(W.nsigned, 1);
+	done();
+}
+END_TEST
+
+/* 6. Inside TLS too, the head has timeouts.header from its first byte. */
+START_TEST(test_intercept_header_deadline)
+{
+	static const char *const lines[] = {
+		"POST /v1/messages HTTP/1.1\r\n", "Host: " WH_HOST "\r\n",
+		"X-A: 1\r\n", NULL
+	};
+	struct wh_tls	 c;
+	double		 dt;
+
+	wh_init(&W);
+	W.pc->gc.gc_timeout_header = 300;
+	client_start(&c, lines, 0.1, 0);
+	client_finish(&c);
+	dt = c.tfirst - c.t0;
+	ck_assert_str_eq(c.got, answer(408, "Request Timeout"));
+	ck_assert_int_eq(c.clean, 1);
+	ck_assert_double_ge(dt, 0.27);
+	ck_assert_double_le(dt, 0.45);
+	done();
+}
+END_TEST
+
+/* Over limits.header_bytes inside TLS: 431 at once. */
+START_TEST(test_intercept_header_too_large)
+{
+	static char	 big[700];
+	const char	*lines[] = { big, NULL };
+	struct wh_tls	 c;
+
+	wh_init(&W);
+	W.pc->gc.gc_header_bytes = 512;
+	memset(big, 'a', sizeof(big) - 1);
+	memcpy(big, "POST /v1/messages HTTP/1.1\r\nX: ", 31);
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.got, answer(431, "Request Header Fields Too Large"));
+	ck_assert_double_lt(c.tfirst - c.t0, 0.2);
+	done();
+}
+END_TEST
+
+static Suite *
+mitm_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("mitm");
+
+	tc = tcase_create("intercept");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_intercept_post);
+	tcase_add_test(tc, test_intercept_cached_leaf);
+	tcase_add_test(tc, test_intercept_header_deadline);
+	tcase_add_test(tc, test_intercept_header_too_large);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failures");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_bridge_get_emfile);
+	tcase_add_test(tc, test_intercept_emfile);
+	tcase_add_test(tc, test_intercept_bridge_refused);
+	tcase_add_test(tc, test_signer_refuses);
+	tcase_add_test(tc, test_signer_silent);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	return (unit_run(mitm_suite()) != 0);
+}

@@ -403,6 +403,18 @@ wh_connect(int port)
 }
 
 int
+wh_stalled(int *port, int *queued)
+{
+	int	 fd;
+
+	fd = wh_listen(port);
+	if (listen(fd, 0) == -1)
+		abort();
+	*queued = wh_connect(*port);
+	return (fd);
+}
+
+int
 wh_client(struct wh *h)
 {
 	struct sockaddr_storage	 ss;
@@ -566,6 +578,45 @@ wh_read_eof(struct wh *h, struct wh_reader *r, double secs)
 	return (wh_read_n(h, r, SIZE_MAX, secs));
 }
 
+/* The log, which goes to stderr. */
+
+static int	 wh_log_fd = -1;
+static int	 wh_log_saved = -1;
+
+void
+wh_log_start(void)
+{
+	char	 path[] = "/tmp/aib-unit-log.XXXXXX";
+
+	if ((wh_log_fd = mkstemp(path)) == -1 ||
+	    (wh_log_saved = dup(STDERR_FILENO)) == -1 ||
+	    dup2(wh_log_fd, STDERR_FILENO) == -1)
+		abort();
+	unlink(path);
+	log_setlevel(LOG_LEVEL_INFO);
+}
+
+const char *
+wh_log_text(void)
+{
+	static char	 text[WH_GOT_MAX];
+	ssize_t		 n;
+
+	if (wh_log_fd == -1)
+		return ("");
+	fflush(stderr);
+	if (dup2(wh_log_saved, STDERR_FILENO) == -1 ||
+	    lseek(wh_log_fd, 0, SEEK_SET) == -1 ||
+	    (n = read(wh_log_fd, text, sizeof(text) - 1)) == -1)
+		abort();
+	text[n] = '\0';
+	close(wh_log_fd);
+	close(wh_log_saved);
+	wh_log_fd = wh_log_saved = -1;
+	log_setlevel(LOG_LEVEL_ERROR);
+	return (text);
+}
+
 /* Out of descriptors. */
 
 int
@@ -645,11 +696,31 @@ wh_accept(int lfd)
 	return (fd);
 }
 
+/* One request (head and Content-Length body) appended to b->got. */
+static int
+wh_bridge_read(struct wh_bridge *b, int fd)
+{
+	const char	*start = b->got + b->gotlen, *e;
+	ssize_t		 n;
+
+	while (b->gotlen < sizeof(b->got) - 1) {
+		n = read(fd, b->got + b->gotlen, sizeof(b->got) - 1 -
+		    b->gotlen);
+		if (n <= 0)
+			return (-1);
+		b->gotlen += n;
+		b->got[b->gotlen] = '\0';
+		if ((e = strstr(start, "\r\n\r\n")) != NULL && b->gotlen >=
+		    (size_t)(e + 4 - b->got) + wh_content_length(start))
+			return (0);
+	}
+	return (-1);
+}
+
 static void *
 wh_bridge_main(void *arg)
 {
 	struct wh_bridge	*b = arg;
-	const char		*e;
 	char			 junk[256];
 	ssize_t			 n;
 	int			 fd;
@@ -657,18 +728,12 @@ wh_bridge_main(void *arg)
 	if ((fd = wh_accept(b->lfd)) == -1)
 		goto out;
 	b->accepted = 1;
-	while (b->gotlen < sizeof(b->got) - 1) {
-		n = read(fd, b->got + b->gotlen, sizeof(b->got) - 1 -
-		    b->gotlen);
-		if (n <= 0)
+	while (b->answers[b->nreq] != NULL && wh_bridge_read(b, fd) == 0) {
+		if (wh_write_all(fd, b->answers[b->nreq],
+		    strlen(b->answers[b->nreq])) == -1)
 			break;
-		b->gotlen += n;
-		b->got[b->gotlen] = '\0';
-		if ((e = strstr(b->got, "\r\n\r\n")) != NULL && b->gotlen >=
-		    (size_t)(e + 4 - b->got) + wh_content_length(b->got))
-			break;
+		b->nreq++;
 	}
-	(void)wh_write_all(fd, b->answer, strlen(b->answer));
 	shutdown(fd, SHUT_WR);
 	/* The worker pools the connection: it closes it on our EOF. */
 	while ((n = read(fd, junk, sizeof(junk))) > 0)
@@ -684,8 +749,14 @@ void
 wh_bridge_start(struct wh_bridge *b, const char *answer)
 {
 	memset(b, 0, sizeof(*b));
+	b->answers[0] = answer;
+	wh_bridge_run(b);
+}
+
+void
+wh_bridge_run(struct wh_bridge *b)
+{
 	b->lfd = wh_listen(&b->port);
-	b->answer = answer;
 	if (pthread_create(&b->tid, NULL, wh_bridge_main, b) != 0)
 		abort();
 }

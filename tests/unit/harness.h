@@ -57,13 +57,17 @@ struct wh_reader {
 	double		 tfirst;	/* ev_time() of the first byte */
 };
 
-/* The bridge: one connection, one request, a fixed answer. */
+/*
+ * The bridge: one connection, on which it answers each request it reads
+ * with the next of answers (NULL-terminated), then shuts down its side.
+ */
 struct wh_bridge {
 	int		 lfd;
 	int		 port;
-	const char	*answer;
-	char		 got[WH_GOT_MAX];	/* the request it read */
+	const char	*answers[4];
+	char		 got[WH_GOT_MAX];	/* the requests it read */
 	size_t		 gotlen;
+	int		 nreq;
 	int		 accepted;
 	int		 eof;		/* the worker closed it afterwards */
 	atomic_int	 done;
@@ -131,9 +135,20 @@ int		 wh_fill_fds(struct wh *);
 void		 wh_release_fds(struct wh *);
 /* A listening TCP socket on 127.0.0.1, its port in *port. */
 int		 wh_listen(int *);
+/*
+ * A listener whose accept queue is full, so a connect to it stays in
+ * progress (its SYN is dropped); *queued is the client that fills it.
+ */
+int		 wh_stalled(int *, int *);
 int		 wh_nsessions(struct wh *, void *);
+/* The worker's log lines (level info) from now on, to a file. */
+void		 wh_log_start(void);
+/* Stop capturing; everything written since wh_log_start(). */
+const char	*wh_log_text(void);
 
+/* One answer; wh_bridge_run() with more, set in answers. */
 void		 wh_bridge_start(struct wh_bridge *, const char *);
+void		 wh_bridge_run(struct wh_bridge *);
 void		 wh_bridge_join(struct wh_bridge *);
 void		 wh_echo_start(struct wh_echo *);
 void		 wh_echo_join(struct wh_echo *);

@@ -50,6 +50,31 @@ answer(int code, const char *text)
 	return (buf);
 }
 
+/*
+ * The audit line holding what: "request <uuid> client <peer> ...what
+ * <secs>s token <id>", secs within [lo, hi].
+ */
+static void
+audit_check(const char *log, const char *what, double lo, double hi)
+{
+	const char	*line, *p, *q;
+	char		*end;
+	double		 secs;
+
+	ck_assert_msg((p = strstr(log, what)) != NULL, "no \"%s\" in %s",
+	    what, log);
+	for (line = p; line > log && line[-1] != '\n'; line--)
+		;
+	ck_assert_ptr_nonnull(q = strstr(line, ": request "));
+	q += strlen(": request ");
+	ck_assert_int_eq(strspn(q, "0123456789abcdef-"), UUID_LEN);
+	ck_assert_int_eq(strncmp(q + UUID_LEN, " client 127.0.0.1:", 18), 0);
+	secs = strtod(p + strlen(what), &end);
+	ck_assert_int_eq(strncmp(end, "s token tokid\n", 15), 0);
+	ck_assert_double_ge(secs, lo);
+	ck_assert_double_le(secs, hi);
+}
+
 static void
 done(void)
 {
@@ -95,15 +120,17 @@ START_TEST(test_intercept_post)
 	struct wh_bridge	 b;
 	struct wh_tls		 c;
 	char			 want[2048];
-	const char		*id;
+	const char		*id, *log;
 
 	wh_init(&W);
 	wh_bridge_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: "
 	    "application/json\r\nContent-Length: 11\r\nKeep-Alive: 5\r\n\r\n"
 	    "{\"ok\":true}");
 	wh_set_bridge(&W, "127.0.0.1", b.port);
+	wh_log_start();
 	client_start(&c, lines, 0, 0);
 	client_finish(&c);
+	log = wh_log_text();
 	ck_assert_str_eq(c.answer, ESTABLISHED);
 	ck_assert_int_eq(c.handshake, 0);
 	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Type: "
@@ -111,6 +138,11 @@ START_TEST(test_intercept_post)
 	    "\r\n{\"ok\":true}");
 	ck_assert_int_eq(c.clean, 1);
 	ck_assert_int_eq(W.nsigned, 1);
+	/* The path without its query; whole messages counted. */
+	snprintf(want, sizeof(want), "provider " WH_PROVIDER " POST "
+	    "/v1/messages status 200 up %zu down %zu ", sizeof(post) - 1,
+	    c.gotlen);
+	audit_check(log, want, 0, 0.2);
 
 	/* The pooled connection goes when the bridge closes it. */
 	ck_assert_int_eq(wh_quiet(&W), 1);
@@ -297,17 +329,26 @@ START_TEST(test_intercept_header_deadline)
 		"X-A: 1\r\n", NULL
 	};
 	struct wh_tls	 c;
+	const char	*log;
+	char		 want[256];
 	double		 dt;
 
 	wh_init(&W);
 	W.pc->gc.gc_timeout_header = 300;
+	wh_log_start();
 	client_start(&c, lines, 0.1, 0);
 	client_finish(&c);
+	log = wh_log_text();
 	dt = c.tfirst - c.t0;
 	ck_assert_str_eq(c.got, answer(408, "Request Timeout"));
 	ck_assert_int_eq(c.clean, 1);
 	ck_assert_double_ge(dt, 0.27);
 	ck_assert_double_le(dt, 0.45);
+	/* The audit line has the request's own id, and its own clock. */
+	snprintf(want, sizeof(want), "provider " WH_PROVIDER " - - status 408 "
+	    "up %zu down %zu ", strlen(lines[0]) + strlen(lines[1]) +
+	    strlen(lines[2]), c.gotlen);
+	audit_check(log, want, 0.27, 0.45);
 	done();
 }
 END_TEST
@@ -331,6 +372,140 @@ START_TEST(test_intercept_header_too_large)
 }
 END_TEST
 
+/* Two requests on one client connection share one bridge connection. */
+START_TEST(test_intercept_keepalive)
+{
+	static const char *const lines[] = {
+		"GET /v1/models HTTP/1.1\r\nHost: " WH_HOST "\r\n\r\n", post,
+		NULL
+	};
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+
+	wh_init(&W);
+	memset(&b, 0, sizeof(b));
+	b.answers[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]";
+	b.answers[1] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+	wh_bridge_run(&b);
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	/* The second waits for the first's answer: no pipelining. */
+	client_start(&c, lines, 0.15, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "\r\n[]HTTP/1.1 201 Created\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n");
+	ck_assert_int_eq(c.clean, 1);
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	ck_assert_int_eq(b.nreq, 2);
+	ck_assert_ptr_nonnull(strstr(b.got, "GET /api/v2/aibridge/"
+	    WH_PROVIDER "/v1/models HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(b.got, "POST /api/v2/aibridge/"
+	    WH_PROVIDER "/v1/messages?beta=true HTTP/1.1\r\n"));
+	done();
+}
+END_TEST
+
+/*
+ * A broken chunked body from the bridge: the client's response ends
+ * visibly (no last chunk, no close_notify) and the request is audited
+ * as a bridge error, not as the bridge's 200.
+ */
+static void
+bad_chunk(const char *body, const char *want)
+{
+	static const char *const lines[] = { post, NULL };
+	static char		 ans[256];
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+	const char		*log;
+
+	wh_init(&W);
+	snprintf(ans, sizeof(ans), "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n%s", body);
+	wh_bridge_start(&b, ans);
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	wh_log_start();
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	log = wh_log_text();
+	ck_assert_str_eq(c.got, want);
+	ck_assert_int_eq(c.clean, 0);
+	ck_assert_ptr_nonnull(strstr(log, "provider " WH_PROVIDER
+	    " POST /v1/messages status 502 "));
+	ck_assert_ptr_null(strstr(log, " status 200 "));
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	done();
+}
+
+#define CHUNKED_HEAD							\
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"		\
+	"Connection: close\r\n\r\n"
+
+START_TEST(test_intercept_bad_chunk)
+{
+	bad_chunk("ZZ\r\n", CHUNKED_HEAD);
+}
+END_TEST
+
+/*
+ * Known bug: valid chunks that arrive in the same read as the broken
+ * bytes are dropped, because http_body_feed() returns -1 for the whole
+ * feed; mitm.c promises that what was valid goes out.
+ */
+START_TEST(test_intercept_bad_chunk_prefix)
+{
+	bad_chunk("5\r\nhello\r\nZZ\r\n", CHUNKED_HEAD "5\r\nhello\r\n");
+}
+END_TEST
+
+/* A response head over the limit: 502 at once, not at timeouts.idle. */
+START_TEST(test_intercept_huge_response_head)
+{
+	static const char *const lines[] = { post, NULL };
+	static char		 huge[80 * 1024];
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+	size_t			 n;
+
+	wh_init(&W);
+	n = strlcpy(huge, "HTTP/1.1 200 OK\r\nX-Big: ", sizeof(huge));
+	memset(huge + n, 'b', sizeof(huge) - n - 1);
+	wh_bridge_start(&b, huge);
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.got, answer(502, "Bad Gateway"));
+	ck_assert_double_lt(c.tfirst - c.t0, 0.5);
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	done();
+}
+END_TEST
+
+/* The bridge does not take the connection: 504 at timeouts.connect. */
+START_TEST(test_intercept_bridge_timeout)
+{
+	static const char *const lines[] = { post, NULL };
+	struct wh_tls	 c;
+	int		 lfd, port, queued;
+
+	wh_init(&W);
+	W.pc->gc.gc_timeout_connect = 200;
+	lfd = wh_stalled(&port, &queued);
+	wh_set_bridge(&W, "127.0.0.1", port);
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.got, answer(504, "Gateway Timeout"));
+	ck_assert_double_ge(c.tfirst - c.t0, 0.18);
+	ck_assert_double_lt(c.tfirst - c.t0, 1.0);
+	close(queued);
+	close(lfd);
+	done();
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -343,6 +518,7 @@ mitm_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_intercept_post);
 	tcase_add_test(tc, test_intercept_cached_leaf);
+	tcase_add_test(tc, test_intercept_keepalive);
 	tcase_add_test(tc, test_intercept_header_deadline);
 	tcase_add_test(tc, test_intercept_header_too_large);
 	suite_add_tcase(s, tc);
@@ -354,7 +530,18 @@ mitm_suite(void)
 	tcase_add_test(tc, test_intercept_bridge_refused);
 	tcase_add_test(tc, test_signer_refuses);
 	tcase_add_test(tc, test_signer_silent);
+	tcase_add_test(tc, test_intercept_bad_chunk);
+	tcase_add_test(tc, test_intercept_huge_response_head);
+	tcase_add_test(tc, test_intercept_bridge_timeout);
 	suite_add_tcase(s, tc);
+
+	/* Tests for bugs not fixed yet: AIB_UNIT_KNOWN_BUGS=1 runs them. */
+	if (getenv("AIB_UNIT_KNOWN_BUGS") != NULL) {
+		tc = tcase_create("known_bugs");
+		tcase_set_timeout(tc, 10);
+		tcase_add_test(tc, test_intercept_bad_chunk_prefix);
+		suite_add_tcase(s, tc);
+	}
 
 	return (s);
 }

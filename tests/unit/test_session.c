@@ -231,6 +231,29 @@ START_TEST(test_tunnel_resolved_refused)
 }
 END_TEST
 
+/* The destination never takes the connection: 504 at timeouts.connect. */
+START_TEST(test_tunnel_connect_timeout)
+{
+	char	 req[256];
+	double	 t0;
+	int	 lfd, port, queued;
+
+	wh_init(&W);
+	W.pc->gc.gc_timeout_connect = 200;
+	lfd = wh_stalled(&port, &queued);
+	wh_allow_port(&W, port);
+	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n\r\n", port, port);
+	t0 = ev_time();
+	exchange(wh_client(&W), req, EXPECT(504, "Gateway Timeout", ""));
+	ck_assert_double_ge(ev_time() - t0, 0.18);
+	ck_assert_double_lt(ev_time() - t0, 1.0);
+	close(queued);
+	close(lfd);
+	done();
+}
+END_TEST
+
 /* A plain request forwarded: the authority is the Host. */
 START_TEST(test_forward_host)
 {
@@ -570,6 +593,7 @@ session_suite(void)
 	tcase_add_test(tc, test_tunnel_echo);
 	tcase_add_test(tc, test_tunnel_resolved);
 	tcase_add_test(tc, test_tunnel_resolved_refused);
+	tcase_add_test(tc, test_tunnel_connect_timeout);
 	tcase_add_test(tc, test_forward_host);
 	suite_add_tcase(s, tc);
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,8 @@ wh_init(struct wh *h)
 	/* AIB_UNIT_LOG=3 shows the worker's debug lines. */
 	log_setlevel((lvl = getenv("AIB_UNIT_LOG")) != NULL ? *lvl - '0' :
 	    LOG_LEVEL_ERROR);
+	/* As in a worker; and a client thread writing late must not die. */
+	signal(SIGPIPE, SIG_IGN);
 	if (wh_ca_pem == NULL)
 		wh_make_ca();
 	memset(h, 0, sizeof(*h));
@@ -328,6 +331,43 @@ wh_set_bridge(struct wh *h, const char *host, int port)
 		fprintf(stderr, "bridge_configure: %s\n", why);
 		abort();
 	}
+}
+
+void
+wh_tls_listener(struct wh *h)
+{
+	struct tls_config	*cfg;
+	struct ca_leaf		 leaf;
+	EVP_PKEY		*k = wh_key();
+	BIO			*bio;
+	unsigned char		*spki = NULL;
+	char			*keypem, why[256];
+	int			 len;
+
+	if ((len = i2d_PUBKEY(k, &spki)) <= 0 ||
+	    (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    !PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL))
+		abort();
+	keypem = wh_bio_text(bio);
+	memset(&leaf, 0, sizeof(leaf));
+	if (ca_allow(h->ca, WH_PROXY_NAME, why, sizeof(why)) == -1 ||
+	    ca_request(h->ca, WH_PROXY_NAME, spki, len, WH_LIFETIME,
+	    time(NULL), &leaf, why, sizeof(why)) == -1) {
+		fprintf(stderr, "listener certificate: %s\n", why);
+		abort();
+	}
+	if ((cfg = tls_config_new()) == NULL ||
+	    (h->l->tls = tls_server()) == NULL ||
+	    tls_config_set_keypair_mem(cfg, (const uint8_t *)leaf.cl_pem,
+	    leaf.cl_pemlen, (const uint8_t *)keypem, strlen(keypem)) == -1 ||
+	    tls_configure(h->l->tls, cfg) == -1)
+		abort();
+	h->l->lc.lc_tls = 1;
+	tls_config_free(cfg);
+	ca_leaf_clear(&leaf);
+	freezero(keypem, strlen(keypem));
+	OPENSSL_free(spki);
+	EVP_PKEY_free(k);
 }
 
 void
@@ -813,6 +853,39 @@ wh_echo_join(struct wh_echo *e)
 	close(e->lfd);
 }
 
+/* To the proxy: the socket, or the TLS session with a TLS listener. */
+static int
+wh_io_write(struct wh_tls *c, const char *p, size_t len)
+{
+	ssize_t	 n;
+
+	if (c->outer == NULL)
+		return (wh_write_all(c->fd, p, len));
+	while (len > 0) {
+		n = tls_write(c->outer, p, len);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
+			continue;
+		if (n <= 0)
+			return (-1);
+		p += n;
+		len -= n;
+	}
+	return (0);
+}
+
+static ssize_t
+wh_io_read(struct wh_tls *c, char *p, size_t len)
+{
+	ssize_t	 n;
+
+	if (c->outer == NULL)
+		return (read(c->fd, p, len));
+	while ((n = tls_read(c->outer, p, len)) == TLS_WANT_POLLIN ||
+	    n == TLS_WANT_POLLOUT)
+		;
+	return (n);
+}
+
 /* The proxy's answer to a CONNECT, read byte by byte to its end. */
 static int
 wh_tls_answer(struct wh_tls *c)
@@ -820,7 +893,7 @@ wh_tls_answer(struct wh_tls *c)
 	size_t	 len = 0;
 
 	while (len < sizeof(c->answer) - 1) {
-		if (read(c->fd, c->answer + len, 1) != 1)
+		if (wh_io_read(c, c->answer + len, 1) != 1)
 			return (-1);
 		c->answer[++len] = '\0';
 		if (len >= 4 && strcmp(c->answer + len - 4, "\r\n\r\n") == 0)
@@ -829,14 +902,28 @@ wh_tls_answer(struct wh_tls *c)
 	if (strncmp(c->answer, "HTTP/1.1 200 ", 13) == 0)
 		return (0);
 	/* Not a tunnel: the rest of the answer, to EOF. */
-	while (len < sizeof(c->answer) - 1 && read(c->fd, c->answer + len,
+	while (len < sizeof(c->answer) - 1 && wh_io_read(c, c->answer + len,
 	    1) == 1)
 		c->answer[++len] = '\0';
 	return (-1);
 }
 
+/* The inner TLS session's transport: the outer one. */
+static ssize_t
+wh_outer_read(struct tls *ctx, void *p, size_t len, void *arg)
+{
+	return (tls_read(arg, p, len));
+}
+
+static ssize_t
+wh_outer_write(struct tls *ctx, const void *p, size_t len, void *arg)
+{
+	return (tls_write(arg, p, len));
+}
+
+/* A TLS session to name, over the socket or over via. */
 static struct tls *
-wh_tls_connect(struct wh_tls *c)
+wh_tls_connect(struct wh_tls *c, struct tls *via, const char *name)
 {
 	struct tls_config	*cfg;
 	struct tls		*ctx;
@@ -845,8 +932,14 @@ wh_tls_connect(struct wh_tls *c)
 	if ((cfg = tls_config_new()) == NULL || (ctx = tls_client()) == NULL)
 		abort();
 	if (tls_config_set_ca_mem(cfg, (const uint8_t *)wh_ca_pem,
-	    strlen(wh_ca_pem)) == -1 || tls_configure(ctx, cfg) == -1 ||
-	    tls_connect_socket(ctx, c->fd, WH_HOST) == -1)
+	    strlen(wh_ca_pem)) == -1 || tls_configure(ctx, cfg) == -1)
+		abort();
+	if (via == NULL)
+		r = tls_connect_socket(ctx, c->fd, name);
+	else
+		r = tls_connect_cbs(ctx, wh_outer_read, wh_outer_write, via,
+		    name);
+	if (r == -1)
 		abort();
 	tls_config_free(cfg);
 	while ((r = tls_handshake(ctx)) == TLS_WANT_POLLIN ||
@@ -901,6 +994,15 @@ wh_tls_talk(struct wh_tls *c, struct tls *ctx)
 	}
 }
 
+static void
+wh_tls_end(struct tls *ctx)
+{
+	if (ctx == NULL)
+		return;
+	(void)tls_close(ctx);
+	tls_free(ctx);
+}
+
 static void *
 wh_tls_main(void *arg)
 {
@@ -908,24 +1010,29 @@ wh_tls_main(void *arg)
 	struct tls	*ctx = NULL;
 	int		 i;
 
-	if (wh_write_all(c->fd, c->connect, strlen(c->connect)) == -1 ||
-	    wh_tls_answer(c) == -1) {
-		c->handshake = -1;
-		c->ready = 1;
-		goto out;
+	if (c->listener_tls && ((c->outer = wh_tls_connect(c, NULL,
+	    WH_PROXY_NAME)) == NULL || c->handshake == -1))
+		goto fail;
+	if (c->connect != NULL) {
+		if (wh_io_write(c, c->connect, strlen(c->connect)) == -1 ||
+		    wh_tls_answer(c) == -1)
+			goto fail;
+		ctx = wh_tls_connect(c, c->outer, WH_HOST);
+		if (c->handshake == -1)
+			goto fail;
 	}
-	ctx = wh_tls_connect(c);
 	c->ready = 1;
-	if (c->handshake == -1)
-		goto out;
 	for (i = 0; c->pause && !c->go && i < 3000; i++)
 		wh_sleep(0.001);
-	wh_tls_talk(c, ctx);
+	wh_tls_talk(c, ctx != NULL ? ctx : c->outer);
+	goto out;
+ fail:
+	c->handshake = -1;
+	c->ready = 1;
  out:
-	if (ctx != NULL) {
-		(void)tls_close(ctx);
-		tls_free(ctx);
-	}
+	wh_tls_end(ctx);
+	wh_tls_end(c->outer);
+	c->outer = NULL;
 	close(c->fd);
 	c->done = 1;
 	return (NULL);

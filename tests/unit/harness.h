@@ -20,6 +20,7 @@
 
 #define WH_HOST		"api.anthropic.com"	/* the provider */
 #define WH_PROVIDER	"anthropic"
+#define WH_PROXY_NAME	"proxy.test"		/* a TLS listener's name */
 #define WH_TOKEN	"tokid-s3cret"
 /* Proxy-Authorization for user "u", token WH_TOKEN. */
 #define WH_PROXY_AUTH	"Proxy-Authorization: Basic dTp0b2tpZC1zM2NyZXQ=\r\n"
@@ -84,9 +85,15 @@ struct wh_echo {
 	pthread_t	 tid;
 };
 
-/* A client that sends a CONNECT, then talks TLS inside it. */
+/*
+ * A client that sends a CONNECT, then talks TLS inside it.  To a TLS
+ * listener (listener_tls) everything runs inside a first TLS session
+ * with the proxy; without connect, the lines go straight to the proxy.
+ */
 struct wh_tls {
 	int		 fd;
+	int		 listener_tls;
+	struct tls	*outer;		/* to a TLS listener */
 	const char	*connect;	/* the proxy request */
 	const char	*lines[16];	/* inside TLS, NULL-terminated */
 	double		 gap;		/* seconds between lines */
@@ -112,6 +119,8 @@ void		 wh_init(struct wh *);
 /* Every channel closed; what can be freed is freed. */
 void		 wh_free(struct wh *);
 void		 wh_allow_port(struct wh *, int);
+/* Make the listener a TLS one, its certificate for WH_PROXY_NAME. */
+void		 wh_tls_listener(struct wh *);
 /* bridge.url http://host:port, configured again. */
 void		 wh_set_bridge(struct wh *, const char *, int);
 /* A session on a fresh loopback connection; the client's end. */

@@ -83,9 +83,9 @@ done(void)
 	wh_free(&W);
 }
 
-/* A client thread on a new session: CONNECT, TLS, then lines. */
+/* A client thread to be: CONNECT, TLS, then lines. */
 static void
-client_start(struct wh_tls *c, const char *const *lines, double gap,
+client_prepare(struct wh_tls *c, const char *const *lines, double gap,
     int pause)
 {
 	int	 i;
@@ -96,6 +96,14 @@ client_start(struct wh_tls *c, const char *const *lines, double gap,
 		c->lines[i] = lines[i];
 	c->gap = gap;
 	c->pause = pause;
+}
+
+/* ... on a new session. */
+static void
+client_start(struct wh_tls *c, const char *const *lines, double gap,
+    int pause)
+{
+	client_prepare(c, lines, gap, pause);
 	wh_tls_start(c, wh_client(&W));
 }
 
@@ -506,6 +514,127 @@ START_TEST(test_intercept_bridge_timeout)
 }
 END_TEST
 
+/* A TLS listener: the proxy's own pages inside its TLS session. */
+START_TEST(test_tls_listener_healthz)
+{
+	static const char *const lines[] = {
+		"GET /healthz HTTP/1.1\r\nHost: " WH_PROXY_NAME "\r\n\r\n", NULL
+	};
+	struct wh_tls	 c;
+
+	wh_init(&W);
+	wh_tls_listener(&W);
+	client_prepare(&c, lines, 0, 0);
+	c.listener_tls = 1;
+	c.connect = NULL;
+	wh_tls_start(&c, wh_client(&W));
+	client_finish(&c);
+	ck_assert_int_eq(c.handshake, 0);
+	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 3\r\nConnection: close\r\n\r\nOK\n");
+	ck_assert_int_eq(c.clean, 1);
+	done();
+}
+END_TEST
+
+/* ... and a 407 inside it. */
+START_TEST(test_tls_listener_407)
+{
+	struct wh_tls	 c;
+
+	wh_init(&W);
+	wh_tls_listener(&W);
+	client_prepare(&c, NULL, 0, 0);
+	c.listener_tls = 1;
+	c.connect = "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST
+	    ":443\r\n\r\n";
+	wh_tls_start(&c, wh_client(&W));
+	client_finish(&c);
+	ck_assert_int_eq(c.handshake, -1);
+	snprintf(c.err, sizeof(c.err), "HTTP/1.1 407 Proxy Authentication "
+	    "Required\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
+	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n"
+	    "Connection: close\r\n\r\nProxy Authentication Required");
+	ck_assert_str_eq(c.answer, c.err);
+	ck_assert_int_eq(W.nsigned, 0);
+	done();
+}
+END_TEST
+
+/* Interception through a TLS listener: our TLS inside the listener's. */
+START_TEST(test_tls_listener_intercept)
+{
+	static const char *const lines[] = { post, NULL };
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+
+	wh_init(&W);
+	wh_tls_listener(&W);
+	wh_bridge_start(&b, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n"
+	    "{\"ok\":true}");
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	client_prepare(&c, lines, 0, 0);
+	c.listener_tls = 1;
+	wh_tls_start(&c, wh_client(&W));
+	client_finish(&c);
+	ck_assert_str_eq(c.answer, ESTABLISHED);
+	ck_assert_int_eq(c.handshake, 0);
+	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
+	    "Connection: close\r\n\r\n{\"ok\":true}");
+	ck_assert_int_eq(c.clean, 1);
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	ck_assert_int_eq(b.nreq, 1);
+	ck_assert_int_eq(strncmp(b.got, "POST /api/v2/aibridge/" WH_PROVIDER
+	    "/v1/messages?beta=true HTTP/1.1\r\n", 59), 0);
+	ck_assert_ptr_nonnull(strstr(b.got, "\r\n\r\n{\"model\":\"x\"}"));
+	done();
+}
+END_TEST
+
+/* ... and the head's deadline inside both. */
+START_TEST(test_tls_listener_header_deadline)
+{
+	static const char *const lines[] = {
+		"POST /v1/messages HTTP/1.1\r\n", "Host: " WH_HOST "\r\n",
+		"X-A: 1\r\n", NULL
+	};
+	struct wh_tls	 c;
+	double		 dt;
+
+	wh_init(&W);
+	wh_tls_listener(&W);
+	W.pc->gc.gc_timeout_header = 300;
+	client_prepare(&c, lines, 0.1, 0);
+	c.listener_tls = 1;
+	wh_tls_start(&c, wh_client(&W));
+	client_finish(&c);
+	dt = c.tfirst - c.t0;
+	ck_assert_str_eq(c.got, answer(408, "Request Timeout"));
+	ck_assert_double_ge(dt, 0.27);
+	ck_assert_double_le(dt, 0.45);
+	done();
+}
+END_TEST
+
+/* No ClientHello: closed at timeouts.handshake, nothing said. */
+START_TEST(test_tls_listener_silent)
+{
+	struct wh_reader	 r;
+	double			 t0 = ev_time();
+
+	wh_init(&W);
+	wh_tls_listener(&W);
+	W.pc->gc.gc_timeout_handshake = 200;
+	wh_reader_init(&r, wh_client(&W));
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.0), 0);
+	ck_assert_uint_eq(r.len, 0);
+	ck_assert_double_ge(ev_time() - t0, 0.18);
+	close(r.fd);
+	done();
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -521,6 +650,15 @@ mitm_suite(void)
 	tcase_add_test(tc, test_intercept_keepalive);
 	tcase_add_test(tc, test_intercept_header_deadline);
 	tcase_add_test(tc, test_intercept_header_too_large);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tls_listener");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_tls_listener_healthz);
+	tcase_add_test(tc, test_tls_listener_407);
+	tcase_add_test(tc, test_tls_listener_intercept);
+	tcase_add_test(tc, test_tls_listener_header_deadline);
+	tcase_add_test(tc, test_tls_listener_silent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failures");

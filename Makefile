@@ -134,7 +134,8 @@ $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
 # signerd's CA for the leaves the test signs in signerd's place.
 SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \
 		   $(WORKER_SRCS:%.c=$(O)/%.o)) $(O)/aibproxyd/imsgev.o \
-		   $(O)/signerd/ca.o $(O)/tests/unit/harness.o
+		   $(O)/signerd/ca.o $(O)/tests/unit/harness.o \
+		   $(O)/tests/unit/peers.o
 $(O)/tests/test_session: $(SESSION_TEST_OBJS)
 $(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)

@@ -1,12 +1,12 @@
 /*
- * A proxy worker on a private event loop, for the tests that drive its
- * session code (test_session.c, test_mitm.c).  The worker is a
- * hand-built struct proxy and struct proxy_conf; the test plays signerd
- * and the resolver on the other ends of their channels, on the same
- * loop.  Peers that talk TLS or block (a client inside TLS, the
- * bridge, a tunnel's destination) run in threads with blocking sockets
- * and a receive timeout, so a broken worker fails a test, never hangs
- * it.  Everything is on 127.0.0.1.
+ * A proxy worker on a private event loop (harness.c, peers.c), for the
+ * tests that drive its session code (test_session.c, test_mitm.c).
+ * The worker is a hand-built struct proxy and struct proxy_conf; the
+ * test plays signerd and the resolver on the other ends of their
+ * channels, on the same loop.  Peers that talk TLS or block (a client
+ * inside TLS, the bridge, a tunnel's destination) run in threads with
+ * blocking sockets and a receive timeout, so a broken worker fails a
+ * test, never hangs it.  Everything is on 127.0.0.1.
  */
 #ifndef AIB_TEST_HARNESS_H
 #define AIB_TEST_HARNESS_H
@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "../../aibproxyd/worker.h"
 
@@ -26,6 +27,7 @@
 #define WH_PROXY_AUTH	"Proxy-Authorization: Basic dTp0b2tpZC1zM2NyZXQ=\r\n"
 #define WH_FILL_MAX	512
 #define WH_GOT_MAX	16384
+#define WH_PEER_WAIT	2	/* seconds a peer thread waits for bytes */
 
 /* What the fake resolver answers: a name and one address. */
 struct wh_name {
@@ -68,6 +70,8 @@ struct wh_bridge {
 	const char	*answers[4];
 	char		 got[WH_GOT_MAX];	/* the requests it read */
 	size_t		 gotlen;
+	size_t		 body;		/* body bytes read, all requests */
+	uint32_t	 bodyhash;	/* wh_hash() of them */
 	int		 nreq;
 	int		 accepted;
 	int		 eof;		/* the worker closed it afterwards */
@@ -103,8 +107,10 @@ struct wh_tls {
 	atomic_int	 done;
 	char		 answer[1024];	/* to the CONNECT */
 	int		 handshake;	/* 0 done, -1 failed */
-	char		 got[WH_GOT_MAX];	/* inside TLS, to the end */
+	char		 got[WH_GOT_MAX];	/* inside TLS, its start */
 	size_t		 gotlen;
+	size_t		 total;		/* every byte read inside TLS */
+	uint32_t	 hash;		/* wh_hash() of them */
 	int		 clean;		/* close_notify, not a cut */
 	double		 t0;		/* first line written */
 	double		 tfirst;	/* first byte of the answer */
@@ -112,7 +118,12 @@ struct wh_tls {
 	pthread_t	 tid;
 };
 
-extern char	*wh_ca_pem;		/* the test CA, trusted by clients */
+#define WH_HASH_INIT	2166136261U
+
+extern char	*wh_ca_pem;
+
+/* FNV-1a, to compare streams too long to keep. */
+uint32_t	 wh_hash(uint32_t, const void *, size_t);		/* the test CA, trusted by clients */
 
 /* A worker with one plain listener (fd -1), providers and 127/8 allowed. */
 void		 wh_init(struct wh *);
@@ -125,6 +136,9 @@ void		 wh_tls_listener(struct wh *);
 void		 wh_set_bridge(struct wh *, const char *, int);
 /* A session on a fresh loopback connection; the client's end. */
 int		 wh_client(struct wh *);
+/* The same, with request_start() left to the caller. */
+struct session;
+int		 wh_client_pending(struct wh *, struct session **);
 /*
  * Run the loop until done(h, arg) holds, checked before each wait, at
  * most secs.  0 done, -1 timed out.
@@ -144,6 +158,8 @@ int		 wh_fill_fds(struct wh *);
 void		 wh_release_fds(struct wh *);
 /* A listening TCP socket on 127.0.0.1, its port in *port. */
 int		 wh_listen(int *);
+/* Receive and send timeouts on a peer's blocking socket. */
+void		 wh_timeout(int, int);
 /*
  * A listener whose accept queue is full, so a connect to it stays in
  * progress (its SYN is dropped); *queued is the client that fills it.

@@ -45,6 +45,7 @@
 
 char		*wh_ca_pem;
 static char	*wh_ca_key;
+static int	 wh_level = LOG_LEVEL_ERROR;	/* AIB_UNIT_LOG */
 
 /* The test CA: EC P-256, self-signed, valid from yesterday for a year. */
 
@@ -152,39 +153,71 @@ wh_closed(struct imsgev *iev, const char *why)
 	log_warnx("%s channel: %s", iev->name, why);
 }
 
-/* signerd, as far as a worker can tell: ca_request() answers. */
-static int
-wh_fake_signer(struct imsgev *iev, struct imsg *imsg)
+/* signerd's answer to one request: ca_request() decides. */
+static void
+wh_sign(struct wh *h, uint32_t id, const char *host, const uint8_t *spki,
+    size_t spkilen)
 {
-	struct wh	*h = iev->arg;
-	struct cert_req	 req;
 	struct cert_res	 res;
 	struct ca_leaf	 leaf;
 
-	if (imsg->hdr.type != IMSG_CERT_REQ || imsg->datalen < sizeof(req))
-		return (-1);
-	memcpy(&req, imsg->data, sizeof(req));
-	if (req.cr_spkilen != imsg->datalen - sizeof(req) ||
-	    memchr(req.cr_host, '\0', sizeof(req.cr_host)) == NULL)
-		return (-1);
-	h->nsigned++;
-	if (h->signer_mute)
-		return (0);
 	memset(&res, 0, sizeof(res));
 	memset(&leaf, 0, sizeof(leaf));
 	if (h->signer_refuse)
 		strlcpy(res.cs_reason, "refused by the test",
 		    sizeof(res.cs_reason));
-	else if (ca_request(h->ca, req.cr_host, (const uint8_t *)imsg->data +
-	    sizeof(req), req.cr_spkilen, WH_LIFETIME, time(NULL), &leaf,
-	    res.cs_reason, sizeof(res.cs_reason)) == 0) {
+	else if (ca_request(h->ca, host, spki, spkilen, WH_LIFETIME,
+	    time(NULL), &leaf, res.cs_reason, sizeof(res.cs_reason)) == 0) {
 		res.cs_ok = 1;
 		res.cs_notafter = leaf.cl_notafter;
 	}
-	imsgev_compose2(&h->signer, IMSG_CERT_RES, imsg->hdr.peerid, -1, &res,
-	    sizeof(res), leaf.cl_pem, leaf.cl_pemlen);
+	imsgev_compose2(&h->signer, IMSG_CERT_RES, id, -1, &res, sizeof(res),
+	    leaf.cl_pem, leaf.cl_pemlen);
 	ca_leaf_clear(&leaf);
+}
+
+/* signerd, as far as a worker can tell. */
+static int
+wh_fake_signer(struct imsgev *iev, struct imsg *imsg)
+{
+	struct wh		*h = iev->arg;
+	struct wh_held		*w;
+	struct cert_req		 req;
+	const uint8_t		*spki;
+
+	if (imsg->hdr.type != IMSG_CERT_REQ || imsg->datalen < sizeof(req))
+		return (-1);
+	memcpy(&req, imsg->data, sizeof(req));
+	spki = (const uint8_t *)imsg->data + sizeof(req);
+	if (req.cr_spkilen != imsg->datalen - sizeof(req) ||
+	    req.cr_spkilen > AIB_SPKI_MAX ||
+	    memchr(req.cr_host, '\0', sizeof(req.cr_host)) == NULL)
+		return (-1);
+	h->nsigned++;
+	if (h->signer_mute)
+		return (0);
+	if (h->signer_hold && h->nheld < WH_HELD_MAX) {
+		w = &h->held[h->nheld++];
+		w->id = imsg->hdr.peerid;
+		strlcpy(w->host, req.cr_host, sizeof(w->host));
+		memcpy(w->spki, spki, req.cr_spkilen);
+		w->spkilen = req.cr_spkilen;
+		return (0);
+	}
+	wh_sign(h, imsg->hdr.peerid, req.cr_host, spki, req.cr_spkilen);
 	return (0);
+}
+
+void
+wh_signer_release(struct wh *h)
+{
+	int	 i;
+
+	h->signer_hold = 0;
+	for (i = 0; i < h->nheld; i++)
+		wh_sign(h, h->held[i].id, h->held[i].host, h->held[i].spki,
+		    h->held[i].spkilen);
+	h->nheld = 0;
 }
 
 /* The resolver: h->names, or "no such name". */
@@ -276,14 +309,15 @@ wh_conf(struct wh *h)
 void
 wh_init(struct wh *h)
 {
-	char	 why[256];
-	char	*lvl;
+	char		 why[256];
+	const char	*lvl;
 
 	log_init(1, LOG_DAEMON);
 	log_procinit("unit");
 	/* AIB_UNIT_LOG=3 shows the worker's debug lines. */
-	log_setlevel((lvl = getenv("AIB_UNIT_LOG")) != NULL ? *lvl - '0' :
-	    LOG_LEVEL_ERROR);
+	if ((lvl = getenv("AIB_UNIT_LOG")) != NULL)
+		wh_level = strtonum(lvl, LOG_LEVEL_ERROR, LOG_LEVEL_DEBUG, NULL);
+	log_setlevel(wh_level);
 	/* As in a worker; and a client thread writing late must not die. */
 	signal(SIGPIPE, SIG_IGN);
 	if (wh_ca_pem == NULL)
@@ -424,7 +458,7 @@ wh_timeout(int fd, int secs)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static int
+int
 wh_connect(int port)
 {
 	struct sockaddr_in	 sin;
@@ -538,7 +572,8 @@ wh_run(struct wh *h, int (*done)(struct wh *, void *), void *arg,
 	ev_prepare_stop(h->px.loop, &prep);
 	ev_timer_stop(h->px.loop, &limit);
 	ev_timer_stop(h->px.loop, &tick);
-	return (ww.ok ? 0 : -1);
+	/* A drained worker breaks the loop itself (session_free()). */
+	return (ww.ok || done(h, arg) ? 0 : -1);
 }
 
 int
@@ -568,6 +603,17 @@ wh_quiet(struct wh *h)
 		fprintf(stderr, "%s: watchers still active\n", __func__);
 	return (!fired && h->px.nsessions == 0 &&
 	    TAILQ_EMPTY(&h->px.sessions));
+}
+
+const char *
+wh_answer(int status, const char *text, const char *extra)
+{
+	static char	 buf[1024];
+
+	snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "text/plain\r\nContent-Length: %zu\r\n%sConnection: close\r\n"
+	    "\r\n%s", status, text, strlen(text), extra, text);
+	return (buf);
 }
 
 int
@@ -641,7 +687,8 @@ wh_log_start(void)
 	    dup2(wh_log_fd, STDERR_FILENO) == -1)
 		abort();
 	unlink(path);
-	log_setlevel(LOG_LEVEL_INFO);
+	if (wh_level < LOG_LEVEL_INFO)
+		log_setlevel(LOG_LEVEL_INFO);
 }
 
 const char *
@@ -661,7 +708,7 @@ wh_log_text(void)
 	close(wh_log_fd);
 	close(wh_log_saved);
 	wh_log_fd = wh_log_saved = -1;
-	log_setlevel(LOG_LEVEL_ERROR);
+	log_setlevel(wh_level);
 	return (text);
 }
 

@@ -35,6 +35,15 @@ struct wh_name {
 	const char	*addr;
 };
 
+/* A certificate request signerd holds until wh_signer_release(). */
+struct wh_held {
+	uint32_t	 id;
+	char		 host[AIB_HOSTNAME_MAX + 1];
+	uint8_t		 spki[AIB_SPKI_MAX];
+	size_t		 spkilen;
+};
+#define WH_HELD_MAX	4
+
 struct wh {
 	struct proxy		 px;
 	struct proxy_conf	*pc;
@@ -44,6 +53,9 @@ struct wh {
 	struct ca		*ca;
 	int			 signer_refuse;	/* answer cs_ok 0 */
 	int			 signer_mute;	/* never answer */
+	int			 signer_hold;	/* answer when released */
+	struct wh_held		 held[WH_HELD_MAX];
+	int			 nheld;
 	int			 nsigned;	/* IMSG_CERT_REQ seen */
 	const struct wh_name	*names;		/* NULL-terminated */
 	int			 nlookups;	/* IMSG_DNS_REQ seen */
@@ -130,6 +142,8 @@ void		 wh_init(struct wh *);
 /* Every channel closed; what can be freed is freed. */
 void		 wh_free(struct wh *);
 void		 wh_allow_port(struct wh *, int);
+/* Answer the certificate requests held so far, and later ones. */
+void		 wh_signer_release(struct wh *);
 /* Make the listener a TLS one, its certificate for WH_PROXY_NAME. */
 void		 wh_tls_listener(struct wh *);
 /* bridge.url http://host:port, configured again. */
@@ -158,6 +172,8 @@ int		 wh_fill_fds(struct wh *);
 void		 wh_release_fds(struct wh *);
 /* A listening TCP socket on 127.0.0.1, its port in *port. */
 int		 wh_listen(int *);
+/* A blocking client of 127.0.0.1:port, with wh_timeout(). */
+int		 wh_connect(int);
 /* Receive and send timeouts on a peer's blocking socket. */
 void		 wh_timeout(int, int);
 /*
@@ -165,7 +181,10 @@ void		 wh_timeout(int, int);
  * progress (its SYN is dropped); *queued is the client that fills it.
  */
 int		 wh_stalled(int *, int *);
+/* Whether the worker has arg sessions: a wh_run() condition. */
 int		 wh_nsessions(struct wh *, void *);
+/* Our own answer (http_answer()) as the client should read it. */
+const char	*wh_answer(int, const char *, const char *);
 /* The worker's log lines (level info) from now on, to a file. */
 void		 wh_log_start(void);
 /* Stop capturing; everything written since wh_log_start(). */

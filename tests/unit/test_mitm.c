@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../aibproxyd/bridge.h"
+#include "../../aibproxyd/certs.h"
 #include "../../aibproxyd/session.h"
 #include "harness.h"
 #include "unit.h"
@@ -38,17 +39,6 @@ static const char post[] =
     "Connection: close\r\n"
     "\r\n"
     "{\"model\":\"x\"}";
-
-static char *
-answer(int code, const char *text)
-{
-	static char	 buf[1024];
-
-	snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: "
-	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    code, text, strlen(text), text);
-	return (buf);
-}
 
 /*
  * The audit line holding what: "request <uuid> client <peer> ...what
@@ -189,7 +179,7 @@ START_TEST(test_intercept_cached_leaf)
 		client_start(&c, lines, 0, 0);
 		client_finish(&c);
 		ck_assert_str_eq(c.answer, ESTABLISHED);
-		ck_assert_str_eq(c.got, answer(400, "Bad Request"));
+		ck_assert_str_eq(c.got, wh_answer(400, "Bad Request", ""));
 		ck_assert_int_eq(c.clean, 1);
 	}
 	ck_assert_int_eq(W.nsigned, 1);
@@ -268,7 +258,7 @@ START_TEST(test_intercept_emfile)
 	wh_tls_join(&c);
 	ck_assert_int_eq(filled, 0);
 	ck_assert_int_eq(ran, 0);
-	ck_assert_str_eq(c.got, answer(503, "Service Unavailable"));
+	ck_assert_str_eq(c.got, wh_answer(503, "Service Unavailable", ""));
 	ck_assert_int_eq(c.clean, 1);
 	done();
 }
@@ -288,7 +278,7 @@ START_TEST(test_intercept_bridge_refused)
 	client_start(&c, lines, 0, 0);
 	client_finish(&c);
 	ck_assert_str_eq(c.answer, ESTABLISHED);
-	ck_assert_str_eq(c.got, answer(502, "Bad Gateway"));
+	ck_assert_str_eq(c.got, wh_answer(502, "Bad Gateway", ""));
 	ck_assert_int_eq(c.clean, 1);
 	done();
 }
@@ -304,7 +294,7 @@ START_TEST(test_signer_refuses)
 	client_start(&c, NULL, 0, 0);
 	client_finish(&c);
 	ck_assert_int_eq(c.handshake, -1);
-	ck_assert_str_eq(c.answer, answer(502, "Bad Gateway"));
+	ck_assert_str_eq(c.answer, wh_answer(502, "Bad Gateway", ""));
 	ck_assert_int_eq(W.nsigned, 1);
 	done();
 }
@@ -323,7 +313,7 @@ START_TEST(test_signer_silent)
 	client_finish(&c);
 	ck_assert_double_ge(ev_time() - t0, 0.18);
 	ck_assert_int_eq(c.handshake, -1);
-	ck_assert_str_eq(c.answer, answer(504, "Gateway Timeout"));
+	ck_assert_str_eq(c.answer, wh_answer(504, "Gateway Timeout", ""));
 	ck_assert_int_eq(W.nsigned, 1);
 	done();
 }
@@ -348,7 +338,7 @@ START_TEST(test_intercept_header_deadline)
 	client_finish(&c);
 	log = wh_log_text();
 	dt = c.tfirst - c.t0;
-	ck_assert_str_eq(c.got, answer(408, "Request Timeout"));
+	ck_assert_str_eq(c.got, wh_answer(408, "Request Timeout", ""));
 	ck_assert_int_eq(c.clean, 1);
 	ck_assert_double_ge(dt, 0.27);
 	ck_assert_double_le(dt, 0.45);
@@ -374,7 +364,7 @@ START_TEST(test_intercept_header_too_large)
 	memcpy(big, "POST /v1/messages HTTP/1.1\r\nX: ", 31);
 	client_start(&c, lines, 0, 0);
 	client_finish(&c);
-	ck_assert_str_eq(c.got, answer(431, "Request Header Fields Too Large"));
+	ck_assert_str_eq(c.got, wh_answer(431, "Request Header Fields Too Large", ""));
 	ck_assert_double_lt(c.tfirst - c.t0, 0.2);
 	done();
 }
@@ -484,7 +474,7 @@ START_TEST(test_intercept_huge_response_head)
 	wh_set_bridge(&W, "127.0.0.1", b.port);
 	client_start(&c, lines, 0, 0);
 	client_finish(&c);
-	ck_assert_str_eq(c.got, answer(502, "Bad Gateway"));
+	ck_assert_str_eq(c.got, wh_answer(502, "Bad Gateway", ""));
 	ck_assert_double_lt(c.tfirst - c.t0, 0.5);
 	ck_assert_int_eq(wh_quiet(&W), 1);
 	wh_bridge_join(&b);
@@ -505,7 +495,7 @@ START_TEST(test_intercept_bridge_timeout)
 	wh_set_bridge(&W, "127.0.0.1", port);
 	client_start(&c, lines, 0, 0);
 	client_finish(&c);
-	ck_assert_str_eq(c.got, answer(504, "Gateway Timeout"));
+	ck_assert_str_eq(c.got, wh_answer(504, "Gateway Timeout", ""));
 	ck_assert_double_ge(c.tfirst - c.t0, 0.18);
 	ck_assert_double_lt(c.tfirst - c.t0, 1.0);
 	close(queued);
@@ -551,11 +541,8 @@ START_TEST(test_tls_listener_407)
 	wh_tls_start(&c, wh_client(&W));
 	client_finish(&c);
 	ck_assert_int_eq(c.handshake, -1);
-	snprintf(c.err, sizeof(c.err), "HTTP/1.1 407 Proxy Authentication "
-	    "Required\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
-	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n"
-	    "Connection: close\r\n\r\nProxy Authentication Required");
-	ck_assert_str_eq(c.answer, c.err);
+	ck_assert_str_eq(c.answer, wh_answer(407, "Proxy Authentication "
+	    "Required", "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n"));
 	ck_assert_int_eq(W.nsigned, 0);
 	done();
 }
@@ -610,7 +597,7 @@ START_TEST(test_tls_listener_header_deadline)
 	wh_tls_start(&c, wh_client(&W));
 	client_finish(&c);
 	dt = c.tfirst - c.t0;
-	ck_assert_str_eq(c.got, answer(408, "Request Timeout"));
+	ck_assert_str_eq(c.got, wh_answer(408, "Request Timeout", ""));
 	ck_assert_double_ge(dt, 0.27);
 	ck_assert_double_le(dt, 0.45);
 	done();
@@ -690,6 +677,48 @@ START_TEST(test_intercept_bulk)
 }
 END_TEST
 
+static int
+signer_held(struct wh *h, void *arg)
+{
+	return (h->nheld >= (int)(uintptr_t)arg);
+}
+
+/*
+ * Two clients wait for the same leaf: one request to signerd.  A
+ * reload (certs_reset()) meanwhile asks again under the new key; the
+ * late answer to the old request is dropped, and both clients get the
+ * new leaf.
+ */
+START_TEST(test_leaf_waiters_reload)
+{
+	static const char *const lines[] = {
+		"GET /v1/../x HTTP/1.1\r\nHost: " WH_HOST "\r\n\r\n", NULL
+	};
+	struct wh_tls	 c[2];
+	int		 i;
+
+	wh_init(&W);
+	W.signer_hold = 1;
+	client_start(&c[0], lines, 0, 0);
+	client_start(&c[1], lines, 0, 0);
+	ck_assert_int_eq(wh_run(&W, signer_held, (void *)1, 1.0), 0);
+	/* Let the second CONNECT in too. */
+	ck_assert_int_ne(wh_run(&W, signer_held, (void *)2, 0.1), 0);
+	ck_assert_int_eq(W.nsigned, 1);
+	certs_reset(&W.px);
+	ck_assert_int_eq(wh_run(&W, signer_held, (void *)2, 1.0), 0);
+	ck_assert_int_eq(W.nsigned, 2);
+	wh_signer_release(&W);
+	for (i = 0; i < 2; i++) {
+		client_finish(&c[i]);
+		ck_assert_str_eq(c[i].answer, ESTABLISHED);
+		ck_assert_int_eq(c[i].handshake, 0);
+		ck_assert_str_eq(c[i].got, wh_answer(400, "Bad Request", ""));
+	}
+	done();
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -702,6 +731,7 @@ mitm_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_intercept_post);
 	tcase_add_test(tc, test_intercept_cached_leaf);
+	tcase_add_test(tc, test_leaf_waiters_reload);
 	tcase_add_test(tc, test_intercept_keepalive);
 	tcase_add_test(tc, test_intercept_bulk);
 	tcase_add_test(tc, test_intercept_header_deadline);

@@ -6,8 +6,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <check.h>
 #include <errno.h>
@@ -28,23 +26,15 @@
 /* Static, so whatever the worker still holds at exit is reachable. */
 static struct wh	 W;
 
-#define ANSWER(code, text, extra)					\
-	"HTTP/1.1 " #code " " text "\r\nContent-Type: text/plain\r\n"	\
-	"Content-Length: %zu\r\n" extra "Connection: close\r\n\r\n" text
+#define PAGE_OK								\
+	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"		\
+	"Content-Length: 3\r\nConnection: close\r\n\r\nOK\n"
+#define AUTH_407							\
+	wh_answer(407, "Proxy Authentication Required",			\
+	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n")
 
-static char *
-answer(const char *fmt, const char *text)
-{
-	static char	 buf[1024];
-
-	snprintf(buf, sizeof(buf), fmt, strlen(text));
-	return (buf);
-}
-
-#define EXPECT(code, text, extra)					\
-	answer(ANSWER(code, text, extra), text)
-
-static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+static const char established[] =
+    "HTTP/1.1 200 Connection established\r\n\r\n";
 
 static void
 send_str(int fd, const char *s)
@@ -81,8 +71,7 @@ START_TEST(test_connect_407)
 	wh_init(&W);
 	exchange(wh_client(&W),
 	    "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n\r\n",
-	    EXPECT(407, "Proxy Authentication Required",
-	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n"));
+	    AUTH_407);
 	ck_assert_int_eq(W.nsigned, 0);
 	done();
 }
@@ -95,8 +84,7 @@ START_TEST(test_connect_407_bad)
 	exchange(wh_client(&W),
 	    "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n"
 	    "Proxy-Authorization: Basic !!!!\r\n\r\n",
-	    EXPECT(407, "Proxy Authentication Required",
-	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n"));
+	    AUTH_407);
 	done();
 }
 END_TEST
@@ -108,8 +96,7 @@ START_TEST(test_tunnel_407)
 	W.pc->gc.gc_tunnel_auth = TUNNEL_AUTH_TOKEN;
 	exchange(wh_client(&W),
 	    "CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n",
-	    EXPECT(407, "Proxy Authentication Required",
-	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n"));
+	    AUTH_407);
 	done();
 }
 END_TEST
@@ -119,7 +106,7 @@ START_TEST(test_port_403)
 	wh_init(&W);
 	exchange(wh_client(&W),
 	    "CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\r\n",
-	    EXPECT(403, "Forbidden", ""));
+	    wh_answer(403, "Forbidden", ""));
 	done();
 }
 END_TEST
@@ -128,13 +115,23 @@ START_TEST(test_healthz)
 {
 	wh_init(&W);
 	exchange(wh_client(&W), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: 3\r\nConnection: close\r\n\r\nOK\n");
+	    PAGE_OK);
 	done();
 }
 END_TEST
 
-/* The CONNECT's answer, then echoes, then the half-closes. */
+/* The CONNECT's answer. */
+static void
+tunnel_open(int fd)
+{
+	struct wh_reader	 r;
+
+	wh_reader_init(&r, fd);
+	ck_assert_int_eq(wh_read_n(&W, &r, sizeof(established) - 1, 1.5), 0);
+	ck_assert_str_eq(r.got, established);
+}
+
+/* Echoes, then the half-closes, then the session's end. */
 static void
 tunnel_talk(int fd, struct wh_echo *e)
 {
@@ -143,8 +140,6 @@ tunnel_talk(int fd, struct wh_echo *e)
 	int			 i;
 
 	wh_reader_init(&r, fd);
-	ck_assert_int_eq(wh_read_n(&W, &r, sizeof(established) - 1, 1.5), 0);
-	ck_assert_str_eq(r.got, established);
 	for (i = 0; i < 16; i++) {
 		memset(chunk, 'a' + i, sizeof(chunk));
 		r.len = 0;
@@ -182,6 +177,7 @@ START_TEST(test_tunnel_echo)
 	    "Host: 127.0.0.1:%d\r\n\r\n", e.port, e.port);
 	fd = wh_client(&W);
 	send_str(fd, req);
+	tunnel_open(fd);
 	tunnel_talk(fd, &e);
 	ck_assert_int_eq(W.nlookups, 0);
 	done();
@@ -206,6 +202,7 @@ START_TEST(test_tunnel_resolved)
 	    "Host: echo.test:%d\r\n\r\n", e.port, e.port);
 	fd = wh_client(&W);
 	send_str(fd, req);
+	tunnel_open(fd);
 	tunnel_talk(fd, &e);
 	ck_assert_int_eq(W.nlookups, 1);
 	done();
@@ -223,10 +220,10 @@ START_TEST(test_tunnel_resolved_refused)
 	W.names = names;
 	exchange(wh_client(&W),
 	    "CONNECT lan.test:443 HTTP/1.1\r\nHost: lan.test:443\r\n\r\n",
-	    EXPECT(403, "Forbidden", ""));
+	    wh_answer(403, "Forbidden", ""));
 	exchange(wh_client(&W),
 	    "CONNECT nowhere.test:443 HTTP/1.1\r\nHost: nowhere.test:443\r\n"
-	    "\r\n", EXPECT(502, "Bad Gateway", ""));
+	    "\r\n", wh_answer(502, "Bad Gateway", ""));
 	ck_assert_int_eq(W.nlookups, 2);
 	done();
 }
@@ -246,7 +243,7 @@ START_TEST(test_tunnel_connect_timeout)
 	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:%d\r\n\r\n", port, port);
 	t0 = ev_time();
-	exchange(wh_client(&W), req, EXPECT(504, "Gateway Timeout", ""));
+	exchange(wh_client(&W), req, wh_answer(504, "Gateway Timeout", ""));
 	ck_assert_double_ge(ev_time() - t0, 0.18);
 	ck_assert_double_lt(ev_time() - t0, 1.0);
 	close(queued);
@@ -363,7 +360,7 @@ START_TEST(test_tunnel_emfile)
 	wh_release_fds(&W);
 	ck_assert_int_eq(filled, 0);
 	ck_assert_int_eq(ran, 0);
-	ck_assert_str_eq(r.got, EXPECT(503, "Service Unavailable", ""));
+	ck_assert_str_eq(r.got, wh_answer(503, "Service Unavailable", ""));
 	close(fd);
 	done();
 }
@@ -406,17 +403,7 @@ START_TEST(test_accept_emfile)
 	listener_enable(&W.px, W.pc, 1);
 	ck_assert_int_eq(ev_is_active(&W.l->io), 1);
 	/* Connected in the backlog: only accept4() needs a descriptor. */
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	{
-		struct sockaddr_in	 sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin.sin_port = htons(port);
-		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-	}
+	fd = wh_connect(port);
 	filled = wh_fill_fds(&W);
 	ev_timer_init(&probe, probe_cb, 0.1, 0.);
 	probe.data = &p;
@@ -440,8 +427,7 @@ START_TEST(test_accept_emfile)
 	ck_assert_int_eq(active, 1);
 	ck_assert_int_eq(ev_is_active(&W.px.backoff), 0);
 	exchange(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: 3\r\nConnection: close\r\n\r\nOK\n");
+	    PAGE_OK);
 	done();
 }
 END_TEST
@@ -457,26 +443,13 @@ START_TEST(test_accept_overload)
 	ck_assert_int_ne(fcntl(lfd, F_SETFL, O_NONBLOCK), -1);
 	W.l->fd = lfd;
 	listener_enable(&W.px, W.pc, 1);
-	{
-		struct sockaddr_in	 sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin.sin_port = htons(port);
-		fd1 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_eq(connect(fd1, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-		ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)1, 1.0), 0);
-		fd2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_eq(connect(fd2, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-	}
-	exchange(fd2, "", EXPECT(503, "Service Unavailable", ""));
+	fd1 = wh_connect(port);
+	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)1, 1.0), 0);
+	fd2 = wh_connect(port);
+	exchange(fd2, "", wh_answer(503, "Service Unavailable", ""));
 	ck_assert_uint_eq(W.px.nsessions, 1);
 	exchange(fd1, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: 3\r\nConnection: close\r\n\r\nOK\n");
+	    PAGE_OK);
 	done();
 }
 END_TEST
@@ -527,7 +500,7 @@ START_TEST(test_header_deadline)
 	ev_timer_stop(W.px.loop, &w);
 	dt = r.tfirst - t.t0;
 	ck_assert_int_eq(t.next, 3);
-	ck_assert_str_eq(r.got, EXPECT(408, "Request Timeout", ""));
+	ck_assert_str_eq(r.got, wh_answer(408, "Request Timeout", ""));
 	ck_assert_int_eq(r.eof, 1);
 	ck_assert_double_ge(dt, 0.27);
 	ck_assert_double_le(dt, 0.45);
@@ -564,7 +537,41 @@ START_TEST(test_header_too_large)
 	memcpy(req, "GET /healthz HTTP/1.1\r\nX: ", 26);
 	req[sizeof(req) - 1] = '\0';
 	exchange(wh_client(&W), req,
-	    EXPECT(431, "Request Header Fields Too Large", ""));
+	    wh_answer(431, "Request Header Fields Too Large", ""));
+	done();
+}
+END_TEST
+
+/*
+ * A stop: sessions between requests close at once, a tunnel goes on
+ * until it ends, and the last one out breaks the loop.
+ */
+START_TEST(test_drain)
+{
+	struct wh_reader	 idle;
+	struct wh_echo		 e;
+	char			 req[256];
+	int			 fd;
+
+	wh_init(&W);
+	wh_echo_start(&e);
+	wh_allow_port(&W, e.port);
+	wh_reader_init(&idle, wh_client(&W));
+	fd = wh_client(&W);
+	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n\r\n", e.port, e.port);
+	send_str(fd, req);
+	tunnel_open(fd);
+	ck_assert_uint_eq(W.px.nsessions, 2);
+	W.px.draining = 1;
+	session_drain_all(&W.px);
+	ck_assert_uint_eq(W.px.nsessions, 1);
+	ck_assert_int_eq(wh_read_eof(&W, &idle, 1.0), 0);
+	ck_assert_uint_eq(idle.len, 0);
+	close(idle.fd);
+	/* The tunnel still works, and its end is the worker's. */
+	tunnel_talk(fd, &e);
+	ck_assert_uint_eq(W.px.nsessions, 0);
 	done();
 }
 END_TEST
@@ -617,6 +624,7 @@ session_suite(void)
 	tcase_add_test(tc, test_tunnel_resolved_refused);
 	tcase_add_test(tc, test_tunnel_connect_timeout);
 	tcase_add_test(tc, test_forward_host);
+	tcase_add_test(tc, test_drain);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dial");

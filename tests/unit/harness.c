@@ -492,7 +492,7 @@ wh_client_pending(struct wh *h, struct session **sp)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
-	int			 lfd, c, a, port;
+	int			 lfd, c, a, port, small = 16384;
 
 	lfd = wh_listen(&port);
 	c = wh_connect(port);
@@ -500,6 +500,11 @@ wh_client_pending(struct wh *h, struct session **sp)
 	    SOCK_CLOEXEC)) == -1)
 		abort();
 	close(lfd);
+	/* A slow client: the kernel cannot take a whole response. */
+	if (h->small_buffers && (setsockopt(a, SOL_SOCKET, SO_SNDBUF,
+	    &small, sizeof(small)) == -1 || setsockopt(c, SOL_SOCKET,
+	    SO_RCVBUF, &small, sizeof(small)) == -1))
+		abort();
 	if ((*sp = session_new(&h->px, h->l, a, &ss)) == NULL)
 		abort();
 	return (c);

@@ -58,6 +58,7 @@ struct wh {
 	int			 nheld;
 	int			 nsigned;	/* IMSG_CERT_REQ seen */
 	const struct wh_name	*names;		/* NULL-terminated */
+	int			 small_buffers;	/* clients' sockets: 16 KiB */
 	int			 nlookups;	/* IMSG_DNS_REQ seen */
 	int			 fill[WH_FILL_MAX];	/* wh_fill_fds() */
 	int			 nfill;
@@ -85,6 +86,7 @@ struct wh_bridge {
 	size_t		 body;		/* body bytes read, all requests */
 	uint32_t	 bodyhash;	/* wh_hash() of them */
 	int		 nreq;
+	int		 early;		/* answers[0] and EOF at once */
 	int		 accepted;
 	int		 eof;		/* the worker closed it afterwards */
 	atomic_int	 done;
@@ -113,6 +115,7 @@ struct wh_tls {
 	const char	*connect;	/* the proxy request */
 	const char	*lines[16];	/* inside TLS, NULL-terminated */
 	double		 gap;		/* seconds between lines */
+	size_t		 stop_after;	/* read this much, then hang up */
 	int		 pause;		/* after the handshake, wait for go */
 	atomic_int	 ready;		/* handshake done (or failed) */
 	atomic_int	 go;

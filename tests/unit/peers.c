@@ -98,6 +98,21 @@ wh_bridge_read(struct wh_bridge *b, int fd)
 	}
 	cl = wh_content_length(start);
 	e += 4;
+	/* A chunked body: kept whole, up to its last chunk. */
+	if (strcasestr(start, "\r\nTransfer-Encoding: chunked\r\n") !=
+	    NULL) {
+		while (b->gotlen < 5 ||
+		    strcmp(b->got + b->gotlen - 5, "0\r\n\r\n") != 0) {
+			if (b->gotlen >= sizeof(b->got) - 1 || (n = read(fd,
+			    b->got + b->gotlen, sizeof(b->got) - 1 -
+			    b->gotlen)) <= 0)
+				return (-1);
+			b->gotlen += n;
+			b->got[b->gotlen] = '\0';
+		}
+		b->body += b->gotlen - (size_t)(e - b->got);
+		return (0);
+	}
 	have = b->gotlen - (size_t)(e - b->got);
 	b->bodyhash = wh_hash(b->bodyhash, e, have);
 	while (have < cl) {
@@ -128,7 +143,15 @@ wh_bridge_main(void *arg)
 	if ((fd = wh_accept(b->lfd)) == -1)
 		goto out;
 	b->accepted = 1;
-	while (b->answers[b->nreq] != NULL && wh_bridge_read(b, fd) == 0) {
+	/* The whole answer and our EOF before the worker reads a byte. */
+	if (b->early) {
+		(void)wh_write_all(fd, b->answers[0], strlen(b->answers[0]));
+		shutdown(fd, SHUT_WR);
+		if (wh_bridge_read(b, fd) == 0)
+			b->nreq++;
+	}
+	while (!b->early && b->answers[b->nreq] != NULL &&
+	    wh_bridge_read(b, fd) == 0) {
 		if (wh_write_all(fd, b->answers[b->nreq],
 		    strlen(b->answers[b->nreq])) == -1)
 			break;
@@ -364,15 +387,19 @@ wh_tls_talk(struct wh_tls *c, struct tls *ctx)
 		memcpy(c->got + c->gotlen, buf, n);
 		c->gotlen += n;
 		c->got[c->gotlen] = '\0';
+		if (c->stop_after > 0 && c->total >= c->stop_after)
+			break;
 	}
 }
 
+/* A client that hangs up sends no close_notify. */
 static void
-wh_tls_end(struct tls *ctx)
+wh_tls_end(struct wh_tls *c, struct tls *ctx)
 {
 	if (ctx == NULL)
 		return;
-	(void)tls_close(ctx);
+	if (c->stop_after == 0)
+		(void)tls_close(ctx);
 	tls_free(ctx);
 }
 
@@ -403,8 +430,8 @@ wh_tls_main(void *arg)
 	c->handshake = -1;
 	c->ready = 1;
  out:
-	wh_tls_end(ctx);
-	wh_tls_end(c->outer);
+	wh_tls_end(c, ctx);
+	wh_tls_end(c, c->outer);
 	c->outer = NULL;
 	close(c->fd);
 	c->done = 1;

@@ -404,46 +404,102 @@ START_TEST(test_intercept_keepalive)
 }
 END_TEST
 
-/*
- * A broken chunked body from the bridge: the client's response ends
- * visibly (no last chunk, no close_notify) and the request is audited
- * as a bridge error, not as the bridge's 200.
- */
-static void
-bad_chunk(const char *body, const char *want)
+/* One request relayed: what the bridge sends, what the client gets. */
+struct relay_case {
+	const char	*req;		/* NULL: post */
+	const char	*resp;		/* from the bridge, which then closes */
+	const char	*want;		/* what the client reads */
+	int		 clean;		/* ends with close_notify */
+	const char	*audit;		/* in the audit line */
+	const char	*tail;		/* the bridge's request ends so */
+	int		 early;		/* answer and EOF before the request */
+};
+
+#define CHUNKED_HEAD							\
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"		\
+	"Connection: close\r\n\r\n"
+#define POST_AUDIT(status)						\
+	"provider " WH_PROVIDER " POST /v1/messages status " #status " "
+
+static const struct relay_case relay_cases[] = {
+	/*
+	 * A broken chunked body: the client's response ends visibly (no
+	 * last chunk, no close_notify), audited as a bridge error.
+	 */
+	{ NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
+	    CHUNKED_HEAD, 0, POST_AUDIT(502), NULL, 0 },
+	/* The bridge closes before the end of a Content-Length body. */
+	{ NULL, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n"
+	    "\r\nshort", 0, POST_AUDIT(502), NULL, 0 },
+	/*
+	 * An interim answer goes through before the final one, also when
+	 * both and the bridge's EOF are there at the first read.
+	 */
+	{ NULL, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+	    "Content-Length: 2\r\n\r\nok", "HTTP/1.1 100 Continue\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+	    "\r\nok", 1, POST_AUDIT(200), NULL, 0 },
+	{ NULL, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+	    "Content-Length: 2\r\n\r\nok", "HTTP/1.1 100 Continue\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+	    "\r\nok", 1, POST_AUDIT(200), NULL, 1 },
+	/* The bridge's own errors pass as they are. */
+	{ NULL, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 4\r\n\r\n"
+	    "slow", "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 4\r\n"
+	    "Connection: close\r\n\r\nslow", 1, POST_AUDIT(429), NULL, 0 },
+	/* A body that ends with the bridge's connection. */
+	{ NULL, "HTTP/1.1 200 OK\r\n\r\nuntil the end",
+	    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", 1,
+	    POST_AUDIT(200), NULL, 0 },
+	/* HEAD: a length, and no body. */
+	{ "HEAD /v1/models HTTP/1.1\r\nHost: " WH_HOST "\r\n"
+	    "Connection: close\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+	    1, "provider " WH_PROVIDER " HEAD /v1/models status 200 ", NULL, 0 },
+	/* A chunked request body goes as it came. */
+	{ "POST /v1/messages HTTP/1.1\r\nHost: " WH_HOST "\r\n"
+	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	    "5\r\nhello\r\n0\r\n\r\n",
+	    "HTTP/1.1 204 No Content\r\n\r\n",
+	    "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 1,
+	    POST_AUDIT(204), "\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 0 },
+};
+
+START_TEST(test_intercept_relay)
 {
-	static const char *const lines[] = { post, NULL };
-	static char		 ans[256];
+	const struct relay_case	*rc = &relay_cases[_i];
+	const char		*lines[] = { rc->req ? rc->req : post, NULL };
 	struct wh_bridge	 b;
 	struct wh_tls		 c;
 	const char		*log;
+	size_t			 n;
 
 	wh_init(&W);
-	snprintf(ans, sizeof(ans), "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
-	    "chunked\r\n\r\n%s", body);
-	wh_bridge_start(&b, ans);
+	memset(&b, 0, sizeof(b));
+	b.answers[0] = rc->resp;
+	b.early = rc->early;
+	wh_bridge_run(&b);
 	wh_set_bridge(&W, "127.0.0.1", b.port);
 	wh_log_start();
 	client_start(&c, lines, 0, 0);
 	client_finish(&c);
 	log = wh_log_text();
-	ck_assert_str_eq(c.got, want);
-	ck_assert_int_eq(c.clean, 0);
-	ck_assert_ptr_nonnull(strstr(log, "provider " WH_PROVIDER
-	    " POST /v1/messages status 502 "));
-	ck_assert_ptr_null(strstr(log, " status 200 "));
+	ck_assert_msg(strcmp(c.got, rc->want) == 0, "got \"%s\"; log: %s",
+	    c.got, log);
+	ck_assert_int_eq(c.clean, rc->clean);
+	ck_assert_msg(strstr(log, rc->audit) != NULL, "no \"%s\" in %s",
+	    rc->audit, log);
 	ck_assert_int_eq(wh_quiet(&W), 1);
 	wh_bridge_join(&b);
+	ck_assert_int_eq(b.nreq, 1);
+	if (rc->tail != NULL) {
+		n = strlen(rc->tail);
+		ck_assert_uint_ge(b.gotlen, n);
+		ck_assert_str_eq(b.got + b.gotlen - n, rc->tail);
+	}
 	done();
-}
-
-#define CHUNKED_HEAD							\
-	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"		\
-	"Connection: close\r\n\r\n"
-
-START_TEST(test_intercept_bad_chunk)
-{
-	bad_chunk("ZZ\r\n", CHUNKED_HEAD);
 }
 END_TEST
 
@@ -452,9 +508,29 @@ END_TEST
  * bytes are dropped, because http_body_feed() returns -1 for the whole
  * feed; mitm.c promises that what was valid goes out.
  */
+static const struct relay_case bad_chunk_prefix = {
+	NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	"5\r\nhello\r\nZZ\r\n", CHUNKED_HEAD "5\r\nhello\r\n", 0,
+	POST_AUDIT(502), NULL, 0
+};
+
 START_TEST(test_intercept_bad_chunk_prefix)
 {
-	bad_chunk("5\r\nhello\r\nZZ\r\n", CHUNKED_HEAD "5\r\nhello\r\n");
+	const struct relay_case	*rc = &bad_chunk_prefix;
+	const char		*lines[] = { post, NULL };
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+
+	wh_init(&W);
+	wh_bridge_start(&b, rc->resp);
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	client_start(&c, lines, 0, 0);
+	client_finish(&c);
+	ck_assert_str_eq(c.got, rc->want);
+	ck_assert_int_eq(c.clean, 0);
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	done();
 }
 END_TEST
 
@@ -719,6 +795,46 @@ START_TEST(test_leaf_waiters_reload)
 }
 END_TEST
 
+/*
+ * The client hangs up in the middle of a long response: the session
+ * ends, audited as cut, and the bridge connection is closed rather
+ * than pooled with the rest of the response in it.
+ */
+START_TEST(test_intercept_client_gone)
+{
+	static char		 resp[BULK + 256];
+	const char		*lines[] = { post, NULL };
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+	const char		*log;
+	size_t			 m;
+
+	wh_init(&W);
+	m = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: %d\r\n\r\n", BULK);
+	pattern(resp + m, BULK, 3);
+	wh_bridge_start(&b, resp);
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	W.small_buffers = 1;
+	wh_log_start();
+	client_prepare(&c, lines, 0, 0);
+	c.stop_after = 100 * 1024;
+	wh_tls_start(&c, wh_client(&W));
+	client_finish(&c);
+	log = wh_log_text();
+	ck_assert_uint_ge(c.total, 100 * 1024);
+	ck_assert_uint_lt(c.total, BULK);
+	ck_assert_ptr_nonnull(strstr(log, POST_AUDIT(200)));
+	ck_assert_msg(strstr(log, "token tokid: client write failed\n") !=
+	    NULL, "%s", log);
+	/* Nothing pooled: the connection went with the session. */
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	ck_assert_int_eq(b.nreq, 1);
+	done();
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -734,6 +850,7 @@ mitm_suite(void)
 	tcase_add_test(tc, test_leaf_waiters_reload);
 	tcase_add_test(tc, test_intercept_keepalive);
 	tcase_add_test(tc, test_intercept_bulk);
+	tcase_add_test(tc, test_intercept_client_gone);
 	tcase_add_test(tc, test_intercept_header_deadline);
 	tcase_add_test(tc, test_intercept_header_too_large);
 	suite_add_tcase(s, tc);
@@ -754,7 +871,8 @@ mitm_suite(void)
 	tcase_add_test(tc, test_intercept_bridge_refused);
 	tcase_add_test(tc, test_signer_refuses);
 	tcase_add_test(tc, test_signer_silent);
-	tcase_add_test(tc, test_intercept_bad_chunk);
+	tcase_add_loop_test(tc, test_intercept_relay, 0,
+	    (int)nitems(relay_cases));
 	tcase_add_test(tc, test_intercept_huge_response_head);
 	tcase_add_test(tc, test_intercept_bridge_timeout);
 	suite_add_tcase(s, tc);

@@ -117,6 +117,9 @@ struct wh_tls {
 	double		 gap;		/* seconds between lines */
 	size_t		 stop_after;	/* read this much, then hang up */
 	int		 pause;		/* after the handshake, wait for go */
+	int		 eager;		/* ClientHello with the CONNECT */
+	int		 eager_sent;
+	int		 eager_read;
 	atomic_int	 ready;		/* handshake done (or failed) */
 	atomic_int	 go;
 	atomic_int	 done;

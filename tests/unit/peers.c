@@ -294,6 +294,43 @@ wh_outer_write(struct tls *ctx, const void *p, size_t len, void *arg)
 	return (tls_write(arg, p, len));
 }
 
+/*
+ * An eager client does not wait for the proxy's 200: its ClientHello
+ * leaves in the same write as the CONNECT, and the answer is read
+ * before the ServerHello.
+ */
+static ssize_t
+wh_eager_read(struct tls *ctx, void *p, size_t len, void *arg)
+{
+	struct wh_tls	*c = arg;
+
+	if (!c->eager_read) {
+		if (wh_tls_answer(c) == -1)
+			return (-1);
+		c->eager_read = 1;
+	}
+	return (read(c->fd, p, len));
+}
+
+static ssize_t
+wh_eager_write(struct tls *ctx, const void *p, size_t len, void *arg)
+{
+	struct wh_tls	*c = arg;
+	char		 buf[4096];
+	size_t		 n;
+
+	if (c->eager_sent)
+		return (send(c->fd, p, len, MSG_NOSIGNAL));
+	n = strlcpy(buf, c->connect, sizeof(buf));
+	if (n + len > sizeof(buf))
+		return (-1);
+	memcpy(buf + n, p, len);
+	if (wh_write_all(c->fd, buf, n + len) == -1)
+		return (-1);
+	c->eager_sent = 1;
+	return (len);
+}
+
 /* A TLS session to name, over the socket or over via. */
 static struct tls *
 wh_tls_connect(struct wh_tls *c, struct tls *via, const char *name)
@@ -307,7 +344,10 @@ wh_tls_connect(struct wh_tls *c, struct tls *via, const char *name)
 	if (tls_config_set_ca_mem(cfg, (const uint8_t *)wh_ca_pem,
 	    strlen(wh_ca_pem)) == -1 || tls_configure(ctx, cfg) == -1)
 		abort();
-	if (via == NULL)
+	if (via == NULL && c->eager)
+		r = tls_connect_cbs(ctx, wh_eager_read, wh_eager_write, c,
+		    name);
+	else if (via == NULL)
 		r = tls_connect_socket(ctx, c->fd, name);
 	else
 		r = tls_connect_cbs(ctx, wh_outer_read, wh_outer_write, via,
@@ -414,8 +454,8 @@ wh_tls_main(void *arg)
 	    WH_PROXY_NAME)) == NULL || c->handshake == -1))
 		goto fail;
 	if (c->connect != NULL) {
-		if (wh_io_write(c, c->connect, strlen(c->connect)) == -1 ||
-		    wh_tls_answer(c) == -1)
+		if (!c->eager && (wh_io_write(c, c->connect,
+		    strlen(c->connect)) == -1 || wh_tls_answer(c) == -1))
 			goto fail;
 		ctx = wh_tls_connect(c, c->outer, WH_HOST);
 		if (c->handshake == -1)

@@ -835,6 +835,34 @@ START_TEST(test_intercept_client_gone)
 }
 END_TEST
 
+/*
+ * A client that does not wait for "200 Connection established": its
+ * ClientHello comes in the same read as the CONNECT.
+ */
+START_TEST(test_intercept_eager)
+{
+	static const char *const lines[] = {
+		"GET /v1/../x HTTP/1.1\r\nHost: " WH_HOST "\r\n\r\n", NULL
+	};
+	struct wh_tls	 c;
+	int		 i;
+
+	wh_init(&W);
+	/* The first waits for signerd, the second has the leaf at once. */
+	for (i = 0; i < 2; i++) {
+		client_prepare(&c, lines, 0, 0);
+		c.eager = 1;
+		wh_tls_start(&c, wh_client(&W));
+		client_finish(&c);
+		ck_assert_msg(c.handshake == 0, "%s", c.err);
+		ck_assert_str_eq(c.answer, ESTABLISHED);
+		ck_assert_str_eq(c.got, wh_answer(400, "Bad Request", ""));
+	}
+	ck_assert_int_eq(W.nsigned, 1);
+	done();
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -847,6 +875,7 @@ mitm_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_intercept_post);
 	tcase_add_test(tc, test_intercept_cached_leaf);
+	tcase_add_test(tc, test_intercept_eager);
 	tcase_add_test(tc, test_leaf_waiters_reload);
 	tcase_add_test(tc, test_intercept_keepalive);
 	tcase_add_test(tc, test_intercept_bulk);

@@ -184,6 +184,38 @@ START_TEST(test_tunnel_echo)
 }
 END_TEST
 
+/*
+ * Bytes behind the CONNECT in the same read, and the client's EOF
+ * right after them: they reach the destination, then the EOF does.
+ */
+START_TEST(test_tunnel_eager)
+{
+	struct wh_echo		 e;
+	struct wh_reader	 r;
+	char			 req[256], want[256];
+	int			 fd;
+
+	wh_init(&W);
+	wh_echo_start(&e);
+	wh_allow_port(&W, e.port);
+	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n\r\nearly", e.port, e.port);
+	fd = wh_client(&W);
+	wh_reader_init(&r, fd);
+	send_str(fd, req);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
+	snprintf(want, sizeof(want), "%searlybye", established);
+	ck_assert_str_eq(r.got, want);
+	close(fd);
+	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)0, 1.0), 0);
+	wh_echo_join(&e);
+	ck_assert_uint_eq(e.echoed, 5);
+	ck_assert_int_eq(e.eof, 1);
+	done();
+}
+END_TEST
+
 /* A name, through the resolver. */
 START_TEST(test_tunnel_resolved)
 {
@@ -271,6 +303,38 @@ START_TEST(test_forward_host)
 	wh_bridge_join(&b);
 	snprintf(want, sizeof(want), "GET /x?y HTTP/1.1\r\nHost: 127.0.0.1:%d"
 	    "\r\nAccept: */*\r\nConnection: close\r\n\r\n", b.port);
+	ck_assert_str_eq(b.got, want);
+	done();
+}
+END_TEST
+
+/* A forwarded request with a body, the client's EOF right behind it. */
+START_TEST(test_forward_body_eof)
+{
+	struct wh_bridge	 b;
+	struct wh_reader	 r;
+	char			 req[256], want[256];
+	int			 fd;
+
+	wh_init(&W);
+	wh_bridge_start(&b, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n"
+	    "\r\nok");
+	wh_allow_port(&W, b.port);
+	snprintf(req, sizeof(req), "POST http://127.0.0.1:%d/p HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\nContent-Length: 3\r\n\r\nabc", b.port,
+	    b.port);
+	fd = wh_client(&W);
+	wh_reader_init(&r, fd);
+	send_str(fd, req);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
+	ck_assert_str_eq(r.got, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n"
+	    "\r\nok");
+	close(fd);
+	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)0, 1.0), 0);
+	wh_bridge_join(&b);
+	snprintf(want, sizeof(want), "POST /p HTTP/1.1\r\nHost: 127.0.0.1:%d"
+	    "\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", b.port);
 	ck_assert_str_eq(b.got, want);
 	done();
 }
@@ -620,10 +684,12 @@ session_suite(void)
 	tc = tcase_create("tunnel");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_tunnel_echo);
+	tcase_add_test(tc, test_tunnel_eager);
 	tcase_add_test(tc, test_tunnel_resolved);
 	tcase_add_test(tc, test_tunnel_resolved_refused);
 	tcase_add_test(tc, test_tunnel_connect_timeout);
 	tcase_add_test(tc, test_forward_host);
+	tcase_add_test(tc, test_forward_body_eof);
 	tcase_add_test(tc, test_drain);
 	suite_add_tcase(s, tc);
 

@@ -227,7 +227,8 @@ wh_fake_resolver(struct imsgev *iev, struct imsg *imsg)
 	struct wh		*h = iev->arg;
 	const struct wh_name	*n;
 	struct dns_req		 req;
-	struct dns_res		 res;
+	struct dns_res		 res, lit;
+	int			 i;
 
 	if (imsg->hdr.type != IMSG_DNS_REQ ||
 	    imsg_get_data(imsg, &req, sizeof(req)) == -1)
@@ -239,8 +240,12 @@ wh_fake_resolver(struct imsgev *iev, struct imsg *imsg)
 	for (n = h->names; n != NULL && n->host != NULL; n++) {
 		if (strcmp(n->host, req.dr_host) != 0)
 			continue;
-		if (dns_literal(n->addr, &res) == -1)
-			abort();
+		res.dn_error = 0;
+		for (i = 0; i < 3 && n->addr[i] != NULL; i++) {
+			if (dns_literal(n->addr[i], &lit) == -1)
+				abort();
+			res.dn_addrs[res.dn_naddrs++] = lit.dn_addrs[0];
+		}
 		break;
 	}
 	imsgev_compose(&h->resolver, IMSG_DNS_RES, imsg->hdr.peerid, -1, &res,
@@ -505,6 +510,8 @@ wh_client_pending(struct wh *h, struct session **sp)
 	    &small, sizeof(small)) == -1 || setsockopt(c, SOL_SOCKET,
 	    SO_RCVBUF, &small, sizeof(small)) == -1))
 		abort();
+	/* As in the accept callback: the loop's clock is the current one. */
+	ev_now_update(h->px.loop);
 	if ((*sp = session_new(&h->px, h->l, a, &ss)) == NULL)
 		abort();
 	return (c);

@@ -29,10 +29,10 @@
 #define WH_GOT_MAX	16384
 #define WH_PEER_WAIT	2	/* seconds a peer thread waits for bytes */
 
-/* What the fake resolver answers: a name and one address. */
+/* What the fake resolver answers: a name and its addresses, in order. */
 struct wh_name {
 	const char	*host;
-	const char	*addr;
+	const char	*addr[3];	/* NULL-terminated */
 };
 
 /* A certificate request signerd holds until wh_signer_release(). */
@@ -93,10 +93,17 @@ struct wh_bridge {
 	pthread_t	 tid;
 };
 
-/* A tunnel's destination: echoes, then "bye" and EOF after the EOF. */
+/*
+ * A tunnel's destination: echoes, then "bye" and EOF after the EOF.
+ * As an upstream proxy (upstream set), it first reads a CONNECT head
+ * into head and answers it with upstream.
+ */
 struct wh_echo {
 	int		 lfd;
 	int		 port;
+	const char	*upstream;
+	char		 head[1024];
+	atomic_int	 accepted;
 	size_t		 echoed;
 	int		 eof;		/* saw the client's half-close */
 	atomic_int	 done;
@@ -201,6 +208,10 @@ void		 wh_bridge_start(struct wh_bridge *, const char *);
 void		 wh_bridge_run(struct wh_bridge *);
 void		 wh_bridge_join(struct wh_bridge *);
 void		 wh_echo_start(struct wh_echo *);
+/* The same as an upstream proxy, answering CONNECT with answer. */
+void		 wh_upstream_start(struct wh_echo *, const char *);
+/* It has accepted its connection: a wh_run() condition. */
+int		 wh_echo_accepted(struct wh *, void *);
 void		 wh_echo_join(struct wh_echo *);
 void		 wh_tls_start(struct wh_tls *, int);
 void		 wh_tls_join(struct wh_tls *);

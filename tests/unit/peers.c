@@ -192,6 +192,23 @@ wh_bridge_join(struct wh_bridge *b)
 	close(b->lfd);
 }
 
+/* An upstream proxy: the CONNECT head, byte by byte, then its answer. */
+static int
+wh_upstream_head(struct wh_echo *e, int fd)
+{
+	size_t	 len = 0;
+
+	while (len < sizeof(e->head) - 1) {
+		if (read(fd, e->head + len, 1) != 1)
+			return (-1);
+		e->head[++len] = '\0';
+		if (len >= 4 && strcmp(e->head + len - 4, "\r\n\r\n") == 0)
+			return (wh_write_all(fd, e->upstream,
+			    strlen(e->upstream)));
+	}
+	return (-1);
+}
+
 static void *
 wh_echo_main(void *arg)
 {
@@ -202,6 +219,9 @@ wh_echo_main(void *arg)
 
 	if ((fd = wh_accept(e->lfd)) == -1)
 		goto out;
+	e->accepted = 1;
+	if (e->upstream != NULL && wh_upstream_head(e, fd) == -1)
+		goto done;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (wh_write_all(fd, buf, n) == -1)
 			break;
@@ -215,6 +235,7 @@ wh_echo_main(void *arg)
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
 	}
+ done:
 	close(fd);
  out:
 	e->done = 1;
@@ -228,6 +249,22 @@ wh_echo_start(struct wh_echo *e)
 	e->lfd = wh_listen(&e->port);
 	if (pthread_create(&e->tid, NULL, wh_echo_main, e) != 0)
 		abort();
+}
+
+void
+wh_upstream_start(struct wh_echo *e, const char *answer)
+{
+	memset(e, 0, sizeof(*e));
+	e->upstream = answer;
+	e->lfd = wh_listen(&e->port);
+	if (pthread_create(&e->tid, NULL, wh_echo_main, e) != 0)
+		abort();
+}
+
+int
+wh_echo_accepted(struct wh *h, void *arg)
+{
+	return (((struct wh_echo *)arg)->accepted);
 }
 
 void

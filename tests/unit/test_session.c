@@ -160,7 +160,7 @@ tunnel_talk(int fd, struct wh_echo *e)
 	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)0, 1.0), 0);
 	wh_echo_join(e);
 	ck_assert_int_eq(e->eof, 1);
-	ck_assert_uint_eq(e->echoed, 16 * sizeof(chunk));
+	ck_assert_uint_ge(e->echoed, 16 * sizeof(chunk));
 }
 
 /* 2. A tunnel to a literal in an allowed private range. */
@@ -216,11 +216,112 @@ START_TEST(test_tunnel_eager)
 }
 END_TEST
 
+/*
+ * Every address is judged: a refused one is skipped, a refused
+ * connection moves on to the next address.
+ */
+START_TEST(test_tunnel_addresses)
+{
+	static const struct wh_name	 names[] = {
+		{ "multi.test", { "10.9.9.9", "127.0.0.2", "127.0.0.1" } },
+		{ NULL, { NULL } }
+	};
+	struct wh_echo			 e;
+	char				 req[256];
+	int				 fd;
+
+	wh_init(&W);
+	W.names = names;
+	wh_echo_start(&e);
+	wh_allow_port(&W, e.port);
+	snprintf(req, sizeof(req), "CONNECT multi.test:%d HTTP/1.1\r\n"
+	    "Host: multi.test:%d\r\n\r\n", e.port, e.port);
+	fd = wh_client(&W);
+	send_str(fd, req);
+	tunnel_open(fd);
+	tunnel_talk(fd, &e);
+	done();
+}
+END_TEST
+
+/*
+ * Through the upstream proxy: our CONNECT with our credentials, never
+ * the client's, and what the upstream sends past its answer is the
+ * destination's.
+ */
+START_TEST(test_tunnel_upstream)
+{
+	struct upstream_config	*uc;
+	struct wh_echo		 e;
+	struct wh_reader	 r;
+	char			 want[256];
+	int			 fd;
+
+	wh_init(&W);
+	wh_upstream_start(&e, "HTTP/1.1 200 OK\r\n\r\nhello");
+	uc = &W.pc->upstream;
+	uc->uc_enabled = 1;
+	uc->uc_port = e.port;
+	strlcpy(uc->uc_host, "127.0.0.1", sizeof(uc->uc_host));
+	strlcpy(uc->uc_auth, "Basic dXA6cHc=", sizeof(uc->uc_auth));
+	wh_allow_port(&W, 8443);
+	fd = wh_client(&W);
+	wh_reader_init(&r, fd);
+	send_str(fd, "CONNECT 127.0.0.1:8443 HTTP/1.1\r\nHost: x\r\n"
+	    "Proxy-Authorization: Basic Y2xpZW50OnNlY3JldA==\r\n\r\n");
+	snprintf(want, sizeof(want), "%shello", established);
+	ck_assert_int_eq(wh_read_n(&W, &r, strlen(want), 1.5), 0);
+	ck_assert_str_eq(r.got, want);
+	tunnel_talk(fd, &e);
+	ck_assert_str_eq(e.head, "CONNECT 127.0.0.1:8443 HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:8443\r\nProxy-Authorization: Basic dXA6cHc=\r\n"
+	    "\r\n");
+	done();
+}
+END_TEST
+
+/*
+ * Out of descriptors mid-tunnel: the bytes still go (through a pooled
+ * splice pipe, or copied when none can be had).
+ */
+START_TEST(test_tunnel_emfile_relay)
+{
+	struct wh_echo		 e;
+	struct wh_reader	 r;
+	char			 req[256], chunk[4096];
+	int			 fd, filled, ran;
+
+	wh_init(&W);
+	wh_echo_start(&e);
+	wh_allow_port(&W, e.port);
+	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n\r\n", e.port, e.port);
+	fd = wh_client(&W);
+	send_str(fd, req);
+	tunnel_open(fd);
+	memset(chunk, 'z', sizeof(chunk));
+	wh_reader_init(&r, fd);
+	/* The destination's own accept needs a descriptor too. */
+	ck_assert_int_eq(wh_run(&W, wh_echo_accepted, &e, 1.0), 0);
+	filled = wh_fill_fds(&W);
+	ck_assert_int_eq(send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL),
+	    (ssize_t)sizeof(chunk));
+	ran = wh_read_n(&W, &r, sizeof(chunk), 1.5);
+	wh_release_fds(&W);
+	ck_assert_int_eq(filled, 0);
+	ck_assert_int_eq(ran, 0);
+	ck_assert_uint_eq(r.len, sizeof(chunk));
+	ck_assert_int_eq(memcmp(r.got, chunk, sizeof(chunk)), 0);
+	tunnel_talk(fd, &e);
+	done();
+}
+END_TEST
+
 /* A name, through the resolver. */
 START_TEST(test_tunnel_resolved)
 {
 	static const struct wh_name	 names[] = {
-		{ "echo.test", "127.0.0.1" }, { NULL, NULL }
+		{ "echo.test", { "127.0.0.1", NULL } }, { NULL, { NULL } }
 	};
 	struct wh_echo			 e;
 	char				 req[256];
@@ -245,7 +346,7 @@ END_TEST
 START_TEST(test_tunnel_resolved_refused)
 {
 	static const struct wh_name	 names[] = {
-		{ "lan.test", "10.1.2.3" }, { NULL, NULL }
+		{ "lan.test", { "10.1.2.3", NULL } }, { NULL, { NULL } }
 	};
 
 	wh_init(&W);
@@ -523,7 +624,6 @@ struct trickle {
 	int		 fd;
 	const char	*const *lines;
 	int		 next;
-	double		 t0;
 };
 
 static void
@@ -531,8 +631,6 @@ trickle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct trickle	*t = w->data;
 
-	if (t->next == 0)
-		t->t0 = ev_time();
 	if (t->lines[t->next] == NULL ||
 	    send(t->fd, t->lines[t->next], strlen(t->lines[t->next]),
 	    MSG_NOSIGNAL) == -1) {
@@ -542,31 +640,37 @@ trickle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	t->next++;
 }
 
-/* 6. timeouts.header bounds the whole head, whatever the reads. */
+/*
+ * 6. timeouts.header bounds the whole head from accept, whatever the
+ * reads: 408 at 300 ms, where a limit restarted by each line would
+ * answer at 500 ms (the last line comes at 200 ms).
+ */
 START_TEST(test_header_deadline)
 {
 	static const char *const lines[] = {
 		"GET /healthz HTTP/1.1\r\n", "Host: x\r\n", "X-A: 1\r\n", NULL
 	};
-	struct trickle		 t = { -1, lines, 0, 0 };
+	struct trickle		 t = { -1, lines, 0 };
 	struct wh_reader	 r;
 	ev_timer		 w;
-	double			 dt;
+	double			 t0, dt;
 
 	wh_init(&W);
 	W.pc->gc.gc_timeout_header = 300;
+	t0 = ev_time();
 	t.fd = wh_client(&W);
 	wh_reader_init(&r, t.fd);
 	ev_timer_init(&w, trickle_cb, 0., 0.1);
 	w.data = &t;
-	ev_timer_start(W.px.loop, &w);
+	trickle_cb(W.px.loop, &w, 0);
+	ev_timer_again(W.px.loop, &w);
 	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
 	ev_timer_stop(W.px.loop, &w);
-	dt = r.tfirst - t.t0;
+	dt = r.tfirst - t0;
 	ck_assert_int_eq(t.next, 3);
 	ck_assert_str_eq(r.got, wh_answer(408, "Request Timeout", ""));
 	ck_assert_int_eq(r.eof, 1);
-	ck_assert_double_ge(dt, 0.27);
+	ck_assert_double_ge(dt, 0.29);
 	ck_assert_double_le(dt, 0.45);
 	close(t.fd);
 	done();
@@ -686,6 +790,9 @@ session_suite(void)
 	tcase_add_test(tc, test_tunnel_echo);
 	tcase_add_test(tc, test_tunnel_eager);
 	tcase_add_test(tc, test_tunnel_resolved);
+	tcase_add_test(tc, test_tunnel_addresses);
+	tcase_add_test(tc, test_tunnel_upstream);
+	tcase_add_test(tc, test_tunnel_emfile_relay);
 	tcase_add_test(tc, test_tunnel_resolved_refused);
 	tcase_add_test(tc, test_tunnel_connect_timeout);
 	tcase_add_test(tc, test_forward_host);

@@ -33,6 +33,7 @@
 #include "../../aibproxyd/certs.h"
 #include "../../aibproxyd/dns.h"
 #include "../../aibproxyd/listener.h"
+#include "../../aibproxyd/metrics.h"
 #include "../../aibproxyd/pipes.h"
 #include "../../aibproxyd/request.h"
 #include "../../aibproxyd/session.h"
@@ -145,6 +146,31 @@ wh_worker_resolver(struct imsgev *iev, struct imsg *imsg)
 	    imsg_get_data(imsg, &res, sizeof(res)) == -1)
 		return (-1);
 	return (dns_dispatch(h->px.dns, imsg->hdr.peerid, &res));
+}
+
+static int
+wh_worker_parent(struct imsgev *iev, struct imsg *imsg)
+{
+	struct wh	*h = iev->arg;
+
+	if (imsg->hdr.type != IMSG_STATS_RES)
+		return (-1);
+	return (metrics_dispatch(&h->px, imsg));
+}
+
+/* The parent, for a scrape: the sum over one worker is its counters. */
+static int
+wh_fake_parent(struct imsgev *iev, struct imsg *imsg)
+{
+	struct wh	*h = iev->arg;
+
+	if (imsg->hdr.type != IMSG_STATS_REQ)
+		return (-1);
+	h->nscrapes++;
+	h->px.stats.st_open_connections = h->px.nsessions;
+	imsgev_compose(&h->parent, IMSG_STATS_RES, imsg->hdr.peerid, -1,
+	    &h->px.stats, sizeof(h->px.stats));
+	return (0);
 }
 
 static void
@@ -339,6 +365,8 @@ wh_init(struct wh *h)
 	    wh_worker_signer, wh_fake_signer);
 	wh_channel(h, &h->px.resolver, &h->resolver, "resolver",
 	    wh_worker_resolver, wh_fake_resolver);
+	wh_channel(h, &h->px.parent, &h->parent, "parent", wh_worker_parent,
+	    wh_fake_parent);
 	wh_conf(h);
 	h->px.conf = h->pc;
 	wh_set_bridge(h, "127.0.0.1", 9);
@@ -424,6 +452,8 @@ wh_free(struct wh *h)
 	imsgev_clear(&h->resolver);
 	imsgev_clear(&h->px.signer);
 	imsgev_clear(&h->px.resolver);
+	imsgev_clear(&h->parent);
+	imsgev_clear(&h->px.parent);
 	wh_release_fds(h);
 	ca_free(h->ca);
 	h->ca = NULL;
@@ -599,6 +629,8 @@ wh_quiet(struct wh *h)
 	imsgev_clear(&h->resolver);
 	imsgev_clear(&h->px.signer);
 	imsgev_clear(&h->px.resolver);
+	imsgev_clear(&h->parent);
+	imsgev_clear(&h->px.parent);
 	/*
 	 * Unreferenced, the guard does not keep the loop running: ev_run()
 	 * returns by itself once no watcher is active, and only a

@@ -2,8 +2,8 @@
  * A proxy worker on a private event loop (harness.c, peers.c), for the
  * tests that drive its session code (test_session.c, test_mitm.c).
  * The worker is a hand-built struct proxy and struct proxy_conf; the
- * test plays signerd and the resolver on the other ends of their
- * channels, on the same loop.  Peers that talk TLS or block (a client
+ * test plays signerd, the resolver and the parent on the other ends of
+ * their channels, on the same loop.  Peers that talk TLS or block (a client
  * inside TLS, the bridge, a tunnel's destination) run in threads with
  * blocking sockets and a receive timeout, so a broken worker fails a
  * test, never hangs it.  Everything is on 127.0.0.1.
@@ -50,6 +50,8 @@ struct wh {
 	struct plistener	*l;		/* pc's only listener */
 	struct imsgev		 signer;	/* the test's end: signerd */
 	struct imsgev		 resolver;	/* the test's end: resolver */
+	struct imsgev		 parent;	/* the test's end: parent */
+	int			 nscrapes;	/* IMSG_STATS_REQ seen */
 	struct ca		*ca;
 	int			 signer_refuse;	/* answer cs_ok 0 */
 	int			 signer_mute;	/* never answer */

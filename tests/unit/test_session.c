@@ -120,6 +120,35 @@ START_TEST(test_healthz)
 }
 END_TEST
 
+/* A scrape on the metrics listener: the parent's sum, as text. */
+START_TEST(test_metrics)
+{
+	struct wh_reader	 r;
+	const char		*body;
+	int			 fd;
+
+	wh_init(&W);
+	W.l->lc.lc_metrics = 1;
+	W.px.stats.st_sessions_tunneled = 7;
+	fd = wh_client(&W);
+	wh_reader_init(&r, fd);
+	send_str(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
+	ck_assert_int_eq(W.nscrapes, 1);
+	ck_assert_int_eq(strncmp(r.got, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/plain; version=0.0.4\r\n", 58), 0);
+	ck_assert_ptr_nonnull(body = strstr(r.got, "\r\n\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_connect_sessions_total"
+	    "{type=\"tunneled\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_open_connections 1\n"));
+	close(fd);
+	/* Only GET /metrics there. */
+	exchange(wh_client(&W), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    wh_answer(404, "Not Found", ""));
+	done();
+}
+END_TEST
+
 /* The CONNECT's answer. */
 static void
 tunnel_open(int fd)
@@ -780,6 +809,7 @@ session_suite(void)
 	tcase_add_test(tc, test_tunnel_407);
 	tcase_add_test(tc, test_port_403);
 	tcase_add_test(tc, test_healthz);
+	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_header_deadline);
 	tcase_add_test(tc, test_header_silent);
 	tcase_add_test(tc, test_header_too_large);

@@ -61,7 +61,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
-		   stats file dump session mitm
+		   stats file dump session tunnel mitm bridge
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -135,9 +135,11 @@ $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
 SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \
 		   $(WORKER_SRCS:%.c=$(O)/%.o)) $(O)/aibproxyd/imsgev.o \
 		   $(O)/signerd/ca.o $(O)/tests/unit/harness.o \
-		   $(O)/tests/unit/peers.o
+		   $(O)/tests/unit/peers.o $(O)/tests/unit/checks.o
 $(O)/tests/test_session: $(SESSION_TEST_OBJS)
+$(O)/tests/test_tunnel: $(SESSION_TEST_OBJS)
 $(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
+$(O)/tests/test_bridge: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)

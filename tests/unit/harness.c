@@ -347,7 +347,8 @@ wh_init(struct wh *h)
 	log_procinit("unit");
 	/* AIB_UNIT_LOG=3 shows the worker's debug lines. */
 	if ((lvl = getenv("AIB_UNIT_LOG")) != NULL)
-		wh_level = strtonum(lvl, LOG_LEVEL_ERROR, LOG_LEVEL_DEBUG, NULL);
+		wh_level = strtonum(lvl, LOG_LEVEL_ERROR, LOG_LEVEL_DEBUG,
+		    NULL);
 	log_setlevel(wh_level);
 	/* As in a worker; and a client thread writing late must not die. */
 	signal(SIGPIPE, SIG_IGN);

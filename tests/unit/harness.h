@@ -25,6 +25,10 @@
 #define WH_TOKEN	"tokid-s3cret"
 /* Proxy-Authorization for user "u", token WH_TOKEN. */
 #define WH_PROXY_AUTH	"Proxy-Authorization: Basic dTp0b2tpZC1zM2NyZXQ=\r\n"
+#define WH_CONNECT_AUTH							\
+	"CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n"	\
+	WH_PROXY_AUTH "\r\n"
+#define WH_ESTABLISHED	"HTTP/1.1 200 Connection established\r\n\r\n"
 #define WH_FILL_MAX	512
 #define WH_GOT_MAX	16384
 #define WH_PEER_WAIT	2	/* seconds a peer thread waits for bytes */
@@ -147,10 +151,10 @@ struct wh_tls {
 
 #define WH_HASH_INIT	2166136261U
 
-extern char	*wh_ca_pem;
+extern char	*wh_ca_pem;		/* the test CA, trusted by clients */
 
 /* FNV-1a, to compare streams too long to keep. */
-uint32_t	 wh_hash(uint32_t, const void *, size_t);		/* the test CA, trusted by clients */
+uint32_t	 wh_hash(uint32_t, const void *, size_t);
 
 /* A worker with one plain listener (fd -1), providers and 127/8 allowed. */
 void		 wh_init(struct wh *);
@@ -218,5 +222,26 @@ void		 wh_echo_join(struct wh_echo *);
 void		 wh_tls_start(struct wh_tls *, int);
 void		 wh_tls_join(struct wh_tls *);
 int		 wh_tls_done(struct wh *, void *);
+
+/* checks.c: assertions the runners share. */
+extern const char wh_post[];	/* an intercepted POST, Connection: close */
+void		 wh_send(int, const char *);
+/* One request, then exactly want and EOF; the client's end is closed. */
+void		 wh_exchange(struct wh *, int, const char *, const char *);
+/* Quiet (wh_quiet()), then freed. */
+void		 wh_done(struct wh *);
+/* A TLS client to be: WH_CONNECT_AUTH, then lines, gap apart. */
+void		 wh_tls_prepare(struct wh_tls *, const char *const *, double,
+		    int);
+/* ... started on a new session. */
+void		 wh_tls_client(struct wh *, struct wh_tls *,
+		    const char *const *, double, int);
+/* Until the client is done and no session is left. */
+void		 wh_tls_finish(struct wh *, struct wh_tls *);
+int		 wh_tls_ready(struct wh *, void *);
+/* A megabyte and a bit, in a byte pattern that shows a lost, doubled
+ * or reordered block. */
+#define WH_BULK	(1024 * 1024 + 7)
+void		 wh_pattern(char *, size_t, unsigned int);
 
 #endif /* AIB_TEST_HARNESS_H */

@@ -67,7 +67,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
-		   stats file dump egress
+		   stats file dump egress session tunnel mitm bridge
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -137,6 +137,17 @@ $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o
 $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
+# Sessions on a test's own loop: the worker's files but its main, and
+# signerd's CA for the leaves the test signs in signerd's place.
+SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \
+		   $(WORKER_SRCS:%.c=$(O)/%.o)) $(O)/aibproxyd/imsgev.o \
+		   $(O)/signerd/ca.o $(O)/signerd/ca_issue.o \
+		   $(O)/tests/unit/harness.o \
+		   $(O)/tests/unit/peers.o $(O)/tests/unit/checks.o
+$(O)/tests/test_session: $(SESSION_TEST_OBJS)
+$(O)/tests/test_tunnel: $(SESSION_TEST_OBJS)
+$(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
+$(O)/tests/test_bridge: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)

@@ -358,11 +358,17 @@ mitm_downstream(struct mitm *m)
 		}
 		moved |= n > 0;
 	}
-	if (!m->resp_head && buf_len(raw) > 0) {
-		n = mitm_parse_response(m, &m->bridge_close);
+	/*
+	 * Interim (1xx) heads and the final one may come in one read, and
+	 * the bridge may close after them: parse all that is here before
+	 * the next read can take its EOF for "no answer".
+	 */
+	while (!m->resp_head && buf_len(raw) > 0) {
+		if ((n = mitm_parse_response(m, &m->bridge_close)) == 0)
+			break;
 		if (m->st != M_EXCHANGE)
 			return (1);
-		moved |= n;
+		moved = 1;
 	}
 	if (m->resp_head && !m->respbody.done &&
 	    m->respready < buf_len(raw)) {

@@ -6,9 +6,11 @@
  * from buffer state after every step, so back-pressure needs no extra
  * logic.
  *
- * Only the event loop frees a session: session_reply() and the kinds'
- * start functions never free the session they are given, so a caller
- * can always touch it again after they return.
+ * session_reply() and session_send() never free the session: the answer
+ * goes out from the loop, so their caller may still touch it.  A kind's
+ * start function (request_start(), tunnel_start(), mitm_start(),
+ * admit()) may free it at once (a client already gone, a handshake that
+ * fails at once): its caller returns right after.
  */
 #ifndef AIB_SESSION_H
 #define AIB_SESSION_H
@@ -70,8 +72,10 @@ struct session	*session_new(struct proxy *, struct plistener *, int,
 		    const struct sockaddr_storage *);
 /* Close and free: the kind's close runs first. */
 void		 session_free(struct session *, const char *);
-/* Hand the session to a kind (ops) with its state; the kind before is
- * closed first (its close operation runs). */
+/*
+ * Hand the session to a kind (ops) with its state; the kind before is
+ * closed first (its close operation runs).
+ */
 void		 session_become(struct session *, const struct session_ops *,
 		    void *);
 /*

@@ -1,0 +1,334 @@
+/*
+ * The worker's session code driven on its own event loop (harness.h):
+ * the first request and our own answers, the metrics, accepting at
+ * EMFILE and over the limit, and the whole-head deadline.  Every test
+ * ends with no session and no watcher left on the loop.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../aibproxyd/listener.h"
+#include "../../aibproxyd/request.h"
+#include "../../aibproxyd/session.h"
+#include "harness.h"
+#include "unit.h"
+
+/* Static, so whatever the worker still holds at exit is reachable. */
+static struct wh	 W;
+
+#define PAGE_OK								\
+	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"		\
+	"Content-Length: 3\r\nConnection: close\r\n\r\nOK\n"
+#define AUTH_407							\
+	wh_answer(407, "Proxy Authentication Required",			\
+	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n")
+
+/* 1. A CONNECT to a provider without credentials. */
+START_TEST(test_connect_407)
+{
+	wh_init(&W);
+	wh_exchange(&W, wh_client(&W),
+	    "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n\r\n",
+	    AUTH_407);
+	ck_assert_int_eq(W.nsigned, 0);
+	wh_done(&W);
+}
+END_TEST
+
+/* Credentials that do not parse are refused the same way. */
+START_TEST(test_connect_407_bad)
+{
+	wh_init(&W);
+	wh_exchange(&W, wh_client(&W),
+	    "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n"
+	    "Proxy-Authorization: Basic !!!!\r\n\r\n",
+	    AUTH_407);
+	wh_done(&W);
+}
+END_TEST
+
+/* tunnels.auth: token asks non-provider tunnels for credentials too. */
+START_TEST(test_tunnel_407)
+{
+	wh_init(&W);
+	W.pc->gc.gc_tunnel_auth = TUNNEL_AUTH_TOKEN;
+	wh_exchange(&W, wh_client(&W),
+	    "CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n",
+	    AUTH_407);
+	wh_done(&W);
+}
+END_TEST
+
+START_TEST(test_port_403)
+{
+	wh_init(&W);
+	wh_exchange(&W, wh_client(&W),
+	    "CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\r\n",
+	    wh_answer(403, "Forbidden", ""));
+	wh_done(&W);
+}
+END_TEST
+
+START_TEST(test_healthz)
+{
+	wh_init(&W);
+	wh_exchange(&W, wh_client(&W),
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    PAGE_OK);
+	wh_done(&W);
+}
+END_TEST
+
+/* A scrape on the metrics listener: the parent's sum, as text. */
+START_TEST(test_metrics)
+{
+	struct wh_reader	 r;
+	const char		*body;
+	int			 fd;
+
+	wh_init(&W);
+	W.l->lc.lc_metrics = 1;
+	W.px.stats.st_sessions_tunneled = 7;
+	fd = wh_client(&W);
+	wh_reader_init(&r, fd);
+	wh_send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
+	ck_assert_int_eq(W.nscrapes, 1);
+	ck_assert_int_eq(strncmp(r.got, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "text/plain; version=0.0.4\r\n", 58), 0);
+	ck_assert_ptr_nonnull(body = strstr(r.got, "\r\n\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_connect_sessions_total"
+	    "{type=\"tunneled\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_open_connections 1\n"));
+	close(fd);
+	/* Only GET /metrics there. */
+	wh_exchange(&W, wh_client(&W),
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    wh_answer(404, "Not Found", ""));
+	wh_done(&W);
+}
+END_TEST
+
+/* Counts wake-ups and samples the listener's state mid-way. */
+struct accept_probe {
+	struct wh	*h;
+	int		 io_active;
+	int		 backoff_active;
+};
+
+static void
+probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct accept_probe	*p = w->data;
+
+	p->io_active = ev_is_active(&p->h->l->io) != 0;
+	p->backoff_active = ev_is_active(&p->h->px.backoff) != 0;
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/* 5. EMFILE at accept: a pause, no spin, then accepting again. */
+START_TEST(test_accept_emfile)
+{
+	struct accept_probe	 p = { &W, -1, -1 };
+	ev_timer		 probe, stop;
+	unsigned int		 it0, iters;
+	int			 lfd, port, fd, filled, resumed, active;
+
+	wh_init(&W);
+	lfd = wh_listen(&port);
+	ck_assert_int_ne(fcntl(lfd, F_SETFL, O_NONBLOCK), -1);
+	W.l->fd = lfd;
+	listener_enable(&W.px, W.pc, 1);
+	ck_assert_int_eq(ev_is_active(&W.l->io), 1);
+	/* Connected in the backlog: only accept4() needs a descriptor. */
+	fd = wh_connect(port);
+	filled = wh_fill_fds(&W);
+	ev_timer_init(&probe, probe_cb, 0.1, 0.);
+	probe.data = &p;
+	ev_timer_init(&stop, stop_cb, 0.5, 0.);
+	ev_timer_start(W.px.loop, &probe);
+	ev_timer_start(W.px.loop, &stop);
+	it0 = ev_iteration(W.px.loop);
+	ev_run(W.px.loop, 0);
+	iters = ev_iteration(W.px.loop) - it0;
+	wh_release_fds(&W);
+	ck_assert_int_eq(filled, 0);
+	/* A pause of 0.25 s: a handful of wake-ups, never thousands. */
+	ck_assert_msg(iters < 20, "%u loop iterations in 0.5 s", iters);
+	ck_assert_int_eq(p.io_active, 0);
+	ck_assert_int_eq(p.backoff_active, 1);
+	ck_assert_uint_eq(W.px.nsessions, 0);
+	/* Descriptors are back: the next attempt takes the client. */
+	resumed = wh_run(&W, wh_nsessions, (void *)1, 1.0);
+	active = ev_is_active(&W.l->io) != 0;
+	ck_assert_int_eq(resumed, 0);
+	ck_assert_int_eq(active, 1);
+	ck_assert_int_eq(ev_is_active(&W.px.backoff), 0);
+	wh_exchange(&W, fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    PAGE_OK);
+	wh_done(&W);
+}
+END_TEST
+
+/* The over-limit client gets 503 on its fresh socket. */
+START_TEST(test_accept_overload)
+{
+	int	 lfd, port, fd1, fd2;
+
+	wh_init(&W);
+	W.pc->gc.gc_max_connections = 1;
+	lfd = wh_listen(&port);
+	ck_assert_int_ne(fcntl(lfd, F_SETFL, O_NONBLOCK), -1);
+	W.l->fd = lfd;
+	listener_enable(&W.px, W.pc, 1);
+	fd1 = wh_connect(port);
+	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)1, 1.0), 0);
+	fd2 = wh_connect(port);
+	wh_exchange(&W, fd2, "", wh_answer(503, "Service Unavailable", ""));
+	ck_assert_uint_eq(W.px.nsessions, 1);
+	wh_exchange(&W, fd1, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    PAGE_OK);
+	wh_done(&W);
+}
+END_TEST
+
+/* A client that writes one line of its head every 100 ms. */
+struct trickle {
+	int		 fd;
+	const char	*const *lines;
+	int		 next;
+};
+
+static void
+trickle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct trickle	*t = w->data;
+
+	if (t->lines[t->next] == NULL ||
+	    send(t->fd, t->lines[t->next], strlen(t->lines[t->next]),
+	    MSG_NOSIGNAL) == -1) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	t->next++;
+}
+
+/*
+ * 6. timeouts.header bounds the whole head from accept, whatever the
+ * reads: 408 at 300 ms, where a limit restarted by each line would
+ * answer at 500 ms (the last line comes at 200 ms).
+ */
+START_TEST(test_header_deadline)
+{
+	static const char *const lines[] = {
+		"GET /healthz HTTP/1.1\r\n", "Host: x\r\n", "X-A: 1\r\n", NULL
+	};
+	struct trickle		 t = { -1, lines, 0 };
+	struct wh_reader	 r;
+	ev_timer		 w;
+	double			 t0, dt;
+
+	wh_init(&W);
+	W.pc->gc.gc_timeout_header = 300;
+	t0 = ev_time();
+	t.fd = wh_client(&W);
+	wh_reader_init(&r, t.fd);
+	ev_timer_init(&w, trickle_cb, 0., 0.1);
+	w.data = &t;
+	trickle_cb(W.px.loop, &w, 0);
+	ev_timer_again(W.px.loop, &w);
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
+	ev_timer_stop(W.px.loop, &w);
+	dt = r.tfirst - t0;
+	ck_assert_int_eq(t.next, 3);
+	ck_assert_str_eq(r.got, wh_answer(408, "Request Timeout", ""));
+	ck_assert_int_eq(r.eof, 1);
+	ck_assert_double_ge(dt, 0.29);
+	ck_assert_double_le(dt, 0.45);
+	close(t.fd);
+	wh_done(&W);
+}
+END_TEST
+
+/* Silence after accept: closed at the deadline with nothing sent. */
+START_TEST(test_header_silent)
+{
+	struct wh_reader	 r;
+	double			 t0 = ev_time();
+
+	wh_init(&W);
+	W.pc->gc.gc_timeout_header = 200;
+	wh_reader_init(&r, wh_client(&W));
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.0), 0);
+	ck_assert_uint_eq(r.len, 0);
+	ck_assert_double_ge(ev_time() - t0, 0.18);
+	close(r.fd);
+	wh_done(&W);
+}
+END_TEST
+
+/* One byte over limits.header_bytes: 431 at once, not a timeout. */
+START_TEST(test_header_too_large)
+{
+	char	 req[600];
+
+	wh_init(&W);
+	W.pc->gc.gc_header_bytes = 512;
+	memset(req, 'a', sizeof(req));
+	memcpy(req, "GET /healthz HTTP/1.1\r\nX: ", 26);
+	req[sizeof(req) - 1] = '\0';
+	wh_exchange(&W, wh_client(&W), req,
+	    wh_answer(431, "Request Header Fields Too Large", ""));
+	wh_done(&W);
+}
+END_TEST
+
+static Suite *
+session_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("session");
+
+	tc = tcase_create("request");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_connect_407);
+	tcase_add_test(tc, test_connect_407_bad);
+	tcase_add_test(tc, test_tunnel_407);
+	tcase_add_test(tc, test_port_403);
+	tcase_add_test(tc, test_healthz);
+	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_header_deadline);
+	tcase_add_test(tc, test_header_silent);
+	tcase_add_test(tc, test_header_too_large);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("accept");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_accept_emfile);
+	tcase_add_test(tc, test_accept_overload);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	return (unit_run(session_suite()) != 0);
+}

@@ -974,6 +974,44 @@ START_TEST(test_pipeline)
 }
 END_TEST
 
+/* A chunked body framed as valid decodes to its data alone. */
+START_TEST(test_chunked_decode)
+{
+	static const struct {
+		const char	*raw;
+		const char	*data;
+		int		 rv;
+	} c[] = {
+		{ "5\r\nhello\r\n0\r\n\r\n", "hello", 0 },
+		{ "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n", "abcde",
+		    0 },
+		{ "A\r\n{\"u\":\"al\"}\r\n0\r\n\r\n", "{\"u\":\"al\"}", 0 },
+		{ "0\r\n\r\n", "", 0 },
+		{ "5\r\nhel", NULL, -1 },		/* cut short */
+		{ "ffffffffffffffffff\r\n", NULL, -1 },	/* overflow */
+	};
+	struct buf	 out;
+	size_t		 i;
+
+	for (i = 0; i < NITEMS(c); i++) {
+		buf_init(&out, 1024);
+		ck_assert_int_eq(http_chunked_decode((const uint8_t *)c[i].raw,
+		    strlen(c[i].raw), &out), c[i].rv);
+		if (c[i].rv == 0) {
+			ck_assert_uint_eq(buf_len(&out), strlen(c[i].data));
+			ck_assert(memcmp(buf_rptr(&out), c[i].data,
+			    buf_len(&out)) == 0);
+		}
+		buf_free(&out);
+	}
+	/* It never writes past what the output may hold. */
+	buf_init(&out, 3);
+	ck_assert_int_eq(http_chunked_decode((const uint8_t *)
+	    "5\r\nhello\r\n0\r\n\r\n", 15, &out), -1);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1001,6 +1039,7 @@ http_suite(void)
 	tcase_add_loop_test(tc, test_chunked_cuts, 0, NITEMS(chunk_cases));
 	tcase_add_test(tc, test_chunked_limits);
 	tcase_add_test(tc, test_body_simple);
+	tcase_add_test(tc, test_chunked_decode);
 	tcase_add_loop_test(tc, test_pipeline, 0, NITEMS(pipe_cases));
 	suite_add_tcase(s, tc);
 	return (s);

@@ -18,6 +18,7 @@
 #include "../../aibproxyd/bridge.h"
 #include "../../aibproxyd/certs.h"
 #include "../../aibproxyd/session.h"
+#include "../../aibproxyd/vcheck.h"
 #include "harness.h"
 #include "unit.h"
 
@@ -481,6 +482,44 @@ START_TEST(test_intercept_eager)
 	wh_done(&W);
 }
 END_TEST
+/* The owner in a users/me answer, refused when it is not plain. */
+START_TEST(test_vcheck_username)
+{
+	static const struct {
+		const char	*json;
+		const char	*user;		/* NULL: refused */
+	} c[] = {
+		{ "{\"id\":\"u\",\"username\":\"alice\"}", "alice" },
+		{ "{\"username\":\"a-b.c_d\",\"roles\":[1,2]}", "a-b.c_d" },
+		{ "{\"username\":\"\"}", NULL },
+		{ "{\"username\":42}", NULL },
+		{ "{\"user\":\"alice\"}", NULL },
+		{ "{\"username\":\"al ice\"}", NULL },	/* audit field */
+		{ "{\"username\":\"a\",\"username\":\"b\"}", NULL },
+		{ "[\"username\",\"alice\"]", NULL },
+		{ "{\"username\":\"alice\"", NULL },	/* cut short */
+		{ "", NULL },
+	};
+	char	 user[AUTH_USER_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		user[0] = '\0';
+		if (c[i].user == NULL) {
+			ck_assert_int_eq(vcheck_username(c[i].json,
+			    strlen(c[i].json), user, sizeof(user)), -1);
+			continue;
+		}
+		ck_assert_int_eq(vcheck_username(c[i].json, strlen(c[i].json),
+		    user, sizeof(user)), 0);
+		ck_assert_str_eq(user, c[i].user);
+	}
+	/* A name longer than the audit field holds is refused whole. */
+	ck_assert_int_eq(vcheck_username("{\"username\":\"abcdefgh\"}", 23,
+	    user, 5), -1);
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -488,6 +527,10 @@ mitm_suite(void)
 	TCase	*tc;
 
 	s = suite_create("mitm");
+
+	tc = tcase_create("vcheck");
+	tcase_add_test(tc, test_vcheck_username);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("intercept");
 	tcase_set_timeout(tc, 10);

@@ -70,8 +70,14 @@ $(hold 300)
 EOF
 echo "# 300 connections: $held held open, $refused refused"
 check "at most 51 of 300 connections are held open" test "$held" -le 51
-check_eq "worker 0 admits 26" "$(shares 0)" "26 "
-check_eq "worker 1 admits 25" "$(shares 1)" "25 "
+# The kernel need not spread the accepts evenly: a worker that got
+# fewer than its share refused none, one that refused did so at it.
+check "worker 0 refuses only past 26 ($(shares 0))" \
+    test "$(shares 0)" = "26 " -o -z "$(shares 0)"
+check "worker 1 refuses only past 25 ($(shares 1))" \
+    test "$(shares 1)" = "25 " -o -z "$(shares 1)"
+check "at least one worker reached its share" \
+    test -n "$(shares 0)$(shares 1)"
 stop_daemon
 
 # --- A limit that cannot fit is refused, with the numbers.

@@ -448,6 +448,37 @@ START_TEST(test_full)
 }
 END_TEST
 
+/* auth.validate: off by default; present, even empty, turns it on. */
+START_TEST(test_auth_validate)
+{
+	struct aib_config	*conf;
+
+	conf = load_good(REQ);
+	ck_assert_int_eq(conf->auth.ac_validate, 0);
+	ck_assert_str_eq(conf->auth.ac_path, "/api/v2/users/me");
+	ck_assert_uint_eq(conf->auth.ac_ttl, 300000);
+	ck_assert_uint_eq(conf->auth.ac_negative_ttl, 10000);
+	ck_assert_uint_eq(conf->auth.ac_max_entries, 100000);
+	ck_assert_uint_eq(conf->auth.ac_fail_limit, 20);
+	ck_assert_uint_eq(conf->auth.ac_fail_window, 60000);
+	config_free(conf);
+	conf = load_good(REQ "auth:\n  validate:\n");
+	ck_assert_int_eq(conf->auth.ac_validate, 1);
+	config_free(conf);
+	conf = load_good(REQ "auth:\n  validate: { path: /v2/me, ttl: 1m, "
+	    "negative_ttl: 1s, max_entries: 7 }\n  failures: { limit: 3, "
+	    "window: 1h }\n");
+	ck_assert_int_eq(conf->auth.ac_validate, 1);
+	ck_assert_str_eq(conf->auth.ac_path, "/v2/me");
+	ck_assert_uint_eq(conf->auth.ac_ttl, 60000);
+	ck_assert_uint_eq(conf->auth.ac_negative_ttl, 1000);
+	ck_assert_uint_eq(conf->auth.ac_max_entries, 7);
+	ck_assert_uint_eq(conf->auth.ac_fail_limit, 3);
+	ck_assert_uint_eq(conf->auth.ac_fail_window, 3600000);
+	config_free(conf);
+}
+END_TEST
+
 START_TEST(test_global)
 {
 	struct aib_config	*conf;
@@ -1274,6 +1305,27 @@ static const struct {
 	{ "auth.tunnels", REQ "auth:\n  tunnels: closed\n",
 	    { "x.yaml:10: auth.tunnels: \"closed\" is not open or token",
 	    NULL } },
+	{ "auth.validate values",
+	    REQ "auth:\n  validate:\n    path: users/me\n    ttl: 0s\n"
+	    "    negative_ttl: 2d\n    max_entries: 0\n    bogus: 1\n"
+	    "  failures: { limit: 0, window: 500ms }\n",
+	    { "x.yaml:11: auth.validate.path: \"users/me\" is not an absolute "
+	    "path",
+	    "x.yaml:12: auth.validate.ttl: \"0s\" is out of range (at least "
+	    "1s, at most 1d)",
+	    "x.yaml:13: auth.validate.negative_ttl: \"2d\" is out of range "
+	    "(at least 1s, at most 1d)",
+	    "x.yaml:14: auth.validate.max_entries: \"0\" is out of range "
+	    "(1..10000000)",
+	    "x.yaml:15: auth.validate.bogus: unknown key",
+	    "x.yaml:16: auth.failures.limit: \"0\" is out of range "
+	    "(1..1000000)",
+	    "x.yaml:16: auth.failures.window: \"500ms\" is out of range "
+	    "(at least 1s, at most 1d)", NULL } },
+	{ "auth.validate.path with a space",
+	    REQ "auth:\n  validate: { path: \"/api/v2/users me\" }\n",
+	    { "x.yaml:10: auth.validate.path: \"/api/v2/users me\" has a byte "
+	    "a path cannot hold as it is", NULL } },
 	{ "port by name", REQ "tunnel:\n  ports: [80, http]\n",
 	    { "x.yaml:10: tunnel.ports[1]: \"http\" is not a port", NULL } },
 	{ "ports out of range and twice",
@@ -1785,6 +1837,7 @@ config_suite(void)
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_global);
+	tcase_add_test(tc, test_auth_validate);
 	tcase_add_test(tc, test_empty_optional);
 	tcase_add_test(tc, test_sample);
 	tcase_add_test(tc, test_manpage_sample);

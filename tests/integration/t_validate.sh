@@ -162,3 +162,21 @@ check_eq "the validation latency histogram counted the 2 checks" \
     $((lat - lat0)) 2
 check "the earlier 429 and 503 were counted" \
     test "$(m throttled cache)" -ge 1 -a "$(m unavailable bridge)" -ge 1
+
+# --- max_entries: the least recently used token is forgotten first.
+stop_daemon
+proxy_config "$T/m.yaml" "$PORT" "http://127.0.0.1:$BPORT" \
+    "auth: { validate: { max_entries: 2 } }"
+start_daemon "$T/m.yaml" || { nok "daemon starts"; exit 0; }
+SRC=127.0.0.5
+printf '{"%s": "a", "%s": "b", "%s": "c"}\n' "$GOOD" "$NEW" "$NEW2" > "$USERS"
+n0=$(checks)
+mitm "$GOOD" >/dev/null; mitm "$NEW" >/dev/null; mitm "$GOOD" >/dev/null
+check_eq "two tokens, one used again: two checks" "$(checks)" $((n0 + 2))
+mitm "$NEW2" >/dev/null
+check_eq "a third token is checked" "$(checks)" $((n0 + 3))
+mitm "$GOOD" >/dev/null
+check_eq "the most recently used token was kept" "$(checks)" $((n0 + 3))
+mitm "$NEW" >/dev/null
+check_eq "the least recently used one was forgotten and is checked again" \
+    "$(checks)" $((n0 + 4))

@@ -999,8 +999,8 @@ START_TEST(test_chunked_decode)
 		    strlen(c[i].raw), &out), c[i].rv);
 		if (c[i].rv == 0) {
 			ck_assert_uint_eq(buf_len(&out), strlen(c[i].data));
-			ck_assert(memcmp(buf_rptr(&out), c[i].data,
-			    buf_len(&out)) == 0);
+			ck_assert(buf_len(&out) == 0 || memcmp(buf_rptr(&out),
+			    c[i].data, buf_len(&out)) == 0);
 		}
 		buf_free(&out);
 	}

@@ -8,6 +8,16 @@
 #include <stddef.h>
 
 #define AUTH_TOKEN_MAX	1024
+#define AUTH_USER_MAX	64	/* a token's owner, as the bridge names it */
+
+/* What is known of a token (auth.validate; see validate.h). */
+enum auth_result {
+	AUTH_VALID,
+	AUTH_INVALID,		/* the bridge refused the token */
+	AUTH_UNAVAILABLE,	/* the bridge could not answer */
+	AUTH_THROTTLED,		/* too many failures from this address */
+	AUTH_PENDING		/* asked; the callback follows */
+};
 
 /*
  * Take the token from a Proxy-Authorization value.  Exactly two fields,

@@ -16,20 +16,12 @@
 
 #include <stddef.h>
 
+#include "auth.h"
+
 struct proxy;
 struct proxy_conf;
 struct validator;
 struct validate_waiter;
-
-enum auth_result {
-	AUTH_VALID,
-	AUTH_INVALID,		/* the bridge refused the token */
-	AUTH_UNAVAILABLE,	/* the bridge could not answer */
-	AUTH_THROTTLED,		/* too many failures from this address */
-	AUTH_PENDING		/* asked; the callback follows */
-};
-
-#define AUTH_USER_MAX	64
 
 /* The result of a pending check; user is the token's owner if valid. */
 typedef void	(*validate_cb)(void *, enum auth_result, const char *);

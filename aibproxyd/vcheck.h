@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "validate.h"
+#include "auth.h"
 
 struct proxy;
 struct proxy_conf;

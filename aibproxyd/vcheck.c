@@ -211,9 +211,11 @@ vcheck_step(struct vcheck *v)
 		vcheck_verdict(v);
 		return;
 	}
+	/*
+	 * The reads above ran until the endpoint had nothing more, TLS
+	 * records included: the socket's readiness is all to wait for.
+	 */
 	endpoint_arm(v->px->loop, v->ep, 1, 0);
-	/* TLS may hold decrypted bytes the socket will not signal. */
-	ev_feed_event(v->px->loop, &v->ep->io, EV_CUSTOM);
 }
 
 static void

@@ -3,6 +3,7 @@
 #	make			build into obj/
 #	make check		build, then run the unit and integration tests
 #	make check SANITIZE=1	the same under ASan + UBSan, into obj-san/
+#	make fuzz		libFuzzer harnesses, FUZZ_SECONDS each, obj-fuzz/
 #	make run		a development proxy on 127.0.0.1:8888
 #	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, SYSCONFDIR
 
@@ -181,6 +182,47 @@ bench: stage
 	@$(MAKE) --no-print-directory deps DEBIAN_PKGS="$(BENCH_PKGS)"
 	@O=$(O) STAGE=$(STAGE) sh tests/bench/run.sh
 
+# Fuzzing: one libFuzzer harness per parser (tests/fuzz), built by
+# clang with ASan and UBSan into obj-fuzz/ from the same sources as the
+# daemon (libcommon.a and the aibproxyd objects they test), then each
+# run for FUZZ_SECONDS on a scratch copy of its seed corpus.  A crash,
+# a sanitizer report or a broken invariant fails the target.
+FUZZ_PKGS	 = clang libclang-rt-14-dev llvm
+FUZZ_CC		?= clang
+FUZZ_O		 = obj-fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_SANFLAGS	 = -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_HARNESSES	 = http_request http_response http_body rewrite auth \
+		   hostname imsg config
+FUZZ_BINS	 = $(FUZZ_HARNESSES:%=$(O)/fuzz/%)
+
+$(O)/fuzz/http_request $(O)/fuzz/http_response: $(O)/tests/fuzz/headcheck.o
+$(O)/fuzz/rewrite: $(O)/tests/fuzz/headcheck.o $(O)/aibproxyd/rewrite.o
+$(O)/fuzz/auth: $(O)/aibproxyd/auth.o
+$(O)/fuzz/%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/fuzz.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
+	    $(LIBCOMMON) $(LIB_TLS) $(LIB_YAML) $(LIB_EV) $(LIB_BSD) -lpthread
+# Kept, so that a rebuild after one edit recompiles one file.
+.SECONDARY: $(FUZZ_HARNESSES:%=$(O)/tests/fuzz/fuzz_%.o) \
+	    $(O)/tests/fuzz/fuzz.o
+
+fuzz-build: $(O)/.deps-ok $(FUZZ_BINS)
+
+fuzz:
+	@$(MAKE) --no-print-directory deps DEBIAN_PKGS="$(FUZZ_PKGS)"
+	@$(MAKE) --no-print-directory fuzz-build O=$(FUZZ_O) CC=$(FUZZ_CC) \
+	    SANITIZE=0 SANFLAGS="$(FUZZ_SANFLAGS)"
+	@O=$(FUZZ_O) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    sh tests/fuzz/run.sh $(FUZZ_HARNESSES)
+
+# Rewrite tests/fuzz/corpus/ from the unit test tables.
+fuzz-corpus:
+	python3 tests/fuzz/mkcorpus.py
+
+.PHONY: fuzz fuzz-build fuzz-corpus
+
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
@@ -222,7 +264,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/aibproxyd.yaml.5
 
 clean:
-	rm -rf obj obj-san
+	rm -rf obj obj-san obj-fuzz
 
 FORCE:
 

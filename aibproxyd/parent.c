@@ -583,6 +583,8 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	    sizeof(why))) == -1)
 		errx(1, "%s: %s", conf->path, why);
 	if (noaction) {
+		if (parent_check_trust(conf) == -1)
+			exit(1);
 		parent_configtest_ca(conf);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);

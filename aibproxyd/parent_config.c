@@ -22,6 +22,7 @@
 #include "file.h"
 #include "log.h"
 #include "parent.h"
+#include "pconf.h"
 #include "pem.h"
 
 #define LISTEN_BACKLOG	1024
@@ -495,5 +496,59 @@ parent_send_config(struct parent *p, const struct aib_config *conf)
 		rv = parent_send_proxy(p, &p->proxies[i], conf, certs,
 		    certslen);
 	free(certs);
+	return (rv);
+}
+
+/* Name the key and the file it came to, as a configuration error does. */
+static void
+parent_trust_error(const struct aib_config *conf, const char *key,
+    const struct config_file *f, const char *path, const char *why)
+{
+	if (f->path[0] != '\0')
+		fprintf(stderr, "%s:%d: %s: %s: %s\n", conf->path, f->line, key,
+		    path, why);
+	else
+		fprintf(stderr, "%s: %s: not set, so the system's trusted "
+		    "certificates, %s: %s\n", conf->path, key, path, why);
+}
+
+/*
+ * -n: a trust bundle the proxies will be given must be there and hold a
+ * certificate, or no session with the bridge or the upstream can ever
+ * be verified.  Left out of the configuration, it is the system's file.
+ */
+static int
+parent_check_bundle(const struct aib_config *conf, const char *key,
+    const struct config_file *f)
+{
+	const char	*path, *anchor;
+	uint8_t		*raw;
+	size_t		 rawlen, anchorlen;
+	int		 fd, rv;
+
+	path = f->path[0] != '\0' ? f->path : tls_default_ca_cert_file();
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    file_read_fd(fd, PROXY_BUNDLE_MAX, &raw, &rawlen) == -1) {
+		parent_trust_error(conf, key, f, path, strerror(errno));
+		return (-1);
+	}
+	rv = pem_trust_anchor((char *)raw, rawlen, &anchor, &anchorlen);
+	freezero(raw, rawlen + 1);
+	if (rv == -1)
+		parent_trust_error(conf, key, f, path,
+		    "no certificate in the file");
+	return (rv);
+}
+
+int
+parent_check_trust(const struct aib_config *conf)
+{
+	int	 rv = 0;
+
+	if (parent_check_bundle(conf, "bridge.ca", &conf->bridge_ca) == -1)
+		rv = -1;
+	if (conf->upstream.uc_enabled &&
+	    parent_check_bundle(conf, "upstream.ca", &conf->upstream_ca) == -1)
+		rv = -1;
 	return (rv);
 }

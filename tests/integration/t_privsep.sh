@@ -25,6 +25,33 @@ check "-n with a CA key that does not match the cert exits 1" test "$rc" = 1
 case "$out" in *"does not match"*) ok "-n says the key does not match";;
     *) nok "-n says the key does not match (got: $out)";; esac
 
+# -n: every trust bundle the workers will be given must hold a
+# certificate: bridge.ca, upstream.ca, and when they are left out the
+# system's file (libtls's default), here hidden in a mount namespace.
+: > "$T/empty.pem"
+write_config "$T/emptyca.yaml" "$PORT" "$BPORT"
+sed -i "s|^  url: http://127.0.0.1:$BPORT\$|&\\n  ca: $T/empty.pem|" "$T/emptyca.yaml"
+out=$("$AIBPROXYD" -n -f "$T/emptyca.yaml" 2>&1); rc=$?
+check_eq "-n: a bridge.ca without a certificate is named, with its line" \
+    "$rc: $out" "1: $T/emptyca.yaml:9: bridge.ca: $T/empty.pem: no certificate in the file"
+write_config "$T/upca.yaml" "$PORT" "$BPORT" \
+    "upstream: { url: http://127.0.0.1:$BPORT, ca: $T/ca/ca.key }"
+out=$("$AIBPROXYD" -n -f "$T/upca.yaml" 2>&1); rc=$?
+check_eq "-n: an upstream.ca without a certificate is named" "$rc: $out" \
+    "1: $T/upca.yaml:12: upstream.ca: $T/ca/ca.key: no certificate in the file"
+SYSCA=/usr/lib/ssl/cert.pem	# LibreTLS's default on Debian
+out=$(unshare --mount --propagation private sh -c \
+    'mount -t tmpfs none "$(dirname "$1")" && exec "$2" -n -f "$3"' sh \
+    "$SYSCA" "$AIBPROXYD" "$T/good.yaml" 2>&1); rc=$?
+check_eq "-n: a missing system trust file is named with the system's error" \
+    "$rc: $out" "1: $T/good.yaml: bridge.ca: not set, so the system's trusted certificates, $SYSCA: No such file or directory"
+out=$(unshare --mount --propagation private sh -c \
+    'mount -t tmpfs none "$(dirname "$1")" && : > "$1" &&
+    exec "$2" -n -f "$3"' sh "$SYSCA" "$AIBPROXYD" "$T/upca.yaml" 2>&1); rc=$?
+check_eq "-n: an empty system trust file is named too" "$rc: $out" \
+    "1: $T/upca.yaml: bridge.ca: not set, so the system's trusted certificates, $SYSCA: no certificate in the file
+$T/upca.yaml:12: upstream.ca: $T/ca/ca.key: no certificate in the file"
+
 # Must run as root; a missing user is a clear start-up error.
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
     "$AIBPROXYD" -d -f "$T/good.yaml" 2>&1); rc=$?

@@ -8,10 +8,16 @@
         raw TCP; per connection reads to EOF, then answers
         "got <n> <sha256>\\n" and closes (a half-close must get through).
 
+Both listen on 127.0.0.1, or on the address --host ADDRESS names (::1).
+
 Prints "ready" once listening.
 """
 import argparse, hashlib, json, socket, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -57,18 +63,20 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", choices=["http", "eof"], required=True)
     ap.add_argument("--log")
+    ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args()
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     if args.mode == "http":
-        srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-        srv.daemon_threads = True
+        Server.address_family = family
+        srv = Server((args.host, args.port), Handler)
         srv.lock = threading.Lock()
         srv.log = args.log
         open(args.log, "a").close()
         print("ready", flush=True)
         srv.serve_forever()
-    ls = socket.socket()
+    ls = socket.socket(family)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", args.port))
+    ls.bind((args.host, args.port))
     ls.listen(16)
     print("ready", flush=True)
     while True:

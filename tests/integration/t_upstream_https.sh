@@ -71,6 +71,10 @@ for f in bridge origin up vp eof co; do
 done
 
 # https_config FILE UPSTREAM_URL UPSTREAM_CA UPSTREAM_BRIDGE BRIDGE_CA
+# The bridge and the tunnels are reached by the name localhost, which
+# the upstream resolves; through an upstream the daemon refuses a name
+# with any refused address, and Debian's /etc/hosts gives localhost ::1
+# too, so both loopbacks are allowed.
 https_config() {
 	cat > "$1" <<EOF
 workers: 1
@@ -88,7 +92,7 @@ auth:
   tunnels: token
 tunnel:
   ports: [443, $BPORT, $OPORT, $EPORT]
-  allowed_private_cidrs: [127.0.0.1/32]
+  allowed_private_cidrs: [127.0.0.1/32, '::1/128']
 upstream:
   url: "$2"
   ca: $3

@@ -76,6 +76,11 @@ chmod 0777 "$S"
 chmod 0644 "$P/upstream-ca.key"
 printf 'corp:%s\n' "$(openssl passwd -apr1 'p@ss')" > "$S/passwd"
 chmod 0644 "$S/passwd"
+# The bridge listens on 127.0.0.1 alone.  With localhost on ::1 first,
+# Squid 5.7 answers a bumped request 503 without trying 127.0.0.1, so
+# it gets a hosts file of its own whatever shape the system's has.
+printf '127.0.0.1 localhost\n' > "$S/hosts"
+chmod 0644 "$S/hosts"
 "$CERTGEN" -c -s "$S/ssl_db" -M 4MB >/dev/null 2>&1
 chown -R proxy:proxy "$S/ssl_db"
 touch "$S/access.log" "$S/cache.log"
@@ -107,6 +112,7 @@ coredump_dir $S
 cache_effective_user proxy
 shutdown_lifetime 1 seconds
 pinger_enable off
+hosts_file $S/hosts
 EOF
 bg_start "$S/squid.out" squid -f "$S/squid.conf" -N
 SQUID_PID=$LAST_PID
@@ -118,6 +124,8 @@ fi
 ok "squid starts"
 
 # squid_config FILE URL [UPSTREAM_CA]: aibproxyd as seed 001 sets it up.
+# localhost is allowed at both loopbacks: Debian's /etc/hosts names ::1
+# too, and through an upstream a name with a refused address is refused.
 squid_config() {
 	cat > "$1" <<EOF
 workers: 1
@@ -133,7 +141,7 @@ providers:
   - { name: anthropic, host: api.anthropic.com }
 tunnel:
   ports: [443, $BPORT]
-  allowed_private_cidrs: [127.0.0.1/32]
+  allowed_private_cidrs: [127.0.0.1/32, '::1/128']
 upstream:
   url: "$2"
   ca: ${3:-$P/upstream-ca.crt}

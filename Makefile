@@ -81,11 +81,13 @@ MANPAGES	 = man/aibproxyd.8 man/signerd.8 man/aibproxyd.yaml.5
 SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 		   $(O)/etc/systemd/aibproxyd.service
 
-# Debian packages the build, the tests and `make run` need.
+# Debian packages the build, the tests and `make run` need, checked on a
+# minimal bookworm root with only make and git added (README).
+# ca-certificates: the system's trust file, the bridge's default.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
-		   mandoc openssl \
-		   curl python3 procps iproute2 squid-openssl
+		   mandoc openssl ca-certificates curl python3 procps \
+		   iproute2 squid-openssl
 
 BENCH_PKGS	 = hey nginx-light curl python3
 
@@ -98,8 +100,9 @@ $(O)/etc/%: etc/%.in $(O)/paths.h
 	    -e 's|@RUNDIR@|$(RUNDIR)|g' $< > $@
 	chmod $(if $(filter %.service,$@),0444,0555) $@
 
-# Install what is missing, once per object directory.
-$(O)/.deps-ok:
+# Install what is missing, once per object directory and again when the
+# lists above change.
+$(O)/.deps-ok: Makefile
 	@sh etc/install-deps.sh $(DEBIAN_PKGS)
 	@mkdir -p $(O) && touch $@
 

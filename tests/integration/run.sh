@@ -23,7 +23,8 @@ fi
 if [ -z "${AIB_IT_NETNS:-}" ]; then
 	if ! unshare --net --mount --propagation private true; then
 		echo "run.sh: unshare --net --mount failed: the suite needs" \
-		    "a network and a mount namespace of its own" >&2
+		    "a network and a mount namespace of its own (in a chroot," \
+		    "its root must be a mount point: bind it onto itself)" >&2
 		exit 1
 	fi
 	AIB_IT_NETNS=1 exec unshare --net --mount --propagation private \

@@ -16,9 +16,33 @@ ok()	{ echo "ok - $*"; }
 nok()	{ echo "not ok - $*"; }
 check()	{ local d="$1"; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, below the ephemeral range, so that no
+# client's connection can take it before the listener binds it, and not
+# one this test was given already.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 - "$T/.ports" <<'PY'
+import os, random, socket, sys
+given = set()
+if os.path.exists(sys.argv[1]):
+    given = set(open(sys.argv[1]).read().split())
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    top = int(f.read().split()[0])
+for _ in range(1000):
+    port = random.randint(10000, top - 1) if top > 11000 else 0
+    if str(port) in given:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    port = s.getsockname()[1]
+    s.close()
+    with open(sys.argv[1], "a") as f:
+        f.write("%d\n" % port)
+    print(port)
+    break
+PY
 }
 
 # make_ca DIR [rsa|ec] [days]: a self-signed CA as seed 000 makes it.

@@ -46,11 +46,11 @@ if [ -e /etc/resolv.conf ] &&
 	exit 1
 fi
 if [ -n "${HOSTS_FILE:-}" ]; then
-	cp "$HOSTS_FILE" "$out/hosts" && chmod 0644 "$out/hosts" &&
-	    mount --bind "$out/hosts" /etc/hosts || {
+	if ! { cp "$HOSTS_FILE" "$out/hosts" && chmod 0644 "$out/hosts" &&
+	    mount --bind "$out/hosts" /etc/hosts; }; then
 		echo "run.sh: cannot bind $HOSTS_FILE over /etc/hosts" >&2
 		exit 1
-	}
+	fi
 	echo "# /etc/hosts is $HOSTS_FILE for this run"
 fi
 echo "# network namespace: $(ip -o link show | awk -F': ' '{ printf "%s ", $2 }')only; resolver: 127.0.0.1"

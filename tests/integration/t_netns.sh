@@ -39,9 +39,13 @@ check_eq "no route through anything but lo" \
 check_eq "no default route" "$(echo "$routes" | grep -c '^default')" 0
 check_eq "no route that is not local or loopback" \
     "$(echo "$routes" | grep -vcE '^(local|broadcast) |^(::1|fe80::/64|multicast ff00::/8) ')" 0
-check_eq "resolv.conf names 127.0.0.1 alone" \
-    "$(awk '$1 == "nameserver" { print $2 }' /etc/resolv.conf 2>/dev/null)" \
-    127.0.0.1
+if [ -e /etc/resolv.conf ]; then
+	check_eq "resolv.conf names 127.0.0.1 alone" \
+	    "$(awk '$1 == "nameserver" { print $2 }' /etc/resolv.conf)" \
+	    127.0.0.1
+else
+	ok "no resolv.conf: the resolver asks 127.0.0.1 alone"
+fi
 check_eq "a TEST-NET IPv4 address is unreachable" \
     "$(connect_errno 192.0.2.1 443)" ENETUNREACH
 check_eq "a documentation IPv6 address is unreachable" \

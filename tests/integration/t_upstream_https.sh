@@ -72,9 +72,9 @@ done
 
 # https_config FILE UPSTREAM_URL UPSTREAM_CA UPSTREAM_BRIDGE BRIDGE_CA
 # The bridge and the tunnels are reached by the name localhost, which
-# the upstream resolves; through an upstream the daemon refuses a name
-# with any refused address, and Debian's /etc/hosts gives localhost ::1
-# too, so both loopbacks are allowed.
+# the upstream resolves again; so through an upstream the daemon refuses
+# a name with any refused address, and Debian's /etc/hosts gives
+# localhost ::1 too: both loopbacks are allowed.
 https_config() {
 	cat > "$1" <<EOF
 workers: 1

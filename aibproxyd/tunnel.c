@@ -427,6 +427,13 @@ tunnel_relay(struct tunnel *t)
 		session_touch(s);
 	}
 	tunnel_arm(t);
+	/*
+	 * Out of rounds with bytes still moving: a TLS side may hold
+	 * decrypted bytes its socket will never signal, so come back
+	 * from the loop rather than wait for readiness.
+	 */
+	if (i == RELAY_ROUNDS)
+		ev_feed_event(s->px->loop, &s->client.io, EV_CUSTOM);
 }
 
 static void

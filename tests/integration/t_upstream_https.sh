@@ -30,9 +30,10 @@ make_leaf "$T/pub" "$T/bridge" localhost
 make_leaf "$T/corp" "$T/upstream" localhost
 make_leaf "$T/pub" "$T/upstream-pub" localhost
 
+printf '{"%s": "alice"}\n' "$TOKEN" > "$T/users.json"
 bg_start "$T/bridge.out" python3 "$DOUBLES/bridge.py" --port "$BPORT" \
     --tls "$T/bridge.crt" "$T/bridge.key" --log "$T/bridge.log" \
-    --release "$T/release"
+    --release "$T/release" --users "$T/users.json"
 b1=$LAST_PID
 bg_start "$T/origin.out" python3 "$DOUBLES/bridge.py" --port "$OPORT" \
     --log "$T/origin.log"
@@ -264,6 +265,23 @@ check_log "SSE through TLS inside TLS: the first event arrives before the second
 touch "$T/release"
 wait "$sse"
 check "... and the second one after it" grep -q 'data: second' "$T/sse"
+stop_daemon
+
+# auth.validate asks the bridge on the same pool: over its verified TLS,
+# inside the upstream's, with our credentials to the upstream only.
+sed 's/^  tunnels: token$/  tunnels: token\n  validate: {}/' "$T/b.yaml" > "$T/bv.yaml"
+start_daemon "$T/bv.yaml" || nok "daemon starts (auth.validate)"
+n=$(nlines "$T/up.log")
+code=$(intercept /v1/validated)
+check_log "auth.validate through the https upstream: the token is checked, then served: 200 (got $code)" \
+    test "$code" = 200
+check "... the bridge got the check with the token as Coder-Session-Token" \
+    grep -q "\"/api/v2/users/me\".*\"Coder-Session-Token\", \"$TOKEN\"" "$T/bridge.log"
+check "... the check went through the upstream (CONNECT to the bridge)" \
+    test "$(up_entry "$T/up.log" $((n + 1)))" = \
+    "CONNECT localhost:$BPORT HTTP/1.1|200|$UP_AUTH"
+check "... and the audit line names the user" \
+    grep -q "GET /v1/validated status 200 .* user alice" "$LOG"
 stop_daemon
 
 # The upstream may pass on several records of the bridge's TLS in one

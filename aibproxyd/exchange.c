@@ -162,6 +162,10 @@ mitm_request_head(struct mitm *m)
 	if (n == EP_AGAIN)
 		return (0);
 	if (n <= 0) {
+		if (n == -1)
+			log_info("conn %llu %s: reading the client: %s",
+			    (unsigned long long)s->id, s->peer,
+			    endpoint_error(m->cep));
 		if (m->inflight)
 			return (mitm_fail(m, "client closed mid-head"));
 		session_free(s, n == 0 ? "client closed" :

@@ -6,7 +6,6 @@
  */
 #include <sys/types.h>
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +24,8 @@
 #include "tunnel.h"
 #include "upstream.h"
 
-enum request_state {
-	RQ_TLS_ACCEPT,		/* TLS listener: the handshake */
-	RQ_HEAD			/* reading the request head */
-};
-
 static void	request_head(struct session *);
+static void	request_tls_accept(struct session *);
 
 static void
 request_arm(struct session *s)
@@ -38,10 +33,64 @@ request_arm(struct session *s)
 	endpoint_arm(s->px->loop, &s->client, 1, 0);
 }
 
-static enum request_state
-request_state(const struct session *s)
+static void
+request_tls_io(struct session *s, int revents)
 {
-	return ((enum request_state)(uintptr_t)s->kind);
+	request_tls_accept(s);
+}
+
+static void
+request_tls_timeout(struct session *s)
+{
+	session_free(s, "TLS handshake timed out");
+}
+
+/* A TLS listener's client: the handshake comes first. */
+static const struct session_ops request_tls_ops = {
+	.name = "TLS accept",
+	.io = request_tls_io,
+	.timeout = request_tls_timeout,
+};
+
+static void
+request_head_io(struct session *s, int revents)
+{
+	request_head(s);
+}
+
+static void
+request_head_timeout(struct session *s)
+{
+	if (buf_len(&s->cbuf) == 0) {
+		session_free(s, "no request in time");
+		return;
+	}
+	log_info("conn %llu %s: request head not complete within "
+	    "timeouts.header", (unsigned long long)s->id, s->peer);
+	session_reply(s, 408, NULL, NULL);
+}
+
+static int
+request_head_idle(const struct session *s)
+{
+	return (buf_len(&s->cbuf) == 0);
+}
+
+/* Reading the proxy request head. */
+static const struct session_ops request_head_ops = {
+	.name = "request",
+	.io = request_head_io,
+	.timeout = request_head_timeout,
+	.idle = request_head_idle,
+};
+
+/* The whole head within timeouts.header: a slow sender gains nothing. */
+static void
+request_read_head(struct session *s)
+{
+	session_become(s, &request_head_ops, NULL);
+	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
+	request_head(s);
 }
 
 static void
@@ -60,71 +109,26 @@ request_tls_accept(struct session *s)
 		session_free(s, NULL);
 		return;
 	}
-	s->kind = (void *)(uintptr_t)RQ_HEAD;
-	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
-	request_head(s);
+	request_read_head(s);
 }
-
-static void
-request_io(struct session *s, int revents)
-{
-	if (request_state(s) == RQ_TLS_ACCEPT)
-		request_tls_accept(s);
-	else
-		request_head(s);
-}
-
-static void
-request_timeout(struct session *s)
-{
-	if (request_state(s) == RQ_TLS_ACCEPT) {
-		session_free(s, "TLS handshake timed out");
-		return;
-	}
-	if (buf_len(&s->cbuf) == 0) {
-		session_free(s, "no request in time");
-		return;
-	}
-	log_info("conn %llu %s: request head not complete within "
-	    "timeouts.header", (unsigned long long)s->id, s->peer);
-	session_reply(s, 408, NULL, NULL);
-}
-
-static int
-request_idle(const struct session *s)
-{
-	return (request_state(s) == RQ_HEAD && buf_len(&s->cbuf) == 0);
-}
-
-static const struct session_ops request_ops = {
-	.name = "request",
-	.io = request_io,
-	.timeout = request_timeout,
-	.idle = request_idle,
-};
 
 void
 request_start(struct session *s, struct plistener *l)
 {
-	if (l->tls != NULL) {
-		session_become(s, &request_ops,
-		    (void *)(uintptr_t)RQ_TLS_ACCEPT);
-		if (endpoint_tls_accept(&s->client, l->tls) == -1) {
-			log_warnx("conn %llu %s: TLS accept: %s",
-			    (unsigned long long)s->id, s->peer,
-			    endpoint_error(&s->client));
-			session_free(s, "TLS accept failed");
-			return;
-		}
-		session_set_timeout(s,
-		    session_ms(s->conf->gc.gc_timeout_handshake));
-		request_tls_accept(s);
+	if (l->tls == NULL) {
+		request_read_head(s);
 		return;
 	}
-	session_become(s, &request_ops, (void *)(uintptr_t)RQ_HEAD);
-	/* The whole head, from accept: a slow sender gains nothing. */
-	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
-	request_head(s);
+	session_become(s, &request_tls_ops, NULL);
+	if (endpoint_tls_accept(&s->client, l->tls) == -1) {
+		log_warnx("conn %llu %s: TLS accept: %s",
+		    (unsigned long long)s->id, s->peer,
+		    endpoint_error(&s->client));
+		session_free(s, "TLS accept failed");
+		return;
+	}
+	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_handshake));
+	request_tls_accept(s);
 }
 
 /* host:port of a CONNECT or of an absolute-form URL's authority. */

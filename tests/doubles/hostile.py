@@ -20,7 +20,7 @@
         70 KiB (bighead) or a valid chunk then a malformed one and
         silence (badchunk); prints "ready".
 """
-import argparse, base64, signal, socket, ssl, sys, threading, time
+import argparse, base64, select, signal, socket, ssl, sys, threading, time
 
 
 def say(*a):
@@ -90,33 +90,30 @@ def mode_later(args):
 
 
 def mode_slow(args):
+    # One thread only: an SSL socket must not be read and written from
+    # two threads at once (OpenSSL's state would be shared unlocked).
     s = intercept(args) if args.tls else proxy_conn(args.proxy, 60)
-    s.settimeout(60)
     lines = [b"GET /healthz HTTP/1.1\r\n"] + \
         [b"X-Slow-%d: y\r\n" % i for i in range(100)]
     t0 = time.monotonic()
-    done = threading.Event()
-    result = []
-
-    def reader():
-        try:
-            head, _ = read_head(s)
-        except (OSError, ssl.SSLError):
-            head = None
-        result.append(head)
-        done.set()
-
-    threading.Thread(target=reader, daemon=True).start()
+    answered = False
     for line in lines:
         try:
             s.sendall(line)
         except (OSError, ssl.SSLError):
             break
-        if done.wait(args.every):
+        pending = getattr(s, "pending", lambda: 0)()
+        if pending or select.select([s], [], [], args.every)[0]:
+            answered = True
             break
-    done.wait(30)
+    if not answered:
+        select.select([s], [], [], 30)
+    s.settimeout(30)
+    try:
+        head, _ = read_head(s)
+    except (OSError, ssl.SSLError):
+        head = None
     took = time.monotonic() - t0
-    head = result[0] if result else None
     if head:
         say("status %s after %.1f" % (head.split(b" ", 2)[1].decode(), took))
     else:

@@ -66,9 +66,10 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
-SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c
+SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
+		   signerd/ratelimit.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
-		   stats file dump egress session tunnel mitm bridge
+		   stats file dump egress session tunnel mitm bridge ratelimit
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -137,6 +138,8 @@ $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
 		   $(LIB_EV) $(LIB_JSON) $(LIB_BSD) -lpthread
 $(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
+$(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(O)/signerd/ca.o \
+		   $(O)/signerd/ca_issue.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o

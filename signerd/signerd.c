@@ -40,6 +40,7 @@
 #include "log.h"
 #include "proc.h"
 #include "proto.h"
+#include "ratelimit.h"
 
 #define SIGNER_PROVIDERS_MAX	4096
 /* Stop reading a worker that does not read its answers. */
@@ -51,6 +52,7 @@ struct worker {
 	struct imsgchan		 chan;
 	int			 instance;
 	int			 pollidx;	/* -1: not polled yet */
+	struct issue_limit	 limit;		/* signatures it may have */
 };
 TAILQ_HEAD(workers, worker);
 
@@ -402,6 +404,7 @@ signer_add_worker(int fd, int instance)
 		fatal("%s: imsgchan_init", __func__);
 	w->instance = instance;
 	w->pollidx = -1;
+	issue_limit_init(&w->limit, instance, ratelimit_clock());
 	TAILQ_INSERT_TAIL(&env.workers, w, entry);
 	env.nworkers++;
 	log_debug("%s: worker %d connected", __func__, instance);
@@ -484,20 +487,24 @@ signer_cert_req(struct worker *w, uint32_t id, const char *host,
 	struct cert_res	 res;
 	struct ca_leaf	 leaf;
 	char		 safe[AIB_HOSTNAME_MAX * 4 + 1], when[64];
+	int		 rv = -1;
 
 	memset(&res, 0, sizeof(res));
 	memset(&leaf, 0, sizeof(leaf));
 	if (env.ca == NULL)
 		(void)strlcpy(res.cs_reason, "no configuration yet",
 		    sizeof(res.cs_reason));
-	else if (ca_request(env.ca, host, spki, spkilen, env.lifetime,
-	    time(NULL), &leaf, res.cs_reason, sizeof(res.cs_reason)) == 0) {
+	else if ((rv = issue_limit_request(&w->limit, env.ca, host, spki,
+	    spkilen, env.lifetime, time(NULL), ratelimit_clock(), &leaf,
+	    res.cs_reason, sizeof(res.cs_reason))) == 0) {
 		res.cs_ok = 1;
 		res.cs_notafter = leaf.cl_notafter;
 	}
 
 	vis_host(host, safe, sizeof(safe));
-	if (!res.cs_ok)
+	if (rv == ISSUE_LIMITED)
+		;	/* logged once per interval by issue_limit_request() */
+	else if (!res.cs_ok)
 		log_warnx("refusing certificate for %s: %s", safe,
 		    res.cs_reason);
 	else if (leaf.cl_cached)

@@ -44,6 +44,7 @@ LIB_BSD		 = $(shell pkg-config --libs libbsd-overlay 2>/dev/null)
 LIB_CHECK	 = $(shell pkg-config --libs check 2>/dev/null)
 LIB_JSON	 = $(shell pkg-config --libs jansson 2>/dev/null)
 LIB_EV		 = -lev
+LIB_P11		 = $(shell pkg-config --libs libp11 2>/dev/null)
 CFLAGS		+= $(PKG_CFLAGS)
 
 COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
@@ -51,7 +52,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_value.c common/config_url.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
-		   common/pem.c \
+		   common/pem.c common/pkcs11_uri.c \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
@@ -67,7 +68,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
-		   signerd/ratelimit.c
+		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit
 
@@ -85,10 +86,13 @@ SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 # Debian packages the build, the tests and `make run` need, checked on a
 # minimal bookworm root with only make and git added (README).
 # ca-certificates: the system's trust file, the bridge's default.
+# libp11-dev: signerd's PKCS#11 keys; softhsm2, opensc (pkcs11-tool) and
+# libengine-pkcs11-openssl: the token of t_pkcs11.sh and aibproxyd-ca -P.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
 		   mandoc openssl ca-certificates curl python3 procps \
-		   iproute2 squid-openssl
+		   iproute2 squid-openssl libp11-dev softhsm2 opensc \
+		   libengine-pkcs11-openssl
 
 BENCH_PKGS	 = hey nginx-light curl python3
 
@@ -131,8 +135,8 @@ $(AIBPROXYD): $(PROXY_OBJS) $(LIBCOMMON)
 	    $(LIB_YAML) $(LIB_EV) $(LIB_JSON) $(LIB_BSD) -lpthread
 
 $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_CRYPTO) \
-	    $(LIB_BSD)
+	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_P11) \
+	    $(LIB_CRYPTO) $(LIB_BSD)
 
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \

@@ -44,6 +44,13 @@ parent_configtest_ca(const struct aib_config *conf)
 	int	 certfd, keyfd, status;
 	pid_t	 pid;
 
+	/*
+	 * A key in a token: the parent never loads the module nor sees
+	 * the key, so -n stops at the files and the URI's syntax; a wrong
+	 * PIN or URI is reported by signerd when the daemon starts.
+	 */
+	if (conf->ca_key_uri[0] != '\0')
+		return;
 	argv[3] = (char *)conf->ca_cert.path;
 	argv[5] = (char *)conf->ca_key.path;
 	if ((certfd = open(conf->ca_cert.path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -437,6 +444,9 @@ parent_reload(struct parent *p)
 	    p->conf->chroot) != 0)
 		log_warnx("reload: workers, users and chroot change only "
 		    "on restart");
+	if (strcmp(conf->ca_pkcs11_module.path,
+	    p->conf->ca_pkcs11_module.path) != 0)
+		log_warnx("reload: ca.pkcs11.module changes only on restart");
 	p->state = PARENT_RELOADING;
 	parent_foreach_child(p, child_reset_ack, NULL);
 	parent_offer(p, conf);

@@ -52,6 +52,9 @@ parent_child_argv(struct parent *p, struct child *c, char **argv,
 		argv[i++] = "-r";
 		argv[i++] = p->conf->chroot;
 	}
+	/* A token key: signerd logs in to it before it drops root. */
+	if (c->proc == PROC_SIGNER && p->conf->ca_key_uri[0] != '\0')
+		argv[i++] = "-p";
 	if (p->debug)
 		argv[i++] = "-d";
 	for (int v = 0; v < p->verbose && v < 3; v++)
@@ -64,6 +67,12 @@ parent_child_argv(struct parent *p, struct child *c, char **argv,
 static void	parent_child_exited(struct ev_loop *, ev_child *, int);
 
 /* Returns -1, with errno set, if no process could be started. */
+/*
+ * SoftHSM2 finds its configuration through SOFTHSM2_CONF; signerd alone
+ * gets it, so that a module can be used with a configuration of its own.
+ */
+static const char *const signer_keep[] = { "SOFTHSM2_CONF", NULL };
+
 static int
 parent_start_child(struct parent *p, struct child *c)
 {
@@ -75,7 +84,8 @@ parent_start_child(struct parent *p, struct child *c)
 	path = c->proc == PROC_SIGNER ? AIB_SIGNERD_PATH : AIB_AIBPROXYD_PATH;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		return (-1);
-	if ((c->pid = proc_exec(path, argv, sp[1], -1)) == -1) {
+	if ((c->pid = proc_exec_env(path, argv, sp[1], -1,
+	    c->proc == PROC_SIGNER ? signer_keep : NULL)) == -1) {
 		saved = errno;
 		close(sp[0]);
 		close(sp[1]);

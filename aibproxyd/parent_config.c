@@ -316,16 +316,64 @@ parent_send_providers(struct child *c, const struct aib_config *conf)
 		    sizeof(pr->pc));
 }
 
+/*
+ * The token's PIN, read here as root and sent to signerd alone; every
+ * copy is wiped once sent.  One line; a final newline is not part of it.
+ */
+static int
+parent_send_pkcs11(struct child *c, const struct aib_config *conf)
+{
+	struct pkcs11_config	 pk;
+	uint8_t			*raw;
+	size_t			 rawlen, len;
+	int			 fd, rv = -1;
+
+	if ((fd = parent_openfile(conf->ca_pkcs11_pin.path)) == -1)
+		return (-1);
+	if (file_read_fd(fd, sizeof(pk.p11_pin) - 1, &raw, &rawlen) == -1) {
+		log_warn("ca.pkcs11.pin_file %s", conf->ca_pkcs11_pin.path);
+		return (-1);
+	}
+	len = rawlen;
+	if (len > 0 && raw[len - 1] == '\n')
+		len--;
+	if (len > 0 && raw[len - 1] == '\r')
+		len--;
+	if (len == 0 || memchr(raw, '\0', len) != NULL ||
+	    memchr(raw, '\n', len) != NULL) {
+		/* Never the content: only that it is not one PIN. */
+		log_warnx("ca.pkcs11.pin_file %s: not one line holding the "
+		    "PIN", conf->ca_pkcs11_pin.path);
+		goto done;
+	}
+	memset(&pk, 0, sizeof(pk));
+	memcpy(pk.p11_pin, raw, len);
+	(void)strlcpy(pk.p11_module, conf->ca_pkcs11_module.path,
+	    sizeof(pk.p11_module));
+	(void)strlcpy(pk.p11_uri, conf->ca_key_uri, sizeof(pk.p11_uri));
+	imsgev_compose(&c->iev, IMSG_CFG_PKCS11, 0, -1, &pk, sizeof(pk));
+	explicit_bzero(&pk, sizeof(pk));
+	rv = 0;
+ done:
+	freezero(raw, rawlen + 1);
+	return (rv);
+}
+
 static int
 parent_send_signer(struct parent *p, const struct aib_config *conf)
 {
 	struct child	*c = &p->signer;
 
+	/* First, so that signerd can log in before it drops root. */
+	if (conf->ca_key_uri[0] != '\0' && parent_send_pkcs11(c, conf) == -1)
+		return (-1);
 	parent_send_global(p, c, conf);
 	parent_send_providers(c, conf);
 	if (parent_send_file(c, IMSG_CFG_CA_CERT, 0, conf->ca_cert.path) ==
-	    -1 || parent_send_file(c, IMSG_CFG_CA_KEY, 0,
-	    conf->ca_key.path) == -1)
+	    -1)
+		return (-1);
+	if (conf->ca_key_uri[0] == '\0' && parent_send_file(c,
+	    IMSG_CFG_CA_KEY, 0, conf->ca_key.path) == -1)
 		return (-1);
 	imsgev_compose(&c->iev, IMSG_CFG_DONE, p->gen, -1, NULL, 0);
 	return (0);

@@ -77,7 +77,11 @@ struct aib_config {
 
 	struct listen_list	 listens;
 	struct config_file	 ca_cert;
-	struct config_file	 ca_key;
+	struct config_file	 ca_key;	/* path "" with a URI */
+	/* ca.key as an RFC 7512 URI: the key stays in a PKCS#11 token. */
+	char			 ca_key_uri[AIB_PATH_MAX];	/* "" = file */
+	struct config_file	 ca_pkcs11_module;
+	struct config_file	 ca_pkcs11_pin;	/* never read here */
 	uint32_t		 leaf_lifetime;	/* seconds */
 
 	char			 bridge_url[AIB_PATH_MAX];

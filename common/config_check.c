@@ -78,6 +78,22 @@ cfg_listen_taken(struct cfg_ctx *ctx, int line, const char *path,
 	}
 }
 
+/* A URI in ca.key and the ca.pkcs11 mapping go together. */
+static void
+cfg_check_pkcs11(struct cfg_ctx *ctx)
+{
+	struct aib_config	*conf = ctx->conf;
+	int			 mod = conf->ca_pkcs11_module.line;
+
+	if (conf->ca_key_uri[0] != '\0' && mod == 0)
+		cfg_error(ctx, conf->ca_key.line, "ca.key", "a PKCS#11 URI "
+		    "needs ca.pkcs11 (module and pin_file)");
+	else if (conf->ca_key_uri[0] == '\0' && conf->ca_key.path[0] !=
+	    '\0' && mod != 0)
+		cfg_error(ctx, mod, "ca.pkcs11", "is only for a ca.key that "
+		    "is a pkcs11: URI");
+}
+
 /*
  * Checks that need more than one key.  The error goes to the key the
  * file set, the other one may be a default.
@@ -95,6 +111,7 @@ cfg_check(struct cfg_ctx *ctx)
 			cfg_error(ctx, ctx->user_line, "user",
 			    "\"%s\" must differ from signer_user", conf->user);
 	}
+	cfg_check_pkcs11(ctx);
 	if (conf->metrics)
 		cfg_listen_taken(ctx, ctx->metrics_line, "metrics.listen",
 		    conf->metrics_address, &conf->metrics_ss, NULL);

@@ -17,6 +17,7 @@
 #include "config_int.h"
 #include "hostname.h"
 #include "log.h"
+#include "pkcs11_uri.h"
 
 #define CONFIG_LISTEN_MAX	16
 #define CONFIG_PROVIDERS_MAX	64
@@ -172,9 +173,41 @@ parse_leaf_lifetime(struct cfg_ctx *ctx, const struct cfg_item *it,
 		conf->leaf_lifetime = ms / MS_SECOND;
 }
 
+/* A file, or a key in a token named by an RFC 7512 URI. */
+static void
+parse_ca_key(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	struct aib_config	*conf = arg;
+	struct pkcs11_uri	 u;
+	const char		*s, *why;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL)
+		return;
+	if (!pkcs11_uri_is(s)) {
+		cfg_file(ctx, it, &conf->ca_key);
+		return;
+	}
+	conf->ca_key.line = it->line;
+	/* Not quoted: a URI may carry a PIN its writer should not see logged. */
+	if ((why = pkcs11_uri_parse(s, &u)) != NULL) {
+		cfg_error(ctx, it->line, it->path, "PKCS#11 URI %s", why);
+		return;
+	}
+	(void)strlcpy(conf->ca_key_uri, s, sizeof(conf->ca_key_uri));
+	explicit_bzero(&u, sizeof(u));
+}
+
+static const struct cfg_key pkcs11_keys[] = {
+	CFG_FIELD("module", 1, parse_file, struct aib_config,
+	    ca_pkcs11_module),
+	CFG_FIELD("pin_file", 1, parse_file, struct aib_config,
+	    ca_pkcs11_pin)
+};
+
 static const struct cfg_key ca_keys[] = {
 	CFG_FIELD("cert", 1, parse_file, struct aib_config, ca_cert),
-	CFG_FIELD("key", 1, parse_file, struct aib_config, ca_key),
+	CFG_VALUE("key", 1, parse_ca_key),
+	CFG_MAPPING("pkcs11", 0, pkcs11_keys),
 	CFG_VALUE("leaf_lifetime", 0, parse_leaf_lifetime)
 };
 

@@ -80,7 +80,7 @@ imsgchan_clear(struct imsgchan *chan)
 		TAILQ_REMOVE(&chan->wq, out, entry);
 		if (out->fd != -1)
 			close(out->fd);
-		free(out);
+		freezero(out, sizeof(*out) + out->len);
 	}
 	while ((rfd = TAILQ_FIRST(&chan->rfds)) != NULL) {
 		TAILQ_REMOVE(&chan->rfds, rfd, entry);
@@ -225,7 +225,8 @@ imsg_advance(struct imsgchan *chan, size_t n)
 		}
 		n -= left;
 		TAILQ_REMOVE(&chan->wq, out, entry);
-		free(out);
+		/* Messages may carry a PIN (IMSG_CFG_PKCS11): leave no copy. */
+		freezero(out, sizeof(*out) + out->len);
 	}
 }
 
@@ -472,6 +473,8 @@ imsgchan_get(struct imsgchan *chan, struct imsg *imsg)
 	chan->rlen -= hdr.len;
 	if (chan->rlen > 0)
 		memmove(chan->rbuf, chan->rbuf + hdr.len, chan->rlen);
+	/* What was read stays nowhere but in imsg (it may be a PIN). */
+	explicit_bzero(chan->rbuf + chan->rlen, hdr.len);
 	return (1);
 
 fail:
@@ -482,7 +485,8 @@ fail:
 void
 imsg_free(struct imsg *imsg)
 {
-	free(imsg->data);
+	if (imsg->data != NULL)
+		freezero(imsg->data, imsg->datalen);
 	imsg->data = NULL;
 	imsg->datalen = 0;
 	if (imsg->fd != -1) {

@@ -20,16 +20,44 @@
 #include "proc.h"
 #include "proto.h"
 
+#define PROC_KEEP_MAX	4
+
 /* The whole environment a child gets: no secrets, no locale surprises. */
 static char	*child_env[] = {
 	"PATH=/usr/bin:/bin:/usr/sbin:/sbin",
 	NULL,		/* ASAN_OPTIONS/UBSAN_OPTIONS, when set */
 	NULL,
+	NULL,		/* up to PROC_KEEP_MAX variables a caller keeps */
+	NULL,
+	NULL,
+	NULL,
 	NULL
 };
 
+/*
+ * The variables named in keep, as this process has them, follow the
+ * fixed ones: what a PKCS#11 module reads to find its configuration.
+ */
 static void
-proc_child_env(void)
+proc_child_keep(int i, const char *const *keep)
+{
+	static char	 kept[PROC_KEEP_MAX][1024];
+	const char	*v;
+	int		 k;
+
+	for (k = 0; keep != NULL && keep[k] != NULL && k < PROC_KEEP_MAX;
+	    k++) {
+		if ((v = getenv(keep[k])) == NULL ||
+		    snprintf(kept[k], sizeof(kept[k]), "%s=%s", keep[k], v) >=
+		    (int)sizeof(kept[k]))
+			continue;
+		child_env[i++] = kept[k];
+	}
+	child_env[i] = NULL;
+}
+
+static void
+proc_child_env(const char *const *keep)
 {
 	static char	 asan[512], ubsan[512];
 	const char	*v;
@@ -44,6 +72,7 @@ proc_child_env(void)
 	    snprintf(ubsan, sizeof(ubsan), "UBSAN_OPTIONS=%s", v) <
 	    (int)sizeof(ubsan))
 		child_env[i++] = ubsan;
+	proc_child_keep(i, keep);
 }
 
 /* In the child: put chanfd on 3 and extra on 4, close all the rest. */
@@ -68,9 +97,16 @@ proc_child_fds(int chanfd, int extra)
 pid_t
 proc_exec(const char *path, char *const argv[], int chanfd, int extra)
 {
+	return (proc_exec_env(path, argv, chanfd, extra, NULL));
+}
+
+pid_t
+proc_exec_env(const char *path, char *const argv[], int chanfd, int extra,
+    const char *const *keep)
+{
 	pid_t	 pid;
 
-	proc_child_env();
+	proc_child_env(keep);
 	switch (pid = fork()) {
 	case -1:
 		return (-1);

@@ -18,6 +18,9 @@
  * a child needs.  Returns the pid, or -1 with errno set.
  */
 pid_t	 proc_exec(const char *, char *const [], int, int);
+/* The same, and the child keeps the variables named in the NULL-ended list. */
+pid_t	 proc_exec_env(const char *, char *const [], int, int,
+	    const char *const *);
 
 /*
  * Drop to user, chrooted into root (NULL: no chroot), in the order

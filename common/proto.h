@@ -50,6 +50,8 @@ enum imsg_type {
 	IMSG_CFG_UPSTREAM_CA,	/* parent -> proxy: fd of upstream.ca */
 	IMSG_CFG_CA_CERT,	/* parent -> proxy, signer: fd of ca.cert */
 	IMSG_CFG_CA_KEY,	/* parent -> signer only: fd of ca.key */
+	IMSG_CFG_PKCS11,	/* parent -> signer only: struct pkcs11_config,
+				   in place of IMSG_CFG_CA_KEY */
 	IMSG_CFG_DUMPDIR,	/* parent -> proxy: fd of log.dump_dir */
 	IMSG_CFG_AUTH,		/* parent -> proxy: struct auth_config */
 	IMSG_CFG_DONE,		/* parent -> child: end of a config;
@@ -176,6 +178,18 @@ struct auth_config {
 	uint32_t	 ac_max_entries;
 	uint32_t	 ac_fail_limit;		/* failures per address ... */
 	uint32_t	 ac_fail_window;	/* ... in this many ms */
+};
+
+/*
+ * IMSG_CFG_PKCS11: the CA key is in a token.  p11_pin is the token's
+ * user PIN, read from ca.pkcs11.pin_file by the parent; both ends wipe
+ * it once used.
+ */
+#define AIB_PIN_MAX		256
+struct pkcs11_config {
+	char		 p11_module[AIB_PATH_MAX];	/* absolute path */
+	char		 p11_uri[AIB_PATH_MAX];		/* RFC 7512 */
+	char		 p11_pin[AIB_PIN_MAX];
 };
 
 /* IMSG_CFG_DONE from a child: did the staged config take? */

@@ -49,6 +49,9 @@ static int	ca_pem_pass(char *, int, int, void *);
 static int	ca_load_key(struct ca *, const uint8_t *, size_t, char *,
 		    size_t);
 static int	ca_set_keyid(struct ca *);
+static struct ca *ca_begin(const uint8_t *, size_t, time_t, char *, size_t);
+static struct ca *ca_finish(struct ca *, char *, size_t);
+static int	ca_key_proof(struct ca *, char *, size_t);
 
 void
 ca_timestr(time_t t, char *buf, size_t len)
@@ -374,6 +377,40 @@ ca_set_keyid(struct ca *ca)
 	return (0);
 }
 
+/* The certificate half of a CA, checked; the key comes next. */
+static struct ca *
+ca_begin(const uint8_t *certpem, size_t certlen, time_t now, char *err,
+    size_t errlen)
+{
+	struct ca	*ca;
+
+	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	TAILQ_INIT(&ca->hosts);
+	RB_INIT(&ca->cache);
+	if (ca_load_chain(ca, certpem, certlen, err, errlen) == -1 ||
+	    ca_check_cert(ca, now, err, errlen) == -1) {
+		ca_free(ca);
+		return (NULL);
+	}
+	return (ca);
+}
+
+static struct ca *
+ca_finish(struct ca *ca, char *err, size_t errlen)
+{
+	if (ca_set_keyid(ca) == -1) {
+		(void)snprintf(err, errlen, "out of memory");
+		ERR_clear_error();
+		ca_free(ca);
+		return (NULL);
+	}
+	ERR_clear_error();
+	return (ca);
+}
+
 struct ca *
 ca_load(const uint8_t *certpem, size_t certlen, const uint8_t *keypem,
     size_t keylen, time_t now, char *err, size_t errlen)
@@ -386,26 +423,85 @@ ca_load(const uint8_t *certpem, size_t certlen, const uint8_t *keypem,
 		    CA_FILE_MAX);
 		return (NULL);
 	}
-	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
-		(void)snprintf(err, errlen, "out of memory");
+	if ((ca = ca_begin(certpem, certlen, now, err, errlen)) == NULL)
+		return (NULL);
+	if (ca_load_key(ca, keypem, keylen, err, errlen) == -1) {
+		ERR_clear_error();
+		ca_free(ca);
 		return (NULL);
 	}
-	TAILQ_INIT(&ca->hosts);
-	RB_INIT(&ca->cache);
-	if (ca_load_chain(ca, certpem, certlen, err, errlen) == -1 ||
-	    ca_check_cert(ca, now, err, errlen) == -1 ||
-	    ca_load_key(ca, keypem, keylen, err, errlen) == -1)
-		goto fail;
-	if (ca_set_keyid(ca) == -1) {
+	return (ca_finish(ca, err, errlen));
+}
+
+/*
+ * A key we cannot read, only use (a PKCS#11 token's): it matches the
+ * certificate if a signature it makes verifies with the certificate's
+ * public key.  This also proves, at start and reload rather than at the
+ * first leaf, that the token signs with the digest the leaves use.
+ */
+static int
+ca_key_proof(struct ca *ca, char *err, size_t errlen)
+{
+	static const unsigned char	 msg[] = "aibproxyd CA key check";
+	EVP_MD_CTX			*md;
+	unsigned char			*sig = NULL;
+	size_t				 siglen = 0;
+	int				 rv = -1;
+
+	if ((md = EVP_MD_CTX_new()) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
-		goto fail;
+		return (-1);
 	}
+	if (EVP_DigestSignInit(md, NULL, ca->md, NULL, ca->key) != 1 ||
+	    EVP_DigestSign(md, NULL, &siglen, msg, sizeof(msg)) != 1 ||
+	    (sig = malloc(siglen)) == NULL ||
+	    EVP_DigestSign(md, sig, &siglen, msg, sizeof(msg)) != 1) {
+		(void)snprintf(err, errlen, "CA key cannot sign: %s",
+		    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
+		    ERR_reason_error_string(ERR_peek_last_error()) :
+		    "unknown error");
+		goto done;
+	}
+	EVP_MD_CTX_reset(md);
+	if (EVP_DigestVerifyInit(md, NULL, ca->md, NULL,
+	    X509_get0_pubkey(ca->cert)) != 1 ||
+	    EVP_DigestVerify(md, sig, siglen, msg, sizeof(msg)) != 1) {
+		(void)snprintf(err, errlen,
+		    "CA key does not match the CA certificate");
+		goto done;
+	}
+	rv = 0;
+ done:
+	free(sig);
+	EVP_MD_CTX_free(md);
 	ERR_clear_error();
-	return (ca);
- fail:
-	ERR_clear_error();
-	ca_free(ca);
-	return (NULL);
+	return (rv);
+}
+
+struct ca *
+ca_load_pkey(const uint8_t *certpem, size_t certlen, EVP_PKEY *key,
+    time_t now, char *err, size_t errlen)
+{
+	struct ca	*ca;
+
+	if (certlen > CA_FILE_MAX) {
+		(void)snprintf(err, errlen, "CA certificate file is larger "
+		    "than %d bytes", CA_FILE_MAX);
+		return (NULL);
+	}
+	if ((ca = ca_begin(certpem, certlen, now, err, errlen)) == NULL)
+		return (NULL);
+	if (!EVP_PKEY_up_ref(key)) {
+		(void)snprintf(err, errlen, "out of memory");
+		ca_free(ca);
+		return (NULL);
+	}
+	ca->key = key;
+	if (ca_key_proof(ca, err, errlen) == -1) {
+		ca_free(ca);
+		return (NULL);
+	}
+	return (ca_finish(ca, err, errlen));
 }
 
 void

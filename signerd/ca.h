@@ -38,6 +38,14 @@ struct ca_leaf {
  */
 struct ca	*ca_load(const uint8_t *, size_t, const uint8_t *, size_t,
 		    time_t, char *, size_t);
+/*
+ * The same with a key that is not text: one a PKCS#11 token holds.
+ * The CA takes its own reference.  The key must sign something that
+ * the certificate's public key verifies.
+ */
+struct evp_pkey_st;
+struct ca	*ca_load_pkey(const uint8_t *, size_t, struct evp_pkey_st *,
+		    time_t, char *, size_t);
 void		 ca_free(struct ca *);
 
 /* Allow signing for one canonical provider host. */

@@ -7,7 +7,8 @@
  * Peers:
  *	parent		in:  IMSG_CTL_VERBOSE, IMSG_CTL_PROCFD (+fd),
  *			     IMSG_CFG_GLOBAL, IMSG_CFG_PROVIDER,
- *			     IMSG_CFG_CA_CERT (+fd), IMSG_CFG_CA_KEY (+fd),
+ *			     IMSG_CFG_CA_CERT (+fd), IMSG_CFG_CA_KEY (+fd)
+ *			     or IMSG_CFG_PKCS11 (struct pkcs11_config),
  *			     IMSG_CFG_DONE, IMSG_CFG_ABORT, IMSG_CTL_START
  *			out: IMSG_CFG_DONE (struct cfg_ack)
  *	proxy[N]	in:  IMSG_CERT_REQ (struct cert_req + SPKI DER)
@@ -41,6 +42,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "token.h"
 
 #define SIGNER_PROVIDERS_MAX	4096
 /* Stop reading a worker that does not read its answers. */
@@ -65,6 +67,9 @@ struct staged {
 	int			 certfd;
 	int			 keyfd;
 	int			 done;		/* acknowledged */
+	int			 pkcs11;	/* the key is in a token */
+	EVP_PKEY		*tokenkey;	/* found, or why not: */
+	char			 tokenerr[AIB_REASON_MAX];
 	struct ca		*ca;		/* built at IMSG_CFG_DONE */
 };
 
@@ -82,6 +87,7 @@ static struct {
 	struct staged		*staged;
 	struct ca		*ca;		/* active, NULL until started */
 	uint32_t		 lifetime;
+	int			 pkcs11;	/* -p: a token key at start */
 } env;
 
 static __dead void	usage(void);
@@ -106,11 +112,13 @@ static int	signer_dispatch_worker(struct worker *, struct imsg *);
 static void	signer_parent_io(short);
 static void	signer_worker_io(struct worker *, short);
 static void	signer_loop(void);
+static void	signer_cfg_pkcs11(struct imsg *);
+static void	signer_pkcs11_wait(void);
 
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: signerd [-dv] -u user -r chroot\n"
+	fprintf(stderr, "usage: signerd [-dpv] -u user -r chroot\n"
 	    "       signerd -n -c certname -k keyname\n");
 	exit(1);
 }
@@ -277,6 +285,7 @@ staged_free(void)
 	if (st->keyfd != -1)
 		close(st->keyfd);
 	ca_free(st->ca);
+	EVP_PKEY_free(st->tokenkey);
 	free(st->hosts);
 	free(st);
 	env.staged = NULL;
@@ -321,20 +330,28 @@ staged_build(struct staged *st, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "leaf lifetime is zero");
 		return (-1);
 	}
-	if (st->certfd == -1 || st->keyfd == -1) {
+	if (st->pkcs11 && st->tokenkey == NULL) {
+		(void)strlcpy(err, st->tokenerr, errlen);
+		return (-1);
+	}
+	if (st->certfd == -1 || (st->keyfd == -1 && !st->pkcs11)) {
 		(void)snprintf(err, errlen, "no CA %s",
 		    st->certfd == -1 ? "certificate" : "key");
 		return (-1);
 	}
 	if (blob_read(st->certfd, &cert, "CA certificate", err, errlen) == -1)
 		return (-1);
-	if (blob_read(st->keyfd, &key, "CA key", err, errlen) == -1) {
+	if (st->pkcs11)
+		st->ca = ca_load_pkey(cert.data, cert.len, st->tokenkey,
+		    time(NULL), err, errlen);
+	else if (blob_read(st->keyfd, &key, "CA key", err, errlen) == -1) {
 		blob_free(&cert);
 		return (-1);
+	} else {
+		st->ca = ca_load(cert.data, cert.len, key.data, key.len,
+		    time(NULL), err, errlen);
+		blob_free(&key);
 	}
-	st->ca = ca_load(cert.data, cert.len, key.data, key.len, time(NULL),
-	    err, errlen);
-	blob_free(&key);
 	blob_free(&cert);
 	if (st->ca == NULL)
 		return (-1);
@@ -462,6 +479,9 @@ signer_dispatch_parent(struct imsg *imsg)
 		st = staged_get();
 		staged_setfd(imsg->hdr.type == IMSG_CFG_CA_KEY ? &st->keyfd :
 		    &st->certfd, fd);
+		break;
+	case IMSG_CFG_PKCS11:
+		signer_cfg_pkcs11(imsg);
 		break;
 	case IMSG_CFG_DONE:
 		if (imsg->datalen != 0)
@@ -667,6 +687,49 @@ signer_loop(void)
 	}
 }
 
+/* Find the token key now; staged_build() checks it.  Wipe the PIN. */
+static void
+signer_cfg_pkcs11(struct imsg *imsg)
+{
+	struct pkcs11_config	 pk;
+	struct staged		*st = staged_get();
+
+	if (imsg_get_data(imsg, &pk, sizeof(pk)) == -1 || pk.p11_module[
+	    sizeof(pk.p11_module) - 1] != '\0' || pk.p11_uri[sizeof(pk.p11_uri)
+	    - 1] != '\0' || pk.p11_pin[sizeof(pk.p11_pin) - 1] != '\0')
+		fatalx("%s: bad IMSG_CFG_PKCS11", __func__);
+	explicit_bzero(imsg->data, imsg->datalen);
+	st->pkcs11 = 1;
+	EVP_PKEY_free(st->tokenkey);
+	st->tokenkey = NULL;
+	if (!env.pkcs11)
+		(void)strlcpy(st->tokenerr, "a CA key in a PKCS#11 token "
+		    "needs a restart of aibproxyd", sizeof(st->tokenerr));
+	else if (token_loaded() || token_init(pk.p11_module, st->tokenerr,
+	    sizeof(st->tokenerr)) == 0)
+		st->tokenkey = token_key(&pk, st->tokenerr,
+		    sizeof(st->tokenerr));
+	explicit_bzero(&pk, sizeof(pk));
+}
+
+/* -p: the first configuration's token key, found while still root. */
+static void
+signer_pkcs11_wait(void)
+{
+	struct pollfd	 pfd;
+
+	while (env.staged == NULL || !env.staged->pkcs11) {
+		pfd.fd = env.parent.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("%s: poll", __func__);
+		}
+		signer_parent_io(pfd.revents);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -674,7 +737,7 @@ main(int argc, char *argv[])
 	const char	*certname = NULL, *keyname = NULL;
 	int		 ch, debug = 0, verbose = 0, configtest = 0;
 
-	while ((ch = getopt(argc, argv, "c:dk:nr:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dk:npr:u:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			certname = optarg;
@@ -687,6 +750,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			configtest = 1;
+			break;
+		case 'p':
+			env.pkcs11 = 1;
 			break;
 		case 'r':
 			root = optarg;
@@ -722,17 +788,19 @@ main(int argc, char *argv[])
 	(void)signal(SIGPIPE, SIG_IGN);
 	(void)signal(SIGHUP, SIG_IGN);
 
-	proc_privdrop(user, root);
-	if (compat_noproc() == -1)
-		fatal("compat_noproc");
-	if (pledge("stdio recvfd", NULL) == -1)
-		fatal("pledge");
-
 	signer_nonblock(AIB_PARENT_FD);
 	if (imsgchan_init(&env.parent, AIB_PARENT_FD, IMSG_MAXSIZE_DEFAULT,
 	    1) == -1)
 		fatal("imsgchan_init");
 	TAILQ_INIT(&env.workers);
+	if (env.pkcs11)
+		signer_pkcs11_wait();
+	/* A token's module may need any file of its own: see signerd(8). */
+	proc_privdrop(user, env.pkcs11 ? NULL : root);
+	if (compat_noproc() == -1)
+		fatal("compat_noproc");
+	if (pledge("stdio recvfd", NULL) == -1)
+		fatal("pledge");
 	log_debug("started, pid %d", (int)getpid());
 	signer_loop();
 	return (0);

@@ -83,7 +83,11 @@ static void
 cfg_check_pkcs11(struct cfg_ctx *ctx)
 {
 	struct aib_config	*conf = ctx->conf;
-	int			 mod = conf->ca_pkcs11_module.line;
+	int			 mod;
+
+	/* Either key set is enough to say the mapping is there. */
+	if ((mod = conf->ca_pkcs11_module.line) == 0)
+		mod = conf->ca_pkcs11_pin.line;
 
 	if (conf->ca_key_uri[0] != '\0' && mod == 0)
 		cfg_error(ctx, conf->ca_key.line, "ca.key", "a PKCS#11 URI "

@@ -145,6 +145,7 @@ TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
 $(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
 $(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(O)/signerd/ca.o \
 		   $(O)/signerd/ca_issue.o
+$(O)/tests/test_pkcs11: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o

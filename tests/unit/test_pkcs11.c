@@ -2,7 +2,8 @@
  * Unit tests for a CA key in a PKCS#11 token: the RFC 7512 URI parser
  * (common/pkcs11_uri.c) by tables of good and bad URIs, and the
  * configuration's ca.key URI and ca.pkcs11 keys with the exact
- * file:line errors.
+ * file:line errors; and the CA's check of a key it can only use, not
+ * read (ca_load_pkey), with keys held in memory in a token's place.
  */
 #include <sys/types.h>
 
@@ -11,8 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../../signerd/ca.h"
 #include "config.h"
 #include "pkcs11_uri.h"
 #include "unit.h"
@@ -222,6 +230,77 @@ START_TEST(test_config_bad)
 }
 END_TEST
 
+static EVP_PKEY *
+gen_p256(void)
+{
+	EVP_PKEY	*k = EVP_EC_gen("P-256");
+
+	ck_assert_ptr_nonnull(k);
+	return (k);
+}
+
+/* A self-signed CA for key, as PEM text. */
+static char *
+ca_pem(EVP_PKEY *key)
+{
+	X509		*x;
+	X509V3_CTX	 v3;
+	X509_EXTENSION	*ext;
+	BIO		*bio;
+	char		*p, *out;
+	long		 n;
+
+	ck_assert_ptr_nonnull(x = X509_new());
+	ck_assert(X509_set_version(x, 2));
+	ck_assert(ASN1_INTEGER_set(X509_get_serialNumber(x), 1));
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	ck_assert(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"Token CA", -1, -1, 0));
+	ck_assert(X509_set_issuer_name(x, X509_get_subject_name(x)));
+	ck_assert(X509_set_pubkey(x, key));
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+	    "critical,CA:TRUE");
+	ck_assert_ptr_nonnull(ext);
+	ck_assert(X509_add_ext(x, ext, -1));
+	X509_EXTENSION_free(ext);
+	ck_assert(X509_sign(x, key, EVP_sha256()) > 0);
+	ck_assert_ptr_nonnull(bio = BIO_new(BIO_s_mem()));
+	ck_assert(PEM_write_bio_X509(bio, x));
+	n = BIO_get_mem_data(bio, &p);
+	ck_assert_ptr_nonnull(out = strndup(p, (size_t)n));
+	BIO_free(bio);
+	X509_free(x);
+	return (out);
+}
+
+/* The key in place of a token's: it must sign what the cert verifies. */
+START_TEST(test_ca_pkey)
+{
+	EVP_PKEY	*key, *other;
+	struct ca	*ca;
+	char		*pem, err[AIB_REASON_MAX];
+
+	key = gen_p256();
+	other = gen_p256();
+	pem = ca_pem(key);
+	ca = ca_load_pkey((const uint8_t *)pem, strlen(pem), key, time(NULL),
+	    err, sizeof(err));
+	ck_assert_msg(ca != NULL, "ca_load_pkey: %s", err);
+	ca_free(ca);
+	/* The CA took its own reference: the caller's is still good. */
+	ck_assert_int_eq(EVP_PKEY_get_bits(key), 256);
+	ca = ca_load_pkey((const uint8_t *)pem, strlen(pem), other,
+	    time(NULL), err, sizeof(err));
+	ck_assert_ptr_null(ca);
+	ck_assert_str_eq(err, "CA key does not match the CA certificate");
+	free(pem);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+}
+END_TEST
+
 static void
 make_file(char *path, size_t len, const char *name)
 {
@@ -251,6 +330,9 @@ pkcs11_suite(void)
 	tc = tcase_create("config");
 	tcase_add_test(tc, test_config_good);
 	tcase_add_loop_test(tc, test_config_bad, 0, nitems(config_bad));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("ca");
+	tcase_add_test(tc, test_ca_pkey);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -687,29 +687,16 @@ signer_loop(void)
 	}
 }
 
-/* Find the token key now; staged_build() checks it.  Wipe the PIN. */
+/* Find the token key now, while root at start; staged_build() checks it. */
 static void
 signer_cfg_pkcs11(struct imsg *imsg)
 {
-	struct pkcs11_config	 pk;
-	struct staged		*st = staged_get();
+	struct staged	*st = staged_get();
 
-	if (imsg_get_data(imsg, &pk, sizeof(pk)) == -1 || pk.p11_module[
-	    sizeof(pk.p11_module) - 1] != '\0' || pk.p11_uri[sizeof(pk.p11_uri)
-	    - 1] != '\0' || pk.p11_pin[sizeof(pk.p11_pin) - 1] != '\0')
-		fatalx("%s: bad IMSG_CFG_PKCS11", __func__);
-	explicit_bzero(imsg->data, imsg->datalen);
 	st->pkcs11 = 1;
 	EVP_PKEY_free(st->tokenkey);
-	st->tokenkey = NULL;
-	if (!env.pkcs11)
-		(void)strlcpy(st->tokenerr, "a CA key in a PKCS#11 token "
-		    "needs a restart of aibproxyd", sizeof(st->tokenerr));
-	else if (token_loaded() || token_init(pk.p11_module, st->tokenerr,
-	    sizeof(st->tokenerr)) == 0)
-		st->tokenkey = token_key(&pk, st->tokenerr,
-		    sizeof(st->tokenerr));
-	explicit_bzero(&pk, sizeof(pk));
+	st->tokenkey = token_cfg(imsg, env.pkcs11, st->tokenerr,
+	    sizeof(st->tokenerr));
 }
 
 /* -p: the first configuration's token key, found while still root. */

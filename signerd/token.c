@@ -18,6 +18,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "imsg.h"
+#include "log.h"
 #include "pkcs11_uri.h"
 #include "proto.h"
 #include "token.h"
@@ -197,5 +199,28 @@ token_key(const struct pkcs11_config *pk, char *err, size_t errlen)
  done:
 	explicit_bzero(&u, sizeof(u));
 	ERR_clear_error();
+	return (pkey);
+}
+
+EVP_PKEY *
+token_cfg(struct imsg *imsg, int pkcs11, char *err, size_t errlen)
+{
+	struct pkcs11_config	 pk;
+	EVP_PKEY		*pkey = NULL;
+
+	if (imsg_get_data(imsg, &pk, sizeof(pk)) == -1 ||
+	    memchr(pk.p11_module, '\0', sizeof(pk.p11_module)) == NULL ||
+	    memchr(pk.p11_uri, '\0', sizeof(pk.p11_uri)) == NULL ||
+	    memchr(pk.p11_pin, '\0', sizeof(pk.p11_pin)) == NULL)
+		fatalx("%s: bad IMSG_CFG_PKCS11", __func__);
+	explicit_bzero(imsg->data, imsg->datalen);
+	/* The module can only be loaded by root, before the drop. */
+	if (!pkcs11)
+		(void)snprintf(err, errlen, "a CA key in a PKCS#11 token "
+		    "needs a restart of aibproxyd");
+	else if (token_loaded() || token_init(pk.p11_module, err,
+	    errlen) == 0)
+		pkey = token_key(&pk, err, errlen);
+	explicit_bzero(&pk, sizeof(pk));
 	return (pkey);
 }

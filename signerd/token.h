@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "imsg.h"
 #include "proto.h"
 
 /* Load the module once; -1 with a reason if it cannot be. */
@@ -23,5 +24,11 @@ int		 token_module_is(const char *);
  * yet.  A new reference; NULL with a reason (the token's own words).
  */
 EVP_PKEY	*token_key(const struct pkcs11_config *, char *, size_t);
+/*
+ * IMSG_CFG_PKCS11: the key it names, loading the module first if this is
+ * the start (-p) and none is loaded.  A malformed message is fatal.  The
+ * PIN is wiped from the message and every copy made here.
+ */
+EVP_PKEY	*token_cfg(struct imsg *, int, char *, size_t);
 
 #endif /* AIB_TOKEN_H */

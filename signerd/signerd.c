@@ -40,6 +40,7 @@
 #include "log.h"
 #include "proc.h"
 #include "proto.h"
+#include "sandbox.h"
 
 #define SIGNER_PROVIDERS_MAX	4096
 /* Stop reading a worker that does not read its answers. */
@@ -718,8 +719,7 @@ main(int argc, char *argv[])
 	proc_privdrop(user, root);
 	if (compat_noproc() == -1)
 		fatal("compat_noproc");
-	if (pledge("stdio recvfd", NULL) == -1)
-		fatal("pledge");
+	sandbox_signer(AIB_REPORT_FD);
 
 	signer_nonblock(AIB_PARENT_FD);
 	if (imsgchan_init(&env.parent, AIB_PARENT_FD, IMSG_MAXSIZE_DEFAULT,

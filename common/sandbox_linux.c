@@ -77,7 +77,7 @@ static const int sb_worker[] = {
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
 	SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-	SCMP_SYS(accept), SCMP_SYS(accept4),
+	SCMP_SYS(accept4),
 	SCMP_SYS(splice), SCMP_SYS(pipe2),	/* tunnels (compat_splice) */
 	SCMP_SYS(mkdirat)		/* log.dump_dir, per provider */
 };
@@ -93,8 +93,12 @@ static const int sb_resolver[] = {
 	SCMP_SYS(bind),			/* the AF_NETLINK socket */
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
-	SCMP_SYS(stat), SCMP_SYS(statx),	/* resolv.conf changed? */
-	SCMP_SYS(uname),
+	SCMP_SYS(uname),		/* getaddrinfo(3) asks the host name */
+	/*
+	 * A thread pthread_create(3) returned may not have run yet: its
+	 * first calls, with every signal blocked, can come after the
+	 * filter.  Refused there, they would kill with no report.
+	 */
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq)
 };
 

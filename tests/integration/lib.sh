@@ -96,9 +96,9 @@ sanitizer_scan() {
 # missing entry in common/sandbox_linux.c, whatever the test checked.
 sandbox_scan() {
 	[ -s "$LOG" ] || return 0
-	if grep -q "not allowed by its sandbox" "$LOG"; then
+	if grep -q "killed by signal SIGSYS" "$LOG"; then
 		nok "a child was killed by its sandbox"
-		grep "not allowed by its sandbox" "$LOG" | head -5 |
+		grep "killed by signal SIGSYS" "$LOG" | head -5 |
 		    sed 's/^/#   /'
 	fi
 }

@@ -136,6 +136,7 @@ sandbox_sigsys(int sig, siginfo_t *si, void *uc)
 	sn.sn_arch = si->si_arch;
 	if (sandbox_reportfd != -1)
 		(void)write(sandbox_reportfd, &sn, sizeof(sn));
+	/* Answered by SCMP_ACT_KILL_PROCESS (sandbox_begin()). */
 	(void)syscall(SYS_seccomp, 0, 0, NULL);
 	/* Not reached: the filter killed us. */
 	_exit(128 + SIGSYS);
@@ -195,7 +196,11 @@ sandbox_begin(int reportfd)
 	struct sigaction	 sa;
 	scmp_filter_ctx		 ctx;
 
-	/* syslog(3) reads the time zone once; the chroot has none. */
+	/*
+	 * syslog(3) reads the time zone at its first message; log_init()
+	 * has done so, but an open(2) of /etc/localtime under the filter
+	 * would kill, so make sure.
+	 */
 	tzset();
 	sandbox_reportfd = reportfd;
 	memset(&sa, 0, sizeof(sa));

@@ -21,6 +21,9 @@ ifeq ($(SANITIZE),1)
 O		?= obj-san
 SANFLAGS	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=undefined
+# The sanitizers' runtime makes calls the daemon does not: the
+# sandboxes let those through in this build only (sandbox_linux.c).
+SANDEFS		 = -DAIB_SANITIZE
 else
 O		?= obj
 SANFLAGS	 =
@@ -28,11 +31,21 @@ endif
 
 CC		?= cc
 PKGS		 = libtls libcrypto yaml-0.1 libbsd-overlay check jansson
+
+# The system-call sandbox for this system (common/sandbox.h).
+ifeq ($(shell uname),OpenBSD)
+SANDBOX_SRC	 = common/sandbox_openbsd.c
+LIB_SECCOMP	 =
+else
+SANDBOX_SRC	 = common/sandbox_linux.c
+PKGS		+= libseccomp
+LIB_SECCOMP	 = $(shell pkg-config --libs libseccomp 2>/dev/null)
+endif
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
 		   -Wpointer-arith -Wno-unused-parameter \
-		   -Icommon -I$(O) $(SANFLAGS)
+		   -Icommon -I$(O) $(SANFLAGS) $(SANDEFS)
 LDFLAGS		+= $(SANFLAGS)
 
 # pkg-config is only asked once the packages are there (see deps).
@@ -52,7 +65,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_value.c common/config_url.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
-		   common/pem.c common/pkcs11_uri.c \
+		   common/pem.c common/pkcs11_uri.c $(SANDBOX_SRC) \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
@@ -71,7 +84,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11
+		   pkcs11 sandbox
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -93,7 +106,7 @@ DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
 		   mandoc openssl ca-certificates curl python3 procps \
 		   iproute2 squid-openssl libp11-dev softhsm2 opensc \
-		   libengine-pkcs11-openssl
+		   libengine-pkcs11-openssl libseccomp-dev
 
 BENCH_PKGS	 = hey nginx-light curl python3
 
@@ -133,15 +146,16 @@ $(LIBCOMMON): $(COMMON_OBJS)
 
 $(AIBPROXYD): $(PROXY_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(PROXY_OBJS) $(LIBCOMMON) $(LIB_TLS) \
-	    $(LIB_YAML) $(LIB_EV) $(LIB_JSON) $(LIB_BSD) -lpthread
+	    $(LIB_YAML) $(LIB_EV) $(LIB_JSON) $(LIB_BSD) $(LIB_SECCOMP) \
+	    -lpthread
 
 $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_P11) \
-	    $(LIB_CRYPTO) $(LIB_BSD)
+	    $(LIB_CRYPTO) $(LIB_BSD) $(LIB_SECCOMP)
 
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
-		   $(LIB_EV) $(LIB_JSON) $(LIB_BSD) -lpthread
+		   $(LIB_EV) $(LIB_JSON) $(LIB_BSD) $(LIB_SECCOMP) -lpthread
 $(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
 $(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(O)/signerd/ca.o \
 		   $(O)/signerd/ca_issue.o

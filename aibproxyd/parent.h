@@ -27,6 +27,7 @@ struct child {
 	pid_t			 pid;
 	struct imsgev		 iev;
 	ev_child		 cw;
+	int			 reportfd;	/* its sandbox's last words */
 	int			 acked;
 	int			 alive;
 	int			 restart;	/* died: replace when running */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "parent.h"
 #include "paths.h"
 #include "proc.h"
+#include "sandbox.h"
 
 #define CHILD_RETRY_SECS	1.	/* after a fork(2) that failed */
 
@@ -78,21 +80,33 @@ parent_start_child(struct parent *p, struct child *c)
 {
 	char		*argv[20];
 	const char	*path;
-	int		 sp[2], saved;
+	int		 sp[2], rp[2], saved;
 
 	parent_child_argv(p, c, argv, nitems(argv));
 	path = c->proc == PROC_SIGNER ? AIB_SIGNERD_PATH : AIB_AIBPROXYD_PATH;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		return (-1);
-	if ((c->pid = proc_exec_env(path, argv, sp[1], -1,
-	    c->proc == PROC_SIGNER ? signer_keep : NULL)) == -1) {
+	/* Non-blocking: a dying child's last write must never wait. */
+	if (pipe2(rp, O_CLOEXEC | O_NONBLOCK) == -1) {
 		saved = errno;
 		close(sp[0]);
 		close(sp[1]);
 		errno = saved;
 		return (-1);
 	}
+	if ((c->pid = proc_exec_env(path, argv, sp[1], rp[1],
+	    c->proc == PROC_SIGNER ? signer_keep : NULL)) == -1) {
+		saved = errno;
+		close(sp[0]);
+		close(sp[1]);
+		close(rp[0]);
+		close(rp[1]);
+		errno = saved;
+		return (-1);
+	}
 	close(sp[1]);
+	close(rp[1]);
+	c->reportfd = rp[0];
 	c->alive = 1;
 	ev_child_init(&c->cw, parent_child_exited, c->pid, 0);
 	c->cw.data = c;
@@ -360,12 +374,21 @@ parent_child_exited(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct child	*c = w->data;
 	struct parent	*p = ev_userdata(loop);
-	char		 how[64];
+	char		 how[160], call[64];
 
 	ev_child_stop(loop, w);
 	c->alive = 0;
 	imsgev_clear(&c->iev);
 	proc_status(w->rstatus, how, sizeof(how));
+	/* Killed by its sandbox: name the call, so the list can be fixed. */
+	if (WIFSIGNALED(w->rstatus) && WTERMSIG(w->rstatus) == SIGSYS &&
+	    sandbox_report(c->reportfd, call, sizeof(call)) == 0) {
+		(void)strlcat(how, ": ", sizeof(how));
+		(void)strlcat(how, call, sizeof(how));
+		(void)strlcat(how, " not allowed by its sandbox", sizeof(how));
+	}
+	close(c->reportfd);
+	c->reportfd = -1;
 	switch (p->state) {
 	case PARENT_STOPPING:
 		if (parent_all_dead(p))

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "pipes.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "session.h"
 #include "upstream.h"
 #include "validate.h"
@@ -281,6 +282,8 @@ proxy_main(const struct child_opts *co)
 	proxy_env.validator = validator_new(&proxy_env);
 	imsgev_init(&proxy_env.parent, proxy_env.loop, AIB_PARENT_FD, 1,
 	    "parent", proxy_dispatch_parent, proxy_parent_closed, NULL);
+	/* From here on hostile bytes arrive: only the calls listed. */
+	sandbox_worker(AIB_REPORT_FD);
 	ev_run(proxy_env.loop, 0);
 	exit(0);
 }

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "proc.h"
 #include "proto.h"
+#include "sandbox.h"
 
 #define RESOLVER_THREADS	4
 #define RESOLVER_QUEUE_MAX	4096	/* pending lookups, all workers */
@@ -309,6 +310,8 @@ resolver_main(const struct child_opts *co)
 		fatal("%s: setrlimit", __func__);
 	imsgev_init(&rs.parent, rs.loop, AIB_PARENT_FD, 1, "parent",
 	    resolver_dispatch_parent, resolver_parent_closed, NULL);
+	/* Every thread is running: the filter covers them all. */
+	sandbox_resolver(AIB_REPORT_FD);
 	ev_run(rs.loop, 0);
 	exit(0);
 }

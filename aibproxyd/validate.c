@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/sha.h>
 
 #include "log.h"
@@ -97,6 +98,13 @@ validator_new(struct proxy *px)
 	TAILQ_INIT(&vd->lru);
 	RB_INIT(&vd->failures);
 	TAILQ_INIT(&vd->ages);
+	/*
+	 * jansson seeds its hash function at its first object by opening
+	 * /dev/urandom, which is not in the chroot and which the worker's
+	 * sandbox would kill it for: seed it now from getrandom(2).  Zero
+	 * would mean "seed yourself".
+	 */
+	json_object_seed(arc4random() | 1);
 	return (vd);
 }
 

@@ -24,6 +24,8 @@
 
 /* Well-known descriptors in a freshly exec'd child. */
 #define AIB_PARENT_FD		3
+/* A child killed by its sandbox says which call here (common/sandbox.h). */
+#define AIB_REPORT_FD		4
 
 enum aib_proc {
 	PROC_PARENT,

@@ -42,6 +42,7 @@
 #include "proc.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "sandbox.h"
 #include "token.h"
 
 #define SIGNER_PROVIDERS_MAX	4096
@@ -786,8 +787,13 @@ main(int argc, char *argv[])
 	proc_privdrop(user, env.pkcs11 ? NULL : root);
 	if (compat_noproc() == -1)
 		fatal("compat_noproc");
-	if (pledge("stdio recvfd", NULL) == -1)
-		fatal("pledge");
+	/*
+	 * A token's module makes system calls of its own (SoftHSM2 opens
+	 * its token files at every signature), which no list here can
+	 * know: with a token, signerd relies on its privilege drop alone.
+	 */
+	if (!env.pkcs11)
+		sandbox_signer(AIB_REPORT_FD);
 	log_debug("started, pid %d", (int)getpid());
 	signer_loop();
 	return (0);

@@ -92,6 +92,15 @@ check "signer is not dumpable" \
 check "signer has no core limit" \
     test "$(awk '/Max core/ {print $5}' "/proc/$signer/limits")" = 0
 
+# Issue 12: every child runs under its seccomp filter (mode 2), the
+# parent under none; no child died of one while the daemon started.
+for pid in $signer $resolver $proxies; do
+	check "pid $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" | sed 's/ -.*//')) runs under a seccomp filter" \
+	    test "$(awk '/^Seccomp:/ {print $2}' "/proc/$pid/status")" = 2
+done
+check "the parent has no seccomp filter" \
+    test "$(awk '/^Seccomp:/ {print $2}' "/proc/$DAEMON_PID/status")" = 0
+
 # The CA key: no child but signerd ever had it, not even as an fd.
 holders=
 for pid in $DAEMON_PID $signer $resolver $proxies; do

@@ -156,9 +156,10 @@ $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
 		   $(LIB_EV) $(LIB_JSON) $(LIB_BSD) $(LIB_SECCOMP) -lpthread
-$(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
+$(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o \
+		   $(O)/tests/unit/testcrypto.o
 $(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(O)/signerd/ca.o \
-		   $(O)/signerd/ca_issue.o
+		   $(O)/signerd/ca_issue.o $(O)/tests/unit/testcrypto.o
 $(O)/tests/test_pkcs11: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
@@ -169,7 +170,7 @@ $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
 SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \
 		   $(WORKER_SRCS:%.c=$(O)/%.o)) $(O)/aibproxyd/imsgev.o \
 		   $(O)/signerd/ca.o $(O)/signerd/ca_issue.o \
-		   $(O)/tests/unit/harness.o \
+		   $(O)/tests/unit/harness.o $(O)/tests/unit/testcrypto.o \
 		   $(O)/tests/unit/peers.o $(O)/tests/unit/checks.o
 $(O)/tests/test_session: $(SESSION_TEST_OBJS)
 $(O)/tests/test_tunnel: $(SESSION_TEST_OBJS)

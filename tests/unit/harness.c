@@ -41,6 +41,7 @@
 #include "../../aibproxyd/validate.h"
 #include "../../signerd/ca.h"
 #include "harness.h"
+#include "testcrypto.h"
 #include "log.h"
 
 #define WH_LIFETIME	(24 * 60 * 60)
@@ -51,53 +52,10 @@ static int	 wh_level = LOG_LEVEL_ERROR;	/* AIB_UNIT_LOG */
 
 /* The test CA: EC P-256, self-signed, valid from yesterday for a year. */
 
-static EVP_PKEY *
-wh_key(void)
-{
-	EVP_PKEY_CTX	*kc;
-	EVP_PKEY	*k = NULL;
-
-	if ((kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL)) == NULL ||
-	    EVP_PKEY_keygen_init(kc) <= 0 ||
-	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc,
-	    NID_X9_62_prime256v1) <= 0 || EVP_PKEY_keygen(kc, &k) <= 0)
-		abort();
-	EVP_PKEY_CTX_free(kc);
-	return (k);
-}
-
-static void
-wh_ext(X509 *x, int nid, const char *value)
-{
-	X509V3_CTX	 ctx;
-	X509_EXTENSION	*ext;
-
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL ||
-	    !X509_add_ext(x, ext, -1))
-		abort();
-	X509_EXTENSION_free(ext);
-}
-
-static char *
-wh_bio_text(BIO *bio)
-{
-	char	*p, *s;
-	long	 len;
-
-	len = BIO_get_mem_data(bio, &p);
-	if ((s = malloc((size_t)len + 1)) == NULL)
-		abort();
-	memcpy(s, p, (size_t)len);
-	s[len] = '\0';
-	BIO_free(bio);
-	return (s);
-}
-
 static void
 wh_make_ca(void)
 {
-	EVP_PKEY	*k = wh_key();
+	EVP_PKEY	*k = tc_p256();
 	X509		*x;
 	BIO		*bio;
 	time_t		 now = time(NULL);
@@ -111,18 +69,18 @@ wh_make_ca(void)
 	    ASN1_TIME_set(X509_getm_notAfter(x), now + 365 * 86400) == NULL ||
 	    !X509_set_pubkey(x, k))
 		abort();
-	wh_ext(x, NID_basic_constraints, "critical,CA:TRUE");
-	wh_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign");
-	wh_ext(x, NID_subject_key_identifier, "hash");
+	tc_ext(x, NID_basic_constraints, "critical,CA:TRUE");
+	tc_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	tc_ext(x, NID_subject_key_identifier, "hash");
 	if (X509_sign(x, k, EVP_sha256()) <= 0)
 		abort();
 	if ((bio = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(bio, x))
 		abort();
-	wh_ca_pem = wh_bio_text(bio);
+	wh_ca_pem = tc_bio_text(bio);
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL))
 		abort();
-	wh_ca_key = wh_bio_text(bio);
+	wh_ca_key = tc_bio_text(bio);
 	X509_free(x);
 	EVP_PKEY_free(k);
 }
@@ -408,7 +366,7 @@ wh_tls_listener(struct wh *h)
 {
 	struct tls_config	*cfg;
 	struct ca_leaf		 leaf;
-	EVP_PKEY		*k = wh_key();
+	EVP_PKEY		*k = tc_p256();
 	BIO			*bio;
 	unsigned char		*spki = NULL;
 	char			*keypem, why[256];
@@ -418,7 +376,7 @@ wh_tls_listener(struct wh *h)
 	    (bio = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL))
 		abort();
-	keypem = wh_bio_text(bio);
+	keypem = tc_bio_text(bio);
 	memset(&leaf, 0, sizeof(leaf));
 	if (ca_allow(h->ca, WH_PROXY_NAME, why, sizeof(why)) == -1 ||
 	    ca_request(h->ca, WH_PROXY_NAME, spki, len, WH_LIFETIME,

@@ -26,6 +26,7 @@
 #include "../../signerd/ratelimit.h"
 #include "log.h"
 #include "proto.h"
+#include "testcrypto.h"
 #include "unit.h"
 
 #define SEC		1000000000ULL
@@ -116,52 +117,11 @@ END_TEST
 static struct ca	*ca;
 static int		 log_fd = -1, log_saved = -1;
 
-static EVP_PKEY *
-gen_p256(void)
-{
-	EVP_PKEY_CTX	*ctx;
-	EVP_PKEY	*pkey = NULL;
-
-	if ((ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL)) == NULL ||
-	    EVP_PKEY_keygen_init(ctx) <= 0 ||
-	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx,
-	    NID_X9_62_prime256v1) <= 0 || EVP_PKEY_keygen(ctx, &pkey) <= 0)
-		abort();
-	EVP_PKEY_CTX_free(ctx);
-	return (pkey);
-}
-
-static void
-add_ext(X509 *x, int nid, const char *value)
-{
-	X509V3_CTX	 ctx;
-	X509_EXTENSION	*ext;
-
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL ||
-	    !X509_add_ext(x, ext, -1))
-		abort();
-	X509_EXTENSION_free(ext);
-}
-
-static char *
-pem_of(BIO *bio)
-{
-	char	*p, *s;
-	long	 n;
-
-	if ((n = BIO_get_mem_data(bio, &p)) <= 0 ||
-	    (s = strndup(p, (size_t)n)) == NULL)
-		abort();
-	BIO_free(bio);
-	return (s);
-}
-
 /* A self-signed P-256 CA that may sign for HOST. */
 static void
 ca_setup(void)
 {
-	EVP_PKEY	*key = gen_p256();
+	EVP_PKEY	*key = tc_p256();
 	X509		*x;
 	BIO		*cb, *kb;
 	char		*certpem, *keypem, err[AIB_REASON_MAX];
@@ -176,9 +136,9 @@ ca_setup(void)
 	    ASN1_TIME_set(X509_getm_notAfter(x), now + 365 * 86400) == NULL ||
 	    !X509_set_pubkey(x, key))
 		abort();
-	add_ext(x, NID_basic_constraints, "critical,CA:TRUE");
-	add_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign");
-	add_ext(x, NID_subject_key_identifier, "hash");
+	tc_ext(x, NID_basic_constraints, "critical,CA:TRUE");
+	tc_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	tc_ext(x, NID_subject_key_identifier, "hash");
 	if (!X509_sign(x, key, EVP_sha256()))
 		abort();
 	if ((cb = BIO_new(BIO_s_mem())) == NULL ||
@@ -186,8 +146,8 @@ ca_setup(void)
 	    !PEM_write_bio_X509(cb, x) ||
 	    !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL))
 		abort();
-	certpem = pem_of(cb);
-	keypem = pem_of(kb);
+	certpem = tc_bio_text(cb);
+	keypem = tc_bio_text(kb);
 	ca = ca_load((const uint8_t *)certpem, strlen(certpem),
 	    (const uint8_t *)keypem, strlen(keypem), now, err, sizeof(err));
 	if (ca == NULL || ca_allow(ca, HOST, err, sizeof(err)) == -1) {
@@ -204,7 +164,7 @@ ca_setup(void)
 static size_t
 fresh_spki(uint8_t *buf, size_t len)
 {
-	EVP_PKEY	*pkey = gen_p256();
+	EVP_PKEY	*pkey = tc_p256();
 	unsigned char	*p = buf;
 	int		 n;
 

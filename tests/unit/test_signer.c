@@ -27,6 +27,7 @@
 
 #include "../../signerd/ca.h"
 #include "proto.h"
+#include "testcrypto.h"
 #include "unit.h"
 
 #define DAY		(24 * 60 * 60)
@@ -129,21 +130,6 @@ make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
 }
 
 static char *
-bio_string(BIO *bio)
-{
-	char	*p, *s;
-	long	 len;
-
-	len = BIO_get_mem_data(bio, &p);
-	if ((s = malloc((size_t)len + 1)) == NULL)
-		abort();
-	memcpy(s, p, (size_t)len);
-	s[len] = '\0';
-	BIO_free(bio);
-	return (s);
-}
-
-static char *
 key_pem(EVP_PKEY *key)
 {
 	BIO	*bio;
@@ -151,7 +137,7 @@ key_pem(EVP_PKEY *key)
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL))
 		abort();
-	return (bio_string(bio));
+	return (tc_bio_text(bio));
 }
 
 static char *
@@ -162,7 +148,7 @@ cert_pem(X509 *x)
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_X509(bio, x))
 		abort();
-	return (bio_string(bio));
+	return (tc_bio_text(bio));
 }
 
 static char *
@@ -176,7 +162,7 @@ certs_pem(struct fixture *fx)
 	for (i = 0; i < fx->nchain; i++)
 		if (!PEM_write_bio_X509(bio, fx->chain[i]))
 			abort();
-	return (bio_string(bio));
+	return (tc_bio_text(bio));
 }
 
 static void
@@ -228,7 +214,7 @@ encrypted_pem(void)
 	    NULL, 0, NULL, (void *)"secret"))
 		abort();
 	EVP_PKEY_free(key);
-	return (bio_string(bio));
+	return (tc_bio_text(bio));
 }
 
 static char *

@@ -124,6 +124,21 @@ static const int sb_sanitize[] = {
 static int	 sandbox_reportfd = -1;
 
 /*
+ * One argument check.  libseccomp's SCMP_A0()... macros leave datum_b
+ * out for a plain comparison, which clang's missing-field warning
+ * refuses: every field is given here.
+ */
+static struct scmp_arg_cmp
+sb_arg(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
+    scmp_datum_t b)
+{
+	struct scmp_arg_cmp	 c = { .arg = arg, .op = op, .datum_a = a,
+	    .datum_b = b };
+
+	return (c);
+}
+
+/*
  * SIGSYS from the filter: write the call down, then end by the filter's
  * kill.  Only async-signal-safe calls here (signal-safety(7)).
  */
@@ -187,7 +202,7 @@ sandbox_sockets(scmp_filter_ctx ctx, const int *families, size_t n)
 
 	for (i = 0; i < n; i++)
 		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		    sb_arg(0, SCMP_CMP_EQ, (scmp_datum_t)families[i], 0));
 }
 
 static scmp_filter_ctx
@@ -221,8 +236,8 @@ sandbox_begin(int reportfd)
 	sandbox_allow(ctx, sb_base, nitems(sb_base));
 	/* abort(3) on ourselves only: the parent logs SIGABRT. */
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-	    SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	    sb_arg(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0),
+	    sb_arg(2, SCMP_CMP_EQ, SIGABRT, 0));
 #ifdef AIB_SANITIZE
 	sandbox_allow(ctx, sb_sanitize, nitems(sb_sanitize));
 #endif
@@ -262,7 +277,7 @@ sandbox_worker(int reportfd)
 	 * so no existing file can be opened, read or truncated.
 	 */
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ,
+	    sb_arg(2, SCMP_CMP_MASKED_EQ,
 	    O_ACCMODE | O_CREAT | O_EXCL | O_NOFOLLOW,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW));
 	sandbox_load(ctx, "worker");
@@ -280,10 +295,10 @@ sandbox_resolver(int reportfd)
 	sandbox_sockets(ctx, families, nitems(families));
 	/* res_send(3) asks how much a UDP answer holds. */
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+	    sb_arg(1, SCMP_CMP_EQ, FIONREAD, 0));
 	/* /etc/hosts, resolv.conf, nsswitch.conf: read, never create. */
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ,
+	    sb_arg(2, SCMP_CMP_MASKED_EQ,
 	    O_ACCMODE | O_CREAT | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY),
 	    O_RDONLY));
 	sandbox_load(ctx, "resolver");
@@ -302,7 +317,7 @@ sandbox_signer(int reportfd)
 	 * other socket is the default's SIGSYS.
 	 */
 	sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	    sb_arg(0, SCMP_CMP_EQ, AF_UNIX, 0));
 	sandbox_load(ctx, "signer");
 }
 

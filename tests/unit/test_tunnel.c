@@ -33,6 +33,21 @@ tunnel_open(int fd)
 	ck_assert_str_eq(r.got, WH_ESTABLISHED);
 }
 
+/* A new client that CONNECTs to host:port and gets its 200. */
+static int
+tunnel_connect(const char *host, int port)
+{
+	char	 req[256];
+	int	 fd;
+
+	snprintf(req, sizeof(req), "CONNECT %s:%d HTTP/1.1\r\n"
+	    "Host: %s:%d\r\n\r\n", host, port, host, port);
+	fd = wh_client(&W);
+	wh_send(fd, req);
+	tunnel_open(fd);
+	return (fd);
+}
+
 /* Echoes, then the half-closes, then the session's end. */
 static void
 tunnel_talk(int fd, struct wh_echo *e)
@@ -69,17 +84,12 @@ tunnel_talk(int fd, struct wh_echo *e)
 START_TEST(test_tunnel_echo)
 {
 	struct wh_echo	 e;
-	char		 req[256];
 	int		 fd;
 
 	wh_init(&W);
 	wh_echo_start(&e);
 	wh_allow_port(&W, e.port);
-	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
-	    "Host: 127.0.0.1:%d\r\n\r\n", e.port, e.port);
-	fd = wh_client(&W);
-	wh_send(fd, req);
-	tunnel_open(fd);
+	fd = tunnel_connect("127.0.0.1", e.port);
 	tunnel_talk(fd, &e);
 	ck_assert_int_eq(W.nlookups, 0);
 	wh_done(&W);
@@ -129,18 +139,13 @@ START_TEST(test_tunnel_addresses)
 		{ NULL, { NULL } }
 	};
 	struct wh_echo			 e;
-	char				 req[256];
 	int				 fd;
 
 	wh_init(&W);
 	W.names = names;
 	wh_echo_start(&e);
 	wh_allow_port(&W, e.port);
-	snprintf(req, sizeof(req), "CONNECT multi.test:%d HTTP/1.1\r\n"
-	    "Host: multi.test:%d\r\n\r\n", e.port, e.port);
-	fd = wh_client(&W);
-	wh_send(fd, req);
-	tunnel_open(fd);
+	fd = tunnel_connect("multi.test", e.port);
 	tunnel_talk(fd, &e);
 	wh_done(&W);
 }
@@ -190,17 +195,13 @@ START_TEST(test_tunnel_emfile_relay)
 {
 	struct wh_echo		 e;
 	struct wh_reader	 r;
-	char			 req[256], chunk[4096];
+	char			 chunk[4096];
 	int			 fd, filled, ran;
 
 	wh_init(&W);
 	wh_echo_start(&e);
 	wh_allow_port(&W, e.port);
-	snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
-	    "Host: 127.0.0.1:%d\r\n\r\n", e.port, e.port);
-	fd = wh_client(&W);
-	wh_send(fd, req);
-	tunnel_open(fd);
+	fd = tunnel_connect("127.0.0.1", e.port);
 	memset(chunk, 'z', sizeof(chunk));
 	wh_reader_init(&r, fd);
 	/* The destination's own accept needs a descriptor too. */
@@ -226,18 +227,13 @@ START_TEST(test_tunnel_resolved)
 		{ "echo.test", { "127.0.0.1", NULL } }, { NULL, { NULL } }
 	};
 	struct wh_echo			 e;
-	char				 req[256];
 	int				 fd;
 
 	wh_init(&W);
 	W.names = names;
 	wh_echo_start(&e);
 	wh_allow_port(&W, e.port);
-	snprintf(req, sizeof(req), "CONNECT echo.test:%d HTTP/1.1\r\n"
-	    "Host: echo.test:%d\r\n\r\n", e.port, e.port);
-	fd = wh_client(&W);
-	wh_send(fd, req);
-	tunnel_open(fd);
+	fd = tunnel_connect("echo.test", e.port);
 	tunnel_talk(fd, &e);
 	ck_assert_int_eq(W.nlookups, 1);
 	wh_done(&W);

@@ -69,12 +69,14 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
+		   aibproxyd/parent_health.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
 WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/session.c aibproxyd/request.c aibproxyd/pages.c \
-		   aibproxyd/metrics.c aibproxyd/tunnel.c aibproxyd/pipes.c \
+		   aibproxyd/metrics.c aibproxyd/metrics_health.c \
+		   aibproxyd/tunnel.c aibproxyd/pipes.c \
 		   aibproxyd/mitm.c aibproxyd/exchange.c aibproxyd/bridge.c \
 		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \

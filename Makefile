@@ -104,11 +104,15 @@ SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 # ca-certificates: the system's trust file, the bridge's default.
 # libp11-dev: signerd's PKCS#11 keys; softhsm2, opensc (pkcs11-tool) and
 # libengine-pkcs11-openssl: the token of t_pkcs11.sh and aibproxyd-ca -P.
+# prometheus: promtool, which checks and tests the shipped alert rules
+# offline (lint); nothing here starts its server.  python3-yaml: reading
+# those rules in t_metrics_alerts.sh.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
 		   mandoc openssl ca-certificates curl python3 procps \
 		   iproute2 squid-openssl libp11-dev softhsm2 opensc \
-		   libengine-pkcs11-openssl libseccomp-dev
+		   libengine-pkcs11-openssl libseccomp-dev prometheus \
+		   python3-yaml
 
 BENCH_PKGS	 = hey nginx-light curl python3
 
@@ -252,8 +256,17 @@ fuzz-corpus:
 
 .PHONY: fuzz fuzz-build fuzz-corpus
 
+# The alert rules and the dashboard (etc/prometheus, etc/grafana): valid,
+# and each alert firing on the series its test gives it, and only there.
+PROM_RULES	 = etc/prometheus/aibproxyd.rules.yml
+PROM_TESTS	 = etc/prometheus/aibproxyd.rules.test.yml
+DASHBOARD	 = etc/grafana/aibproxyd.json
+
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
+	promtool check rules $(PROM_RULES)
+	promtool test rules $(PROM_TESTS)
+	python3 -m json.tool $(DASHBOARD) > /dev/null
 
 users:
 	@sh etc/create-users.sh

@@ -5,12 +5,14 @@
 #	make check SANITIZE=1	the same under ASan + UBSan, into obj-san/
 #	make fuzz		libFuzzer harnesses, FUZZ_SECONDS each, obj-fuzz/
 #	make run		a development proxy on 127.0.0.1:8888
-#	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, SYSCONFDIR
+#	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, DATADIR,
+#				SYSCONFDIR
 
 PREFIX		?= /usr
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/aibproxyd
 MANDIR		?= $(PREFIX)/share/man
+DATADIR		?= $(PREFIX)/share/aibproxyd
 SYSCONFDIR	?= /etc
 RUNDIR		?= /run
 SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
@@ -281,6 +283,9 @@ install: install-bin
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0444 man/aibproxyd.8 man/signerd.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 0444 man/aibproxyd.yaml.5 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(DATADIR)/grafana
+	install -m 0444 $(PROM_RULES) $(PROM_TESTS) $(DESTDIR)$(DATADIR)/prometheus
+	install -m 0444 $(DASHBOARD) $(DESTDIR)$(DATADIR)/grafana
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml || \
 	    install -m 0640 etc/aibproxyd.yaml $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml
@@ -304,6 +309,11 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man8/aibproxyd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/signerd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/aibproxyd.yaml.5
+	rm -f $(DESTDIR)$(DATADIR)/prometheus/aibproxyd.rules.yml \
+	    $(DESTDIR)$(DATADIR)/prometheus/aibproxyd.rules.test.yml \
+	    $(DESTDIR)$(DATADIR)/grafana/aibproxyd.json
+	-rmdir $(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(DATADIR)/grafana \
+	    $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf obj obj-san obj-fuzz

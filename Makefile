@@ -5,12 +5,14 @@
 #	make check SANITIZE=1	the same under ASan + UBSan, into obj-san/
 #	make fuzz		libFuzzer harnesses, FUZZ_SECONDS each, obj-fuzz/
 #	make run		a development proxy on 127.0.0.1:8888
-#	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, SYSCONFDIR
+#	make install		PREFIX, DESTDIR, SBINDIR, LIBEXECDIR, MANDIR, DATADIR,
+#				SYSCONFDIR
 
 PREFIX		?= /usr
 SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/aibproxyd
 MANDIR		?= $(PREFIX)/share/man
+DATADIR		?= $(PREFIX)/share/aibproxyd
 SYSCONFDIR	?= /etc
 RUNDIR		?= /run
 SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
@@ -69,12 +71,14 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
+		   aibproxyd/parent_health.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
 WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/session.c aibproxyd/request.c aibproxyd/pages.c \
-		   aibproxyd/metrics.c aibproxyd/tunnel.c aibproxyd/pipes.c \
+		   aibproxyd/metrics.c aibproxyd/metrics_health.c \
+		   aibproxyd/tunnel.c aibproxyd/pipes.c \
 		   aibproxyd/mitm.c aibproxyd/exchange.c aibproxyd/bridge.c \
 		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
@@ -102,11 +106,15 @@ SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 # ca-certificates: the system's trust file, the bridge's default.
 # libp11-dev: signerd's PKCS#11 keys; softhsm2, opensc (pkcs11-tool) and
 # libengine-pkcs11-openssl: the token of t_pkcs11.sh and aibproxyd-ca -P.
+# prometheus: promtool, which checks and tests the shipped alert rules
+# offline (lint); nothing here starts its server.  python3-yaml: reading
+# those rules in t_metrics_alerts.sh.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
 		   mandoc openssl ca-certificates curl python3 procps \
 		   iproute2 squid-openssl libp11-dev softhsm2 opensc \
-		   libengine-pkcs11-openssl libseccomp-dev
+		   libengine-pkcs11-openssl libseccomp-dev prometheus \
+		   python3-yaml
 
 BENCH_PKGS	 = hey nginx-light curl python3
 
@@ -250,8 +258,17 @@ fuzz-corpus:
 
 .PHONY: fuzz fuzz-build fuzz-corpus
 
+# The alert rules and the dashboard (etc/prometheus, etc/grafana): valid,
+# and each alert firing on the series its test gives it, and only there.
+PROM_RULES	 = etc/prometheus/aibproxyd.rules.yml
+PROM_TESTS	 = etc/prometheus/aibproxyd.rules.test.yml
+DASHBOARD	 = etc/grafana/aibproxyd.json
+
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
+	promtool check rules $(PROM_RULES)
+	promtool test rules $(PROM_TESTS)
+	python3 -m json.tool $(DASHBOARD) > /dev/null
 
 users:
 	@sh etc/create-users.sh
@@ -266,6 +283,9 @@ install: install-bin
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0444 man/aibproxyd.8 man/signerd.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 0444 man/aibproxyd.yaml.5 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(DATADIR)/grafana
+	install -m 0444 $(PROM_RULES) $(PROM_TESTS) $(DESTDIR)$(DATADIR)/prometheus
+	install -m 0444 $(DASHBOARD) $(DESTDIR)$(DATADIR)/grafana
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	test -e $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml || \
 	    install -m 0640 etc/aibproxyd.yaml $(DESTDIR)$(SYSCONFDIR)/aibproxyd.yaml
@@ -289,6 +309,11 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man8/aibproxyd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/signerd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/aibproxyd.yaml.5
+	rm -f $(DESTDIR)$(DATADIR)/prometheus/aibproxyd.rules.yml \
+	    $(DESTDIR)$(DATADIR)/prometheus/aibproxyd.rules.test.yml \
+	    $(DESTDIR)$(DATADIR)/grafana/aibproxyd.json
+	-rmdir $(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(DATADIR)/grafana \
+	    $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf obj obj-san obj-fuzz

@@ -49,6 +49,7 @@ admit_credentials(struct session *s, const struct http_head *h,
 	    (unsigned long long)s->id, s->peer, h->method, s->host, s->port,
 	    v == NULL ? "missing_credentials" : "invalid_credentials");
 	s->px->stats.st_refused[REFUSED_AUTH]++;
+	s->px->stats.st_407[v == NULL ? AUTH407_MISSING : AUTH407_MALFORMED]++;
 	if (v == NULL)
 		admit_count(s, STATS_AUTH_MISSING);
 	else {
@@ -81,6 +82,7 @@ admit_refuse(struct session *s, enum auth_result r)
 		s->px->stats.st_refused[REFUSED_AUTH]++;
 	switch (r) {
 	case AUTH_INVALID:
+		s->px->stats.st_407[AUTH407_REFUSED]++;
 		log_warnx("conn %llu %s: token %s refused by the bridge",
 		    (unsigned long long)s->id, s->peer,
 		    s->tokenid[0] ? s->tokenid : "-");

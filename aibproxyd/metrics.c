@@ -10,7 +10,7 @@
 #include "stats.h"
 
 #define METRICS_PAGE_MAX	(1024 * 1024)
-#define P			"aibproxyd_"
+#define P			METRICS_PREFIX
 
 static void
 metrics_timeout(struct session *s)
@@ -49,7 +49,20 @@ metrics_serve(struct session *s, const struct http_head *h)
 	endpoint_arm(s->px->loop, &s->client, 0, 0);
 }
 
-static int
+/* Client connections: the metrics listener's scrapes are none. */
+void
+metrics_gauges(struct proxy *px)
+{
+	struct session	*s;
+	int64_t		 n = 0;
+
+	TAILQ_FOREACH(s, &px->sessions, entry)
+		if (!s->metrics)
+			n++;
+	px->stats.st_open_connections = n;
+}
+
+int
 metrics_head(struct buf *b, const char *name, const char *type,
     const char *help)
 {
@@ -252,7 +265,8 @@ metrics_answer(struct session *s, const struct proxy_stats *st)
 	    metrics_refused(&body, st) == -1 ||
 	    metrics_providers(&body, st) == -1 ||
 	    metrics_histograms(&body, st) == -1 ||
-	    metrics_auth(&body, st) == -1) {
+	    metrics_auth(&body, st) == -1 ||
+	    metrics_health(&body, st) == -1) {
 		buf_free(&body);
 		session_reply(s, 503, NULL, "metrics page too large\n");
 		return;

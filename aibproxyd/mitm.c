@@ -152,9 +152,13 @@ mitm_handshake_done(struct mitm *m)
 	sni = tls_conn_servername(m->cep->tls);
 	if (sni != NULL && (host_canon(sni, canon, sizeof(canon), NULL) ==
 	    -1 || strcmp(canon, s->host) != 0)) {
+		s->px->stats.st_tls_fail[TLSSTAGE_INTERCEPT]
+		    [TLSFAIL_SERVERNAME]++;
 		mitm_fail(m, "TLS server name does not match the CONNECT");
 		return;
 	}
+	/* Established: refused and failed CONNECTs are not sessions. */
+	s->px->stats.st_sessions_mitm++;
 	log_debug("conn %llu %s: intercepting %s for provider %s",
 	    (unsigned long long)s->id, s->peer, s->host, m->pv.pc_name);
 	m->st = M_REQ_HEAD;
@@ -202,6 +206,8 @@ mitm_handshake(struct mitm *m)
 		return;
 	}
 	if (r == -1) {
+		s->px->stats.st_tls_fail[TLSSTAGE_INTERCEPT][stats_tls_reason(
+		    endpoint_error(m->cep))]++;
 		mitm_fail(m, endpoint_error(m->cep));
 		return;
 	}
@@ -251,6 +257,7 @@ mitm_timeout(struct session *s)
 		session_reply(s, 504, NULL, NULL);
 		return;
 	case M_HANDSHAKE:
+		s->px->stats.st_tls_fail[TLSSTAGE_INTERCEPT][TLSFAIL_TIMEOUT]++;
 		mitm_fail(m, "TLS handshake timed out");
 		return;
 	case M_REQ_HEAD:
@@ -352,7 +359,6 @@ mitm_start(struct session *s, const struct provider_config *pv,
 	buf_init(&m->tob, s->conf->gc.gc_header_bytes + 8192);
 	buf_init(&m->toc, s->conf->gc.gc_header_bytes + 8192);
 	session_become(s, &mitm_ops, m);
-	s->px->stats.st_sessions_mitm++;
 	log_debug("conn %llu %s: CONNECT %s:%d authenticated (token %s)",
 	    (unsigned long long)s->id, s->peer, s->host, s->port,
 	    s->tokenid[0] ? s->tokenid : "-");

@@ -201,6 +201,7 @@ parent_acks_done(struct parent *p)
 	if (p->state != PARENT_STARTING)
 		p->reloads++;
 	p->last_reload_ok = time(NULL);
+	p->ca_not_after = parent_ca_not_after(p->conf);
 	if (p->state == PARENT_STARTING)
 		parent_live(p);
 	p->state = PARENT_RUNNING;
@@ -295,6 +296,7 @@ parent_stats_done(struct parent *p)
 	st->st_reloads = p->reloads;
 	st->st_reload_failures = p->reload_failures;
 	st->st_last_reload_success = p->last_reload_ok;
+	parent_stats_fill(p, st);
 	for (i = 0; i < p->nstats_waiters; i++)
 		imsgev_compose(&p->proxies[p->stats_waiters[i].worker].iev,
 		    IMSG_STATS_RES, p->stats_waiters[i].id, -1, st, sizeof(*st));

@@ -35,6 +35,7 @@ struct child {
 	int			 stats_asked;	/* a scrape waits for it */
 	ev_tstamp		 deaths[CHILD_DEATHS_MAX];
 	unsigned int		 ndeaths;
+	uint64_t		 restarts;	/* replacements started */
 };
 
 /* A bound listening socket, kept across reloads by address. */
@@ -91,6 +92,7 @@ struct parent {
 	uint64_t		 reloads;
 	uint64_t		 reload_failures;
 	time_t			 last_reload_ok;
+	int64_t			 ca_not_after;	/* of the running ca.cert */
 	int			 readyfd;	/* tells the starter we are live */
 	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;
@@ -118,6 +120,10 @@ int	 parent_all_dead(const struct parent *);
 int	 parent_proxies_dead(const struct parent *);
 int	 parent_restarting(const struct parent *);
 void	 parent_restart_pending(struct parent *);
+
+/* parent_health.c */
+int64_t	 parent_ca_not_after(const struct aib_config *);
+void	 parent_stats_fill(struct parent *, struct proxy_stats *);
 
 /* parent_config.c */
 uint32_t parent_share(uint32_t, int, int);

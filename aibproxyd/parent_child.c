@@ -305,6 +305,7 @@ parent_restart(struct parent *p, struct child *c)
 		return;
 	}
 	c->starting = 1;
+	c->restarts++;
 	parent_join(p, c);
 	/* Answered in parent_child_ready(); a failure ends it, see there. */
 	if (parent_send_child(p, c, p->conf) == -1) {

@@ -195,7 +195,7 @@ proxy_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	case IMSG_STATS_REQ:
 		/* Gauges are read now; counters have run all along. */
-		proxy_env.stats.st_open_connections = proxy_env.nsessions;
+		metrics_gauges(&proxy_env);
 		imsgev_compose(iev, IMSG_STATS, imsg->hdr.peerid, -1,
 		    &proxy_env.stats, sizeof(proxy_env.stats));
 		return (0);

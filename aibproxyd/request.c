@@ -42,6 +42,7 @@ request_tls_io(struct session *s, int revents)
 static void
 request_tls_timeout(struct session *s)
 {
+	s->px->stats.st_tls_fail[TLSSTAGE_LISTENER][TLSFAIL_TIMEOUT]++;
 	session_free(s, "TLS handshake timed out");
 }
 
@@ -103,6 +104,8 @@ request_tls_accept(struct session *s)
 		return;
 	}
 	if (r == -1) {
+		s->px->stats.st_tls_fail[TLSSTAGE_LISTENER][stats_tls_reason(
+		    endpoint_error(&s->client))]++;
 		log_info("conn %llu %s: TLS handshake failed: %s",
 		    (unsigned long long)s->id, s->peer,
 		    endpoint_error(&s->client));

@@ -107,8 +107,11 @@ session_free(struct session *s, const char *why)
 		log_debug("conn %llu %s: closed: %s", (unsigned long long)s->id,
 		    s->peer, why);
 	session_close_kind(s);
-	px->stats.st_bytes_from_clients += s->client.rbytes;
-	px->stats.st_bytes_to_clients += s->client.wbytes;
+	/* A scrape is no client. */
+	if (!s->metrics) {
+		px->stats.st_bytes_from_clients += s->client.rbytes;
+		px->stats.st_bytes_to_clients += s->client.wbytes;
+	}
 	ev_timer_stop(px->loop, &s->timer);
 	endpoint_close(px->loop, &s->client);
 	buf_free(&s->cbuf);

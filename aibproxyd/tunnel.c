@@ -127,6 +127,9 @@ tunnel_established(struct tunnel *t)
 		return;
 	}
 	buf_free(&t->dial.extra);
+	/* Established: refused and failed CONNECTs are not sessions. */
+	if (!t->forward)
+		s->px->stats.st_sessions_tunneled++;
 	t->server = dial_endpoint(&t->dial, tunnel_server_io, t);
 	t->st = T_RELAY;
 	t->outcome = "closed";
@@ -175,8 +178,7 @@ tunnel_start(struct session *s, struct tunnel_forward *fw)
 	if (fw != NULL) {
 		t->obuf = fw->head;
 		t->fwdbody = fw->body;
-	} else
-		s->px->stats.st_sessions_tunneled++;
+	}
 	session_become(s, &tunnel_ops, t);
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_connect));
 	/* No reading from the client until the destination answers. */

@@ -4,8 +4,11 @@
 #include <sys/prctl.h>
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "compat.h"
 
@@ -63,5 +66,94 @@ compat_splice(int from, int to, size_t len)
 {
 	errno = ENOSYS;
 	return (-1);
+}
+#endif
+
+#ifdef __linux__
+/*
+ * Linux: proc(5).  Counting the entries of /proc/PID/fd needs only
+ * read and search on the directory, which root has (it is the child's
+ * or root's, mode 0500), not ptrace access; statm and limits are
+ * readable by all (prlimit(2) would need CAP_SYS_RESOURCE, which a
+ * container or a service unit may not give).
+ */
+static int64_t
+compat_count_fds(pid_t pid)
+{
+	char		 path[64];
+	DIR		*d;
+	struct dirent	*de;
+	int64_t		 n = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	/* Our own count holds the directory being read. */
+	return (pid == getpid() && n > 0 ? n - 1 : n);
+}
+
+static int64_t
+compat_rss(pid_t pid)
+{
+	char		 path[64];
+	FILE		*f;
+	long long	 size, resident;
+	long		 page = sysconf(_SC_PAGESIZE);
+	int		 n;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	if (page <= 0 || (f = fopen(path, "re")) == NULL)
+		return (-1);
+	n = fscanf(f, "%lld %lld", &size, &resident);
+	fclose(f);
+	if (n != 2 || resident < 0 || resident > INT64_MAX / page)
+		return (-1);
+	return (resident * page);
+}
+
+/* The soft limit of "Max open files  1024  524288  files". */
+static int64_t
+compat_max_fds(pid_t pid)
+{
+	char		 path[64], line[256];
+	FILE		*f;
+	long long	 soft = -1;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Max open files ", 15) == 0) {
+			if (sscanf(line + 15, "%lld", &soft) != 1 || soft < 0)
+				soft = -1;	/* "unlimited" */
+			break;
+		}
+	fclose(f);
+	return (soft);
+}
+
+void
+compat_procinfo(pid_t pid, struct compat_procinfo *pi)
+{
+	pi->open_fds = compat_count_fds(pid);
+	pi->max_fds = compat_max_fds(pid);
+	pi->rss_bytes = compat_rss(pid);
+}
+#else
+/*
+ * Not written for other systems yet.  OpenBSD would take the resident
+ * size from sysctl(2) KERN_PROC_PID (kinfo_proc p_vm_rssize, in
+ * pages) and count descriptors with KERN_FILE_BYPID (root only, as
+ * fstat(1) does); another process's limit cannot be read there, but
+ * every child inherits the parent's own (getrlimit(2)).
+ */
+void
+compat_procinfo(pid_t pid, struct compat_procinfo *pi)
+{
+	pi->open_fds = pi->max_fds = pi->rss_bytes = -1;
 }
 #endif

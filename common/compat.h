@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 #include <sys/tree.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,7 +40,6 @@ int	 compat_nodump(void);
 /* Forbid the calling process from ever forking again. */
 int	 compat_noproc(void);
 
-#endif /* AIB_COMPAT_H */
 
 /*
  * Zero-copy relay between two sockets through a pipe (Linux splice(2)).
@@ -48,3 +48,17 @@ int	 compat_noproc(void);
  */
 int	 compat_pipe(int [2]);
 ssize_t	 compat_splice(int, int, size_t);
+
+/*
+ * What the parent reads of itself and of each child at a scrape: open
+ * descriptors, the descriptor limit (soft RLIMIT_NOFILE) and resident
+ * memory in bytes; -1 for what cannot be read.
+ */
+struct compat_procinfo {
+	int64_t		 open_fds;
+	int64_t		 max_fds;
+	int64_t		 rss_bytes;
+};
+void	 compat_procinfo(pid_t, struct compat_procinfo *);
+
+#endif /* AIB_COMPAT_H */

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 
 #include "compat.h"
 #include "stats.h"
@@ -102,6 +103,11 @@ stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
 	sum->st_auth_latency.sh_sum += add->st_auth_latency.sh_sum;
 	for (i = 0; i < REFUSED_MAX; i++)
 		sum->st_refused[i] += add->st_refused[i];
+	for (i = 0; i < TLSSTAGE_MAX; i++)
+		for (j = 0; j < TLSFAIL_MAX; j++)
+			sum->st_tls_fail[i][j] += add->st_tls_fail[i][j];
+	for (i = 0; i < AUTH407_MAX; i++)
+		sum->st_407[i] += add->st_407[i];
 	for (i = 0; i < add->st_nproviders && i < STATS_PROVIDERS_MAX; i++) {
 		a = &add->st_providers[i];
 		if ((s = stats_provider(sum, a->sp_name)) == NULL)
@@ -116,4 +122,67 @@ stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
 		s->sp_count += a->sp_count;
 		s->sp_sum += a->sp_sum;
 	}
+}
+
+/* Whether err holds text, in any case (strcasestr is a GNU extension). */
+static int
+stats_tls_match(const char *err, const char *text, size_t n)
+{
+	for (; *err != '\0'; err++)
+		if (strncasecmp(err, text, n) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * libtls reports a failed handshake as "handshake failed: " and
+ * OpenSSL's reason (ERR_error_string(3)), or an errno string.  A
+ * client that rejects our certificate says so with an alert (RFC 8446
+ * 6.2: unknown_ca, bad_certificate, certificate_unknown, ...), which
+ * OpenSSL names "tlsv1 alert unknown ca", "sslv3 alert bad
+ * certificate" and so on; one that shares no version or cipher with
+ * us gets or sends protocol_version or handshake_failure, and bytes
+ * that are not TLS at all end as "wrong version number" or "http
+ * request".  The first match wins.
+ */
+static const struct {
+	const char		*text;
+	enum stats_tls_fail	 reason;
+} stats_tls_texts[] = {
+	{ "unknown ca", TLSFAIL_UNTRUSTED },
+	{ "bad certificate", TLSFAIL_UNTRUSTED },
+	{ "certificate unknown", TLSFAIL_UNTRUSTED },
+	{ "unsupported certificate", TLSFAIL_UNTRUSTED },
+	{ "certificate expired", TLSFAIL_UNTRUSTED },
+	{ "certificate revoked", TLSFAIL_UNTRUSTED },
+	{ "access denied", TLSFAIL_UNTRUSTED },
+	{ "protocol version", TLSFAIL_PROTOCOL },
+	{ "unsupported protocol", TLSFAIL_PROTOCOL },
+	{ "version too low", TLSFAIL_PROTOCOL },
+	{ "no protocols available", TLSFAIL_PROTOCOL },
+	{ "no shared cipher", TLSFAIL_PROTOCOL },
+	{ "no suitable signature algorithm", TLSFAIL_PROTOCOL },
+	{ "alert handshake failure", TLSFAIL_PROTOCOL },
+	{ "inappropriate fallback", TLSFAIL_PROTOCOL },
+	{ "wrong version number", TLSFAIL_PROTOCOL },
+	{ "http request", TLSFAIL_PROTOCOL },
+	{ "unknown protocol", TLSFAIL_PROTOCOL },
+	{ "eof", TLSFAIL_CLOSED },
+	{ "connection reset", TLSFAIL_CLOSED },
+	{ "broken pipe", TLSFAIL_CLOSED },
+};
+
+enum stats_tls_fail
+stats_tls_reason(const char *err)
+{
+	size_t	 i, n;
+
+	if (err == NULL)
+		return (TLSFAIL_OTHER);
+	for (i = 0; i < nitems(stats_tls_texts); i++) {
+		n = strlen(stats_tls_texts[i].text);
+		if (stats_tls_match(err, stats_tls_texts[i].text, n))
+			return (stats_tls_texts[i].reason);
+	}
+	return (TLSFAIL_OTHER);
 }

@@ -67,6 +67,52 @@ enum stats_refusal {
 	REFUSED_MAX
 };
 
+/*
+ * Why a TLS handshake with a client failed (stats_tls_reason()): it
+ * does not trust our certificate (an unknown CA or bad certificate
+ * alert), no protocol version or cipher in common (or no TLS at all),
+ * the server name differs from the CONNECT, timeouts.handshake passed,
+ * the client hung up, or anything else.
+ */
+enum stats_tls_fail {
+	TLSFAIL_UNTRUSTED,
+	TLSFAIL_PROTOCOL,
+	TLSFAIL_SERVERNAME,
+	TLSFAIL_TIMEOUT,
+	TLSFAIL_CLOSED,
+	TLSFAIL_OTHER,
+	TLSFAIL_MAX
+};
+
+/* A TLS listener's own handshake, or an interception's inside CONNECT. */
+enum stats_tls_stage {
+	TLSSTAGE_LISTENER,
+	TLSSTAGE_INTERCEPT,
+	TLSSTAGE_MAX
+};
+
+/*
+ * Why a 407 was answered: no Proxy-Authorization, one that does not
+ * parse (or more than one), or credentials the bridge refused.
+ */
+enum stats_407 {
+	AUTH407_MISSING,
+	AUTH407_MALFORMED,
+	AUTH407_REFUSED,
+	AUTH407_MAX
+};
+
+/* One process's figures, read by the parent at a scrape (-1: unknown). */
+#define STATS_PROCS_MAX		(3 + 64)	/* parent, signer, resolver,
+						   AIB_WORKERS_MAX workers */
+struct stats_proc {
+	char			 spr_name[16];	/* "parent", "proxy 3" */
+	int64_t			 spr_open_fds;
+	int64_t			 spr_max_fds;
+	int64_t			 spr_rss_bytes;
+	uint64_t		 spr_restarts;	/* replaced after a death */
+};
+
 struct proxy_stats {
 	uint64_t		 st_sessions_mitm;
 	uint64_t		 st_sessions_tunneled;
@@ -78,10 +124,16 @@ struct proxy_stats {
 	struct stats_auth_row	 st_auth[STATS_AUTH_MAX];
 	struct stats_hist	 st_auth_latency;	/* bridge checks */
 	uint64_t		 st_refused[REFUSED_MAX];	/* by reason */
+	/* client TLS handshakes that failed, 407 answers */
+	uint64_t		 st_tls_fail[TLSSTAGE_MAX][TLSFAIL_MAX];
+	uint64_t		 st_407[AUTH407_MAX];
 	/* filled in by the parent */
 	uint64_t		 st_reloads;
 	uint64_t		 st_reload_failures;
 	int64_t			 st_last_reload_success;	/* Unix time */
+	int64_t			 st_ca_not_after;	/* Unix time; 0: unknown */
+	int32_t			 st_nprocs;
+	struct stats_proc	 st_procs[STATS_PROCS_MAX];
 	int32_t			 st_nproviders;
 	struct stats_provider	 st_providers[STATS_PROVIDERS_MAX];
 };
@@ -90,6 +142,8 @@ struct proxy_stats {
 struct stats_provider	*stats_provider(struct proxy_stats *, const char *);
 void			 stats_response(struct stats_provider *, int, double);
 void			 stats_latency(struct stats_hist *, double);
+/* The reason a client's TLS handshake failed, from libtls's error. */
+enum stats_tls_fail	 stats_tls_reason(const char *);
 /* sum += add, providers merged by name. */
 void			 stats_add(struct proxy_stats *,
 			    const struct proxy_stats *);

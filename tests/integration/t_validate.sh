@@ -160,6 +160,14 @@ check_eq "unavailable: 0" "$(dm unavailable bridge)" 0
 lat=$(val aibproxyd_auth_validation_seconds_count)
 check_eq "the validation latency histogram counted the 2 checks" \
     $((lat - lat0)) 2
+# The same sequence's 407s, by reason.
+d407() {
+	local k="aibproxyd_proxy_authentication_required_total{reason=\"$1\"}"
+	echo $(( $(val "$k") - $(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1])).get(sys.argv[2], -1)))' "$T/m0.json" "$k") ))
+}
+check_eq "407 refused by the bridge: 2" "$(d407 refused)" 2
+check_eq "407 missing: 1" "$(d407 missing)" 1
+check_eq "407 malformed: 1" "$(d407 malformed)" 1
 check "the earlier 429 and 503 were counted" \
     test "$(m throttled cache)" -ge 1 -a "$(m unavailable bridge)" -ge 1
 

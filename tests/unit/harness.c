@@ -126,7 +126,7 @@ wh_fake_parent(struct imsgev *iev, struct imsg *imsg)
 	if (imsg->hdr.type != IMSG_STATS_REQ)
 		return (-1);
 	h->nscrapes++;
-	h->px.stats.st_open_connections = h->px.nsessions;
+	metrics_gauges(&h->px);
 	imsgev_compose(&h->parent, IMSG_STATS_RES, imsg->hdr.peerid, -1,
 	    &h->px.stats, sizeof(h->px.stats));
 	return (0);

@@ -78,6 +78,7 @@ START_TEST(test_intercept_post)
 	    "\r\n{\"ok\":true}");
 	ck_assert_int_eq(c.clean, 1);
 	ck_assert_int_eq(W.nsigned, 1);
+	ck_assert_uint_eq(W.px.stats.st_sessions_mitm, 1);
 	/* The path without its query; whole messages counted. */
 	snprintf(want, sizeof(want), "provider " WH_PROVIDER " POST "
 	    "/v1/messages status 200 up %zu down %zu ", strlen(wh_post),
@@ -141,6 +142,8 @@ START_TEST(test_signer_refuses)
 	ck_assert_int_eq(c.handshake, -1);
 	ck_assert_str_eq(c.answer, wh_answer(502, "Bad Gateway", ""));
 	ck_assert_int_eq(W.nsigned, 1);
+	/* Refused before any TLS: no interception was established. */
+	ck_assert_uint_eq(W.px.stats.st_sessions_mitm, 0);
 	wh_done(&W);
 }
 END_TEST
@@ -365,6 +368,8 @@ START_TEST(test_tls_listener_silent)
 	ck_assert_int_eq(wh_read_eof(&W, &r, 1.0), 0);
 	ck_assert_uint_eq(r.len, 0);
 	ck_assert_double_ge(ev_time() - t0, 0.18);
+	ck_assert_uint_eq(W.px.stats.st_tls_fail[TLSSTAGE_LISTENER]
+	    [TLSFAIL_TIMEOUT], 1);
 	close(r.fd);
 	wh_done(&W);
 }

@@ -40,6 +40,7 @@ START_TEST(test_connect_407)
 	    "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n\r\n",
 	    AUTH_407);
 	ck_assert_int_eq(W.nsigned, 0);
+	ck_assert_uint_eq(W.px.stats.st_407[AUTH407_MISSING], 1);
 	wh_done(&W);
 }
 END_TEST
@@ -52,6 +53,8 @@ START_TEST(test_connect_407_bad)
 	    "CONNECT " WH_HOST ":443 HTTP/1.1\r\nHost: " WH_HOST ":443\r\n"
 	    "Proxy-Authorization: Basic !!!!\r\n\r\n",
 	    AUTH_407);
+	ck_assert_uint_eq(W.px.stats.st_407[AUTH407_MALFORMED], 1);
+	ck_assert_uint_eq(W.px.stats.st_407[AUTH407_MISSING], 0);
 	wh_done(&W);
 }
 END_TEST
@@ -108,7 +111,8 @@ START_TEST(test_metrics)
 	ck_assert_ptr_nonnull(body = strstr(r.got, "\r\n\r\n"));
 	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_connect_sessions_total"
 	    "{type=\"tunneled\"} 7\n"));
-	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_open_connections 1\n"));
+	/* The scrape itself is no client connection. */
+	ck_assert_ptr_nonnull(strstr(body, "\naibproxyd_open_connections 0\n"));
 	close(fd);
 	/* Only GET /metrics there. */
 	wh_exchange(&W, wh_client(&W),

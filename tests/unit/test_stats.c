@@ -139,6 +139,76 @@ START_TEST(test_add_refused)
 }
 END_TEST
 
+/* Handshake failures and 407s are summed cell by cell. */
+START_TEST(test_add_tls_407)
+{
+	static struct proxy_stats	 a, b, sum;
+	int				 i, j;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < TLSSTAGE_MAX; i++)
+		for (j = 0; j < TLSFAIL_MAX; j++) {
+			a.st_tls_fail[i][j] = 1 + i * TLSFAIL_MAX + j;
+			b.st_tls_fail[i][j] = 100;
+		}
+	for (i = 0; i < AUTH407_MAX; i++) {
+		a.st_407[i] = i + 1;
+		b.st_407[i] = 10 * (i + 1);
+	}
+	stats_add(&sum, &a);
+	stats_add(&sum, &b);
+	for (i = 0; i < TLSSTAGE_MAX; i++)
+		for (j = 0; j < TLSFAIL_MAX; j++)
+			ck_assert_uint_eq(sum.st_tls_fail[i][j],
+			    101 + i * TLSFAIL_MAX + j);
+	for (i = 0; i < AUTH407_MAX; i++)
+		ck_assert_uint_eq(sum.st_407[i], 11 * (i + 1));
+}
+END_TEST
+
+/*
+ * libtls's texts for failed server handshakes (OpenSSL 3 reasons as
+ * LibreTLS prints them; the first ones as seen from curl, openssl
+ * s_client and Python clients), and the reason each is counted under.
+ */
+static const struct {
+	const char		*err;
+	enum stats_tls_fail	 want;
+} tls_texts[] = {
+	{ "handshake failed: error:0A000418:SSL routines::tlsv1 alert "
+	    "unknown ca", TLSFAIL_UNTRUSTED },
+	{ "handshake failed: error:0A000412:SSL routines::sslv3 alert bad "
+	    "certificate", TLSFAIL_UNTRUSTED },
+	{ "handshake failed: error:0A000416:SSL routines::sslv3 alert "
+	    "certificate unknown", TLSFAIL_UNTRUSTED },
+	{ "handshake failed: error:0A00042E:SSL routines::tlsv1 alert "
+	    "protocol version", TLSFAIL_PROTOCOL },
+	{ "handshake failed: error:0A000102:SSL routines::unsupported "
+	    "protocol", TLSFAIL_PROTOCOL },
+	{ "handshake failed: error:0A0000C1:SSL routines::no shared cipher",
+	    TLSFAIL_PROTOCOL },
+	{ "handshake failed: error:0A00010B:SSL routines::wrong version "
+	    "number", TLSFAIL_PROTOCOL },
+	{ "handshake failed: error:0A00009C:SSL routines::http request",
+	    TLSFAIL_PROTOCOL },
+	{ "handshake failed: error:0A000126:SSL routines::unexpected eof "
+	    "while reading", TLSFAIL_CLOSED },
+	{ "handshake failed: Connection reset by peer", TLSFAIL_CLOSED },
+	{ "handshake failed: error:0A000438:SSL routines::tlsv1 alert "
+	    "internal error", TLSFAIL_OTHER },
+	{ "", TLSFAIL_OTHER },
+	{ NULL, TLSFAIL_OTHER },
+};
+
+START_TEST(test_tls_reason)
+{
+	ck_assert_int_eq(stats_tls_reason(tls_texts[_i].err),
+	    tls_texts[_i].want);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -153,6 +223,8 @@ main(void)
 	tcase_add_test(tc, test_no_code_for_no_response);
 	tcase_add_test(tc, test_add_merges_by_name);
 	tcase_add_test(tc, test_add_refused);
+	tcase_add_test(tc, test_add_tls_407);
+	tcase_add_loop_test(tc, test_tls_reason, 0, nitems(tls_texts));
 	suite_add_tcase(s, tc);
 	failed = unit_run(s);
 	return (failed != 0);

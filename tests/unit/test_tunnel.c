@@ -92,6 +92,7 @@ START_TEST(test_tunnel_echo)
 	fd = tunnel_connect("127.0.0.1", e.port);
 	tunnel_talk(fd, &e);
 	ck_assert_int_eq(W.nlookups, 0);
+	ck_assert_uint_eq(W.px.stats.st_sessions_tunneled, 1);
 	wh_done(&W);
 }
 END_TEST
@@ -256,6 +257,8 @@ START_TEST(test_tunnel_resolved_refused)
 	    "CONNECT nowhere.test:443 HTTP/1.1\r\nHost: nowhere.test:443\r\n"
 	    "\r\n", wh_answer(502, "Bad Gateway", ""));
 	ck_assert_int_eq(W.nlookups, 2);
+	/* Refused and failed CONNECTs are no sessions. */
+	ck_assert_uint_eq(W.px.stats.st_sessions_tunneled, 0);
 	wh_done(&W);
 }
 END_TEST

@@ -9,8 +9,9 @@
 #include "pages.h"
 #include "pem.h"
 #include "session.h"
+#include "setup.h"
 
-static void
+void
 page_send(struct session *s, const struct http_head *h, const char *type,
     const char *extra, const char *body, size_t len)
 {
@@ -38,6 +39,10 @@ page_serve(struct session *s, const struct http_head *h)
 	}
 	strlcpy(path, h->target, sizeof(path));
 	path[strcspn(path, "?")] = '\0';
+	if (strcmp(path, "/") == 0) {
+		setup_serve(s, h);
+		return;
+	}
 	if (strcmp(path, "/ca-cert.pem") == 0) {
 		if (pem_trust_anchor((const char *)s->conf->ca_cert,
 		    s->conf->ca_certlen, &pem, &len) == -1) {

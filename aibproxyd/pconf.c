@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pconf.h"
 #include "pem.h"
+#include "setup.h"
 
 static void
 proxy_listener_free(struct plistener *l)
@@ -193,6 +194,10 @@ proxy_conf_check(struct proxy_conf *pc, char *why, size_t len)
 
 	if (pc->ca_certlen == 0)
 		return (snprintf(why, len, "ca.cert: empty or unreadable"), -1);
+	if (setup_fingerprint(pc->ca_cert, pc->ca_certlen, pc->ca_fpr,
+	    sizeof(pc->ca_fpr)) == -1)
+		return (snprintf(why, len, "ca.cert: no certificate a client "
+		    "can be given"), -1);
 	if (!proxy_has_cert(pc->bridge_ca, pc->bridge_calen))
 		return (snprintf(why, len, "bridge.ca: no certificate in it"),
 		    -1);

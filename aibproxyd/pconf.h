@@ -15,6 +15,7 @@ struct proxy;
 #define PROXY_LISTEN_MAX	17	/* 16 listeners + metrics */
 #define PROXY_BUNDLE_MAX	(8 * 1024 * 1024)
 #define PROXY_PEM_MAX		(1024 * 1024)
+#define PROXY_FPR_LEN		96	/* SHA-256 as "AB:CD:...", NUL */
 
 struct plistener {
 	struct listen_config	 lc;
@@ -54,6 +55,7 @@ struct proxy_conf {
 	size_t			 upstream_calen;
 	uint8_t			*ca_cert;	/* the ca.cert file */
 	size_t			 ca_certlen;
+	char			 ca_fpr[PROXY_FPR_LEN];	/* what / shows */
 	int			 dumpfd;	/* log.dump_dir, or -1 */
 };
 

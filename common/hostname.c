@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,5 +218,39 @@ host_split_port(const char *in, char *host, size_t hostlen, int *port)
 		return (-1);
 	memcpy(host, start, len);
 	host[len] = '\0';
+	return (0);
+}
+
+int
+host_authority(const char *in, int defport, char *out, size_t outlen)
+{
+	char		 hp[AIB_HOSTNAME_MAX + 8], host[AIB_HOSTNAME_MAX + 1];
+	char		 name[AIB_HOSTNAME_MAX + 1];
+	const char	*rb;
+	struct in_addr	 in4;
+	int		 n, port;
+
+	if (in == NULL || out == NULL)
+		return (-1);
+	/* No port after the host (or after an IPv6 literal's bracket). */
+	rb = strrchr(in, ']');
+	if (strchr(rb != NULL ? rb : in, ':') == NULL)
+		n = snprintf(hp, sizeof(hp), "%s:%d", in, defport);
+	else
+		n = snprintf(hp, sizeof(hp), "%s", in);
+	if (n < 0 || (size_t)n >= sizeof(hp) ||
+	    host_split_port(hp, host, sizeof(host), &port) == -1)
+		return (-1);
+	/* host_split_port() took brackets only around an IPv6 literal. */
+	if (hp[0] == '[')
+		n = snprintf(out, outlen, "[%s]:%d", host, port);
+	else if (inet_pton(AF_INET, host, &in4) == 1)
+		n = snprintf(out, outlen, "%s:%d", host, port);
+	else if (host_canon(host, name, sizeof(name), NULL) == 0)
+		n = snprintf(out, outlen, "%s:%d", name, port);
+	else
+		return (-1);
+	if (n < 0 || (size_t)n >= outlen)
+		return (-1);
 	return (0);
 }

@@ -29,4 +29,14 @@ int	 host_is_ip(const char *);
  */
 int	 host_split_port(const char *, char *, size_t, int *);
 
+/*
+ * A Host header value (RFC 9110 7.2: uri-host [ ":" port ]) made safe
+ * to print back: a DNS name (as host_canon() makes it), a dotted-quad
+ * IPv4 address or a bracketed IPv6 address, with a port of 1..65535
+ * (the given default when there is none).  Writes "host:port" or
+ * "[v6]:port"; -1 for anything else, a name that reads as a number
+ * included.
+ */
+int	 host_authority(const char *, int, char *, size_t);
+
 #endif /* AIB_HOSTNAME_H */

@@ -591,6 +591,82 @@ http_token_in(const char *value, const char *tok)
 	}
 }
 
+/* s[0..n) without the blanks around it (RFC 9110 5.6.3 OWS). */
+static const char *
+ows_trim(const char *s, size_t *n)
+{
+	while (*n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		(*n)--;
+	}
+	while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+		(*n)--;
+	return (s);
+}
+
+/* A weight (RFC 9110 12.4.2) of zero: "0", "0." and up to 3 zeros. */
+static int
+weight_zero(const char *v, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || v[0] != '0')
+		return (0);
+	if (n == 1)
+		return (1);
+	if (v[1] != '.' || n > 5)
+		return (0);
+	for (i = 2; i < n; i++)
+		if (v[i] != '0')
+			return (0);
+	return (1);
+}
+
+/* One element of Accept: is it type, with a weight above zero? */
+static int
+accept_element(const char *s, size_t n, const char *type)
+{
+	const char	*semi, *p, *end = s + n;
+	size_t		 len;
+
+	semi = memchr(s, ';', n);
+	len = semi != NULL ? (size_t)(semi - s) : n;
+	s = ows_trim(s, &len);
+	if (len != strlen(type) || strncasecmp(s, type, len) != 0)
+		return (0);
+	while (semi != NULL) {
+		p = semi + 1;
+		semi = memchr(p, ';', (size_t)(end - p));
+		len = (size_t)((semi != NULL ? semi : end) - p);
+		p = ows_trim(p, &len);
+		if (len >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=' &&
+		    weight_zero(p + 2, len - 2))
+			return (0);
+	}
+	return (1);
+}
+
+int
+http_accepts(const struct http_head *h, const char *type)
+{
+	const char	*s, *e;
+	int		 i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		if (strcasecmp(h->headers[i].name, "Accept") != 0)
+			continue;
+		for (s = h->headers[i].value;; s = e + 1) {
+			if ((e = strchr(s, ',')) == NULL)
+				e = s + strlen(s);
+			if (accept_element(s, (size_t)(e - s), type))
+				return (1);
+			if (*e == '\0')
+				break;
+		}
+	}
+	return (0);
+}
+
 const char *
 http_status_text(int status)
 {

@@ -114,6 +114,13 @@ void		 http_body_init(struct http_body *, const struct http_head *);
 ssize_t		 http_body_feed(struct http_body *, const uint8_t *, size_t,
 		    const char **);
 
+/*
+ * Does an Accept field (RFC 9110 12.5.1) name this media type exactly,
+ * with a weight above zero?  Wildcards do not count: a browser names
+ * text/html, curl sends only the wildcard of every type.
+ */
+int		 http_accepts(const struct http_head *, const char *);
+
 /* RFC 9110 5.6.2 tchar; field-vchar, SP and HTAB (obs-text kept). */
 int		 http_tchar(unsigned char);
 int		 http_field_byte(unsigned char);

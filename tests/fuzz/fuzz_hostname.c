@@ -5,6 +5,8 @@
  * lower case, without the trailing dot, made of LDH labels of 1-63
  * octets, never an address; and an authority split into host and port
  * must be exactly what was written, and split the same way again.
+ * host_authority(), whose output the setup page prints, gives only
+ * bytes no markup or shell gives a meaning to, and is a fixed point.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 static void	 check_canon(const char *, const char *);
 static void	 check_split(const char *, const char *, int);
+static void	 check_authority(const char *);
 
 static void
 check_canon(const char *in, const char *out)
@@ -103,10 +106,24 @@ check_split(const char *in, const char *host, int port)
 	free(auth);
 }
 
+static void
+check_authority(const char *auth)
+{
+	char	 again[AIB_HOSTNAME_MAX + 16], host[AIB_HOSTNAME_MAX + 1];
+	int	 port;
+
+	FUZZ_ASSERT(strspn(auth, "abcdefghijklmnopqrstuvwxyzABCDEF"
+	    "0123456789.-:[]") == strlen(auth));
+	FUZZ_ASSERT(host_split_port(auth, host, sizeof(host), &port) == 0);
+	FUZZ_ASSERT(host_authority(auth, 1, again, sizeof(again)) == 0);
+	FUZZ_ASSERT(strcmp(again, auth) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char		 out[AIB_HOSTNAME_MAX + 1], host[AIB_HOSTNAME_MAX + 1];
+	char		 auth[AIB_HOSTNAME_MAX + 16];
 	char		*in;
 	const char	*why = NULL;
 	int		 port = 0;
@@ -118,6 +135,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(why != NULL);
 	if (host_split_port(in, host, sizeof(host), &port) == 0)
 		check_split(in, host, port);
+	if (host_authority(in, 80, auth, sizeof(auth)) == 0)
+		check_authority(auth);
 	free(in);
 	return (0);
 }

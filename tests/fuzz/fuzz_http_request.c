@@ -63,6 +63,9 @@ check_request(const struct http_head *h, const char *buf, size_t len)
 		    strpbrk(h->target, "/?@") == NULL);
 	if (h->minor == 0 && !h->close)
 		FUZZ_ASSERT(http_header(h, "Connection") != NULL);
+	/* The setup page's choice: only a request that names the type. */
+	if (http_accepts(h, "text/html"))
+		FUZZ_ASSERT(http_header(h, "Accept") != NULL);
 }
 
 /*

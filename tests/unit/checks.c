@@ -78,6 +78,18 @@ wh_tls_finish(struct wh *h, struct wh_tls *c)
 	wh_tls_join(c);
 }
 
+void
+wh_tls_direct(struct wh *h, struct wh_tls *c, const char *const *lines)
+{
+	wh_tls_listener(h);
+	wh_tls_prepare(c, lines, 0, 0);
+	c->listener_tls = 1;
+	c->connect = NULL;
+	wh_tls_start(c, wh_client(h));
+	wh_tls_finish(h, c);
+	ck_assert_int_eq(c->handshake, 0);
+}
+
 int
 wh_tls_ready(struct wh *h, void *arg)
 {

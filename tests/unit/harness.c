@@ -37,6 +37,7 @@
 #include "../../aibproxyd/pipes.h"
 #include "../../aibproxyd/request.h"
 #include "../../aibproxyd/session.h"
+#include "../../aibproxyd/setup.h"
 #include "../../aibproxyd/upstream.h"
 #include "../../aibproxyd/validate.h"
 #include "../../signerd/ca.h"
@@ -294,6 +295,10 @@ wh_conf(struct wh *h)
 	pc->cidrs[0].cc_addr[0] = 127;
 	pc->ncidrs = 1;
 	pc->bridge_calen = pc->ca_certlen = strlen(wh_ca_pem);
+	/* As proxy_conf_check() does for a configuration it is given. */
+	if (setup_fingerprint(pc->ca_cert, pc->ca_certlen, pc->ca_fpr,
+	    sizeof(pc->ca_fpr)) == -1)
+		abort();
 }
 
 void

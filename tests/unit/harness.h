@@ -238,6 +238,9 @@ void		 wh_tls_client(struct wh *, struct wh_tls *,
 		    const char *const *, double, int);
 /* Until the client is done and no session is left. */
 void		 wh_tls_finish(struct wh *, struct wh_tls *);
+/* The listener made TLS; lines sent inside it, no CONNECT; finished. */
+void		 wh_tls_direct(struct wh *, struct wh_tls *,
+		    const char *const *);
 int		 wh_tls_ready(struct wh *, void *);
 /* A megabyte and a bit, in a byte pattern that shows a lost, doubled
  * or reordered block. */

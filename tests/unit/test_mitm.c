@@ -263,13 +263,7 @@ START_TEST(test_tls_listener_healthz)
 	struct wh_tls	 c;
 
 	wh_init(&W);
-	wh_tls_listener(&W);
-	wh_tls_prepare(&c, lines, 0, 0);
-	c.listener_tls = 1;
-	c.connect = NULL;
-	wh_tls_start(&c, wh_client(&W));
-	wh_tls_finish(&W, &c);
-	ck_assert_int_eq(c.handshake, 0);
+	wh_tls_direct(&W, &c, lines);
 	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: text/plain\r\n"
 	    "Content-Length: 3\r\nConnection: close\r\n\r\nOK\n");

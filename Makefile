@@ -66,7 +66,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
 		   common/pem.c common/pkcs11_uri.c $(SANDBOX_SRC) \
-		   common/stats.c
+		   common/stats.c common/buildinfo.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
 		   aibproxyd/resolver.c \
@@ -79,7 +79,8 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
-		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
+		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
+		   aibproxyd/versions.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
@@ -136,7 +137,14 @@ $(O)/paths.h: FORCE
 	    "$(RUNDIR)/aibproxyd.pid" > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h
+# The version (etc/version.sh), rewritten only when it changes, so that
+# a build stays incremental: only common/buildinfo.c includes it.
+$(O)/version.h: FORCE
+	@mkdir -p $(O)
+	@printf '#define AIB_VERSION "%s"\n' "$$(sh etc/version.sh)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h $(O)/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -66,7 +66,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
 		   common/pem.c common/pkcs11_uri.c $(SANDBOX_SRC) \
-		   common/stats.c common/buildinfo.c
+		   common/stats.c common/buildinfo.c common/log_render.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
 		   aibproxyd/resolver.c \
@@ -85,7 +85,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox
+		   pkcs11 sandbox log
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -159,7 +159,7 @@ $(AIBPROXYD): $(PROXY_OBJS) $(LIBCOMMON)
 
 $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_P11) \
-	    $(LIB_CRYPTO) $(LIB_BSD) $(LIB_SECCOMP)
+	    $(LIB_CRYPTO) $(LIB_JSON) $(LIB_BSD) $(LIB_SECCOMP)
 
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
@@ -238,7 +238,8 @@ $(O)/fuzz/auth: $(O)/aibproxyd/auth.o
 $(O)/fuzz/%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/fuzz.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
-	    $(LIBCOMMON) $(LIB_TLS) $(LIB_YAML) $(LIB_EV) $(LIB_BSD) -lpthread
+	    $(LIBCOMMON) $(LIB_TLS) $(LIB_YAML) $(LIB_EV) $(LIB_JSON) \
+	    $(LIB_BSD) -lpthread
 # Kept, so that a rebuild after one edit recompiles one file.
 .SECONDARY: $(FUZZ_HARNESSES:%=$(O)/tests/fuzz/fuzz_%.o) \
 	    $(O)/tests/fuzz/fuzz.o

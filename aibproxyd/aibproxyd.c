@@ -46,7 +46,7 @@ main(int argc, char *argv[])
 		version();
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		usage(1);
-	while ((ch = getopt(argc, argv, "df:hI:nP:r:u:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hI:JnP:r:u:Vv")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -61,6 +61,10 @@ main(int argc, char *argv[])
 			    &errstr);
 			if (errstr != NULL)
 				errx(1, "-I %s: %s", optarg, errstr);
+			break;
+		case 'J':
+			/* A child's lines are JSON from the first (log.format). */
+			log_setformat(LOG_FORMAT_JSON);
 			break;
 		case 'n':
 			noaction = 1;

@@ -68,7 +68,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
 		   common/pem.c common/pkcs11_uri.c $(SANDBOX_SRC) \
-		   common/stats.c
+		   common/stats.c common/buildinfo.c common/log_render.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
 		   aibproxyd/parent_health.c \
@@ -84,12 +84,13 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
-		   aibproxyd/setup.c aibproxyd/setup_page.c
+		   aibproxyd/setup.c aibproxyd/setup_page.c \
+		   aibproxyd/versions.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup
+		   pkcs11 sandbox setup log
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -145,7 +146,14 @@ $(O)/paths.h: FORCE
 	    "$(RUNDIR)/aibproxyd.pid" > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h
+# The version (etc/version.sh), rewritten only when it changes, so that
+# a build stays incremental: only common/buildinfo.c includes it.
+$(O)/version.h: FORCE
+	@mkdir -p $(O)
+	@printf '#define AIB_VERSION "%s"\n' "$$(sh etc/version.sh)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(O)/%.o: %.c | $(O)/.deps-ok $(O)/paths.h $(O)/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -160,7 +168,7 @@ $(AIBPROXYD): $(PROXY_OBJS) $(LIBCOMMON)
 
 $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $(SIGNER_OBJS) $(LIBCOMMON) $(LIB_P11) \
-	    $(LIB_CRYPTO) $(LIB_BSD) $(LIB_SECCOMP)
+	    $(LIB_CRYPTO) $(LIB_JSON) $(LIB_BSD) $(LIB_SECCOMP)
 
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
@@ -240,7 +248,8 @@ $(O)/fuzz/auth: $(O)/aibproxyd/auth.o
 $(O)/fuzz/%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/fuzz.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) \
-	    $(LIBCOMMON) $(LIB_TLS) $(LIB_YAML) $(LIB_EV) $(LIB_BSD) -lpthread
+	    $(LIBCOMMON) $(LIB_TLS) $(LIB_YAML) $(LIB_EV) $(LIB_JSON) \
+	    $(LIB_BSD) -lpthread
 # Kept, so that a rebuild after one edit recompiles one file.
 .SECONDARY: $(FUZZ_HARNESSES:%=$(O)/tests/fuzz/fuzz_%.o) \
 	    $(O)/tests/fuzz/fuzz.o

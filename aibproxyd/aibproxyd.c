@@ -1,5 +1,5 @@
 /*
- * aibproxyd [-dnv] [-f file]: the parent.  The same binary, re-executed
+ * aibproxyd [-dhnVv] [-f file]: the parent.  The same binary, re-executed
  * by the parent with -P, is a proxy worker or the resolver.
  */
 #include <err.h>
@@ -11,12 +11,25 @@
 #include "aibproxyd.h"
 #include "config.h"
 #include "log.h"
+#include "versions.h"
+
+/* Asked for (-h): to standard output, success; a mistake: an error. */
+static __dead void
+usage(int asked)
+{
+	fprintf(asked ? stdout : stderr, "usage: %s [-dhnVv] [-f file]\n",
+	    getprogname());
+	exit(asked ? 0 : 1);
+}
 
 static __dead void
-usage(void)
+version(void)
 {
-	fprintf(stderr, "usage: %s [-dnv] [-f file]\n", getprogname());
-	exit(1);
+	struct buildinfo	 bi;
+
+	versions_proxy(&bi);
+	buildinfo_print(stdout, "aibproxyd", &bi);
+	exit(0);
 }
 
 int
@@ -28,7 +41,12 @@ main(int argc, char *argv[])
 	int			 ch, debug = 0, noaction = 0, verbose = 0;
 
 	memset(&co, 0, sizeof(co));
-	while ((ch = getopt(argc, argv, "df:I:nP:r:u:v")) != -1) {
+	/* The GNU spellings packagers and scripts try first. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		version();
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		usage(1);
+	while ((ch = getopt(argc, argv, "df:hI:JnP:r:u:Vv")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -36,11 +54,17 @@ main(int argc, char *argv[])
 		case 'f':
 			conffile = optarg;
 			break;
+		case 'h':
+			usage(1);
 		case 'I':
 			co.instance = strtonum(optarg, 0, AIB_WORKERS_MAX,
 			    &errstr);
 			if (errstr != NULL)
 				errx(1, "-I %s: %s", optarg, errstr);
+			break;
+		case 'J':
+			/* A child's lines are JSON from the first (log.format). */
+			log_setformat(LOG_FORMAT_JSON);
 			break;
 		case 'n':
 			noaction = 1;
@@ -54,15 +78,17 @@ main(int argc, char *argv[])
 		case 'u':
 			co.user = optarg;
 			break;
+		case 'V':
+			version();
 		case 'v':
 			verbose++;
 			break;
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 
 	if (title == NULL)
 		parent_main(conffile, debug, noaction, verbose);

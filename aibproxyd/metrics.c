@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "session.h"
 #include "stats.h"
+#include "versions.h"
 
 #define METRICS_PAGE_MAX	(1024 * 1024)
 #define P			METRICS_PREFIX
@@ -255,13 +256,36 @@ metrics_auth(struct buf *b, const struct proxy_stats *st)
 	    (unsigned long long)h->sh_count));
 }
 
+/*
+ * Always 1: the labels say which build and libraries are running
+ * (values that need no escaping: buildinfo.h).
+ */
+static int
+metrics_build_info(struct buf *b)
+{
+	struct buildinfo	 bi;
+	int			 i;
+
+	versions_proxy(&bi);
+	if (metrics_head(b, "build_info", "gauge", "The version of "
+	    "aibproxyd and of its libraries, as labels; always 1.") == -1 ||
+	    buf_printf(b, P "build_info{version=\"%s\"", bi.bi_version) == -1)
+		return (-1);
+	for (i = 0; i < bi.bi_nlibs; i++)
+		if (buf_printf(b, ",%s=\"%s\"", bi.bi_libs[i].name,
+		    bi.bi_libs[i].value) == -1)
+			return (-1);
+	return (buf_addstr(b, "} 1\n"));
+}
+
 static void
 metrics_answer(struct session *s, const struct proxy_stats *st)
 {
 	struct buf	 body;
 
 	buf_init(&body, METRICS_PAGE_MAX);
-	if (metrics_global(&body, st) == -1 ||
+	if (metrics_build_info(&body) == -1 ||
+	    metrics_global(&body, st) == -1 ||
 	    metrics_refused(&body, st) == -1 ||
 	    metrics_providers(&body, st) == -1 ||
 	    metrics_histograms(&body, st) == -1 ||

@@ -61,6 +61,7 @@ mitm_audit(struct mitm *m, const char *outcome)
 {
 	struct session		*s = m->s;
 	struct stats_provider	*sp;
+	struct audit		 au;
 	double			 secs = ev_now(s->px->loop) - m->t0;
 
 	m->inflight = 0;
@@ -72,13 +73,21 @@ mitm_audit(struct mitm *m, const char *outcome)
 		stats_response(sp, m->status, secs);
 	}
 	m->routed = 0;
-	log_info("request %s client %s provider %s %s %s status %d "
-	    "up %llu down %llu %.3fs token %s%s%s%s%s", m->reqid, s->peer,
-	    m->pv.pc_name, m->method, m->path, m->status,
-	    (unsigned long long)(m->cep->rbytes - m->up0),
-	    (unsigned long long)(m->cep->wbytes - m->down0),
-	    secs, s->tokenid[0] ? s->tokenid : "-", s->user[0] ? " user " :
-	    "", s->user, outcome ? ": " : "", outcome ? outcome : "");
+	memset(&au, 0, sizeof(au));
+	au.au_event = AUDIT_REQUEST;
+	au.au_request_id = m->reqid;
+	au.au_client = s->peer;
+	au.au_user = s->user;
+	au.au_token_id = s->tokenid;
+	au.au_provider = m->pv.pc_name;
+	au.au_method = m->method;
+	au.au_path = m->path;
+	au.au_status = m->status;
+	au.au_up = m->cep->rbytes - m->up0;
+	au.au_down = m->cep->wbytes - m->down0;
+	au.au_seconds = secs;
+	au.au_outcome = outcome;
+	log_audit(&au);
 }
 
 void
@@ -87,8 +96,8 @@ mitm_request_begin(struct mitm *m)
 	struct session	*s = m->s;
 
 	uuid4(m->reqid);
-	strlcpy(m->method, "-", sizeof(m->method));
-	strlcpy(m->path, "-", sizeof(m->path));
+	/* Not known until the head is read: "-" in the audit line. */
+	m->method[0] = m->path[0] = '\0';
 	m->t0 = ev_now(s->px->loop);
 	m->up0 = m->cep->rbytes - buf_len(&s->cbuf);
 	m->down0 = m->cep->wbytes;

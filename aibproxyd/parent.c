@@ -196,6 +196,7 @@ parent_acks_done(struct parent *p)
 	p->pending = NULL;
 	parent_close_unused_sockets(p);
 	log_setlevel(parent_loglevel(p, p->conf));
+	log_setformat(p->conf->logformat);
 	log_info("%s: %s, %d workers", p->state == PARENT_STARTING ?
 	    "started" : "reloaded", p->conf->path, p->nproxies);
 	if (p->state != PARENT_STARTING)
@@ -613,6 +614,7 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	p->nofile = nofile;
 	log_init(debug, LOG_DAEMON);
 	log_setlevel(parent_loglevel(p, conf));
+	log_setformat(conf->logformat);
 	p->readyfd = debug ? -1 : parent_daemonize();
 	parent_log_budget(p, was, fit);
 

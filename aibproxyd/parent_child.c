@@ -59,6 +59,9 @@ parent_child_argv(struct parent *p, struct child *c, char **argv,
 		argv[i++] = "-p";
 	if (p->debug)
 		argv[i++] = "-d";
+	/* Before its configuration arrives, a child logs as the parent. */
+	if (p->conf->logformat == LOG_FORMAT_JSON)
+		argv[i++] = "-J";
 	for (int v = 0; v < p->verbose && v < 3; v++)
 		argv[i++] = "-v";
 	argv[i] = NULL;

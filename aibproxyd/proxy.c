@@ -122,6 +122,7 @@ proxy_cfg_start(void)
 	proxy_env.staged = NULL;
 	validator_configure(proxy_env.validator, proxy_env.conf);
 	log_setlevel(proxy_env.conf->gc.gc_loglevel);
+	log_setformat(proxy_env.conf->gc.gc_logformat);
 	proxy_stats_providers(proxy_env.conf);
 	/* A new CA or provider list: new leaves for everyone. */
 	certs_reset(&proxy_env);

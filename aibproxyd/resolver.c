@@ -258,6 +258,7 @@ resolver_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if (imsg_get_data(imsg, &gc, sizeof(gc)) == -1)
 			return (-1);
 		log_setlevel(gc.gc_loglevel);
+		log_setformat(gc.gc_logformat);
 		return (0);
 	case IMSG_CFG_DONE:
 		/* Nothing of the resolver's can be refused. */

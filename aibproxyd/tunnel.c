@@ -53,18 +53,24 @@ static void
 tunnel_close(struct session *s)
 {
 	struct tunnel	*t = s->kind;
+	struct audit	 au;
 	int		 i;
 
 	/* Who it was, when credentials were given: egress has an owner. */
-	if (t->outcome != NULL)
-		log_info("%s %s -> %s:%d: %s, %llu bytes up, %llu down, "
-		    "%.3fs%s%s%s%s", t->forward ? "forward" : "tunnel",
-		    s->peer, s->host, s->port, t->outcome, t->server != NULL ?
-		    (unsigned long long)t->server->wbytes : 0ULL,
-		    (unsigned long long)s->client.wbytes,
-		    ev_now(s->px->loop) - s->started,
-		    s->tokenid[0] ? ", token " : "", s->tokenid,
-		    s->user[0] ? " user " : "", s->user);
+	if (t->outcome != NULL) {
+		memset(&au, 0, sizeof(au));
+		au.au_event = t->forward ? AUDIT_FORWARD : AUDIT_TUNNEL;
+		au.au_client = s->peer;
+		au.au_user = s->user;
+		au.au_token_id = s->tokenid;
+		au.au_host = s->host;
+		au.au_port = s->port;
+		au.au_up = t->server != NULL ? t->server->wbytes : 0;
+		au.au_down = s->client.wbytes;
+		au.au_seconds = ev_now(s->px->loop) - s->started;
+		au.au_outcome = t->outcome;
+		log_audit(&au);
+	}
 	for (i = 0; i < 2; i++)
 		if (t->pipes[i] != NULL)
 			pipe_put(s->px->pipes, t->pipes[i]);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/sha.h>
 
 #include "log.h"
@@ -98,13 +97,7 @@ validator_new(struct proxy *px)
 	TAILQ_INIT(&vd->lru);
 	RB_INIT(&vd->failures);
 	TAILQ_INIT(&vd->ages);
-	/*
-	 * jansson seeds its hash function at its first object by opening
-	 * /dev/urandom, which is not in the chroot and which the worker's
-	 * sandbox would kill it for: seed it now from getrandom(2).  Zero
-	 * would mean "seed yourself".
-	 */
-	json_object_seed(arc4random() | 1);
+	/* jansson's hash seed was set by log_init(), before the sandbox. */
 	return (vd);
 }
 

@@ -117,6 +117,7 @@ struct aib_config {
 	socklen_t		 metrics_sslen;
 
 	int			 loglevel;	/* enum log_level */
+	int			 logformat;	/* enum log_format */
 	char			 dump_dir[AIB_PATH_MAX];	/* "" = off */
 };
 

@@ -128,6 +128,7 @@ config_global(const struct aib_config *conf, struct global_config *gc)
 
 	memset(gc, 0, sizeof(*gc));
 	gc->gc_loglevel = conf->loglevel;
+	gc->gc_logformat = conf->logformat;
 	gc->gc_tunnel_auth = conf->tunnel_auth;
 	gc->gc_leaf_lifetime = conf->leaf_lifetime;
 	gc->gc_timeout_header = conf->timeout_header;

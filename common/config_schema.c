@@ -725,6 +725,19 @@ parse_log_level(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 }
 
 static void
+parse_log_format(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	static const char *const formats[] = { "text", "json" };
+	static const int	 values[] = { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+	struct aib_config	*conf = arg;
+	int			 f;
+
+	if ((f = cfg_word(ctx, it, formats, nitems(formats),
+	    "a log format (text or json)")) != -1)
+		conf->logformat = values[f];
+}
+
+static void
 parse_log_dump_dir(struct cfg_ctx *ctx, const struct cfg_item *it,
     void *arg)
 {
@@ -737,6 +750,7 @@ parse_log_dump_dir(struct cfg_ctx *ctx, const struct cfg_item *it,
 
 static const struct cfg_key log_keys[] = {
 	CFG_VALUE("level",	0, parse_log_level),
+	CFG_VALUE("format",	0, parse_log_format),
 	CFG_VALUE("dump_dir",	0, parse_log_dump_dir)
 };
 

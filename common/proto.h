@@ -93,6 +93,7 @@ struct port_range {
 /* IMSG_CFG_GLOBAL: settings every child may need. */
 struct global_config {
 	int32_t		 gc_loglevel;
+	int32_t		 gc_logformat;	/* enum log_format */
 	int32_t		 gc_tunnel_auth;	/* enum tunnel_auth */
 	uint32_t	 gc_leaf_lifetime;	/* seconds */
 	uint32_t	 gc_timeout_header;	/* milliseconds */

@@ -28,4 +28,11 @@ void	 sandbox_signer(int);
  */
 int	 sandbox_report(int, char *, size_t);
 
+/*
+ * The library the sandbox is built with, for -V: its name, and its
+ * version written to the buffer; NULL where there is none (OpenBSD's
+ * pledge is the kernel's).
+ */
+const char *sandbox_library(char *, size_t);
+
 #endif /* AIB_SANDBOX_H */

@@ -336,4 +336,13 @@ sandbox_report(int fd, char *buf, size_t len)
 	return (0);
 }
 
+const char *
+sandbox_library(char *buf, size_t len)
+{
+	const struct scmp_version	*v = seccomp_version();
+
+	(void)snprintf(buf, len, "%u.%u.%u", v->major, v->minor, v->micro);
+	return ("libseccomp");
+}
+
 #endif /* __linux__ */

@@ -62,4 +62,10 @@ sandbox_report(int fd, char *buf, size_t len)
 	return (-1);
 }
 
+const char *
+sandbox_library(char *buf, size_t len)
+{
+	return (NULL);
+}
+
 #endif /* __OpenBSD__ */

@@ -119,7 +119,7 @@ static void	signer_pkcs11_wait(void);
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: signerd [-dpv] -u user -r chroot\n"
+	fprintf(stderr, "usage: signerd [-dJpv] -u user -r chroot\n"
 	    "       signerd -n -c certname -k keyname\n");
 	exit(1);
 }
@@ -399,6 +399,7 @@ signer_start(void)
 	st->ca = NULL;
 	env.lifetime = st->gc.gc_leaf_lifetime;
 	log_setlevel(st->gc.gc_loglevel);
+	log_setformat(st->gc.gc_logformat);
 	staged_free();
 
 	log_info("signing for %zu provider host(s), leaves valid %u "
@@ -725,13 +726,16 @@ main(int argc, char *argv[])
 	const char	*certname = NULL, *keyname = NULL;
 	int		 ch, debug = 0, verbose = 0, configtest = 0;
 
-	while ((ch = getopt(argc, argv, "c:dk:npr:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dJk:npr:u:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			certname = optarg;
 			break;
 		case 'd':
 			debug = 1;
+			break;
+		case 'J':
+			log_setformat(LOG_FORMAT_JSON);
 			break;
 		case 'k':
 			keyname = optarg;

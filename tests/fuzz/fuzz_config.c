@@ -218,6 +218,8 @@ check_conf(const struct aib_config *c)
 		check_sa(&c->metrics_ss, c->metrics_sslen);
 	FUZZ_ASSERT(c->loglevel >= LOG_LEVEL_ERROR &&
 	    c->loglevel <= LOG_LEVEL_DEBUG);
+	FUZZ_ASSERT(c->logformat == LOG_FORMAT_TEXT ||
+	    c->logformat == LOG_FORMAT_JSON);
 	FUZZ_ASSERT(TERMINATED(c->dump_dir));
 	FUZZ_ASSERT(c->dump_dir[0] == '\0' || c->dump_dir[0] == '/');
 
@@ -226,6 +228,7 @@ check_conf(const struct aib_config *c)
 	FUZZ_ASSERT(gc.gc_nports == c->nports);
 	FUZZ_ASSERT(gc.gc_header_bytes == c->header_bytes);
 	FUZZ_ASSERT(gc.gc_timeout_header == c->timeout_header);
+	FUZZ_ASSERT(gc.gc_logformat == c->logformat);
 	for (i = 0; i < c->nports; i++)
 		FUZZ_ASSERT(gc.gc_ports[i].pr_lo == c->ports[i].pr_lo &&
 		    gc.gc_ports[i].pr_hi == c->ports[i].pr_hi);

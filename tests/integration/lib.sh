@@ -111,7 +111,8 @@ start_daemon() {
 	DAEMON_PID=$!
 	local i
 	for i in $(seq 1 100); do
-		grep -q 'parent: started' "$LOG" && return 0
+		# Text, or the same with log.format: json.
+		grep -qE 'parent: started|"msg":"started: ' "$LOG" && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done

@@ -252,6 +252,7 @@ START_TEST(test_minimal)
 	ck_assert_int_eq(conf->metrics, 0);
 	ck_assert_str_eq(conf->metrics_address, "");
 	ck_assert_int_eq(conf->loglevel, LOG_LEVEL_INFO);
+	ck_assert_int_eq(conf->logformat, LOG_FORMAT_TEXT);
 	ck_assert_str_eq(conf->dump_dir, "");
 	config_free(conf);
 }
@@ -310,7 +311,8 @@ static const char full_text[] =
 	"  listen: \"[::]:9464\"\n"				/* 50 */
 	"log:\n"
 	"  level: debug\n"
-	"  dump_dir: /var/log/aibproxyd/dump\n";
+	"  dump_dir: /var/log/aibproxyd/dump\n"
+	"  format: json\n";
 
 static void
 check_provider(const struct provider_conf *pr, const char *name,
@@ -443,6 +445,7 @@ START_TEST(test_full)
 	ck_assert_str_eq(conf->metrics_address, "[::]:9464");
 	check_sa(&conf->metrics_ss, conf->metrics_sslen, AF_INET6, "::", 9464);
 	ck_assert_int_eq(conf->loglevel, LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(conf->logformat, LOG_FORMAT_JSON);
 	ck_assert_str_eq(conf->dump_dir, "/var/log/aibproxyd/dump");
 	config_free(conf);
 }
@@ -488,6 +491,7 @@ START_TEST(test_global)
 	conf = load_good(full_text);
 	config_global(conf, &gc);
 	ck_assert_int_eq(gc.gc_loglevel, LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(gc.gc_logformat, LOG_FORMAT_JSON);
 	ck_assert_int_eq(gc.gc_tunnel_auth, TUNNEL_AUTH_TOKEN);
 	ck_assert_uint_eq(gc.gc_leaf_lifetime, 36 * 3600);
 	ck_assert_uint_eq(gc.gc_timeout_header, 1500);
@@ -509,6 +513,7 @@ START_TEST(test_global)
 	conf = load_good(REQ);
 	config_global(conf, &gc);
 	ck_assert_int_eq(gc.gc_loglevel, LOG_LEVEL_INFO);
+	ck_assert_int_eq(gc.gc_logformat, LOG_FORMAT_TEXT);
 	ck_assert_int_eq(gc.gc_tunnel_auth, TUNNEL_AUTH_OPEN);
 	ck_assert_uint_eq(gc.gc_leaf_lifetime, 604800);
 	ck_assert_uint_eq(gc.gc_timeout_idle, 300000);
@@ -643,6 +648,7 @@ START_TEST(test_sample)
 	ck_assert_int_eq(conf->metrics, 1);
 	ck_assert_str_eq(conf->metrics_address, "127.0.0.1:9464");
 	ck_assert_int_eq(conf->loglevel, LOG_LEVEL_INFO);
+	ck_assert_int_eq(conf->logformat, LOG_FORMAT_TEXT);
 	ck_assert_str_eq(conf->dump_dir, "");
 	config_free(conf);
 }
@@ -1436,6 +1442,11 @@ static const struct {
 	{ "log level", REQ "log:\n  level: loud\n",
 	    { "x.yaml:10: log.level: \"loud\" is not a log level (error, "
 	    "warning, info or debug)", NULL } },
+	{ "log format", REQ "log:\n  format: JSON\n",
+	    { "x.yaml:10: log.format: \"JSON\" is not a log format (text or "
+	    "json)", NULL } },
+	{ "log format list", REQ "log:\n  format: [json]\n",
+	    { "x.yaml:10: log.format: expected a value", NULL } },
 	{ "relative dump_dir", REQ "log:\n  dump_dir: dump\n",
 	    { "x.yaml:10: log.dump_dir: \"dump\" is not an absolute path",
 	    NULL } },

@@ -1,0 +1,190 @@
+/*
+ * What a log line says, apart from where it goes (log.c): the text of
+ * an audit event, and any line as one JSON object built with jansson,
+ * which escapes what came from the network (a path with quotes or
+ * control bytes) as RFC 8259 requires.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "log.h"
+
+/* The text lines' placeholder for what is not known. */
+static const char *
+text_or(const char *s, const char *none)
+{
+	return (s != NULL && s[0] != '\0' ? s : none);
+}
+
+/*
+ * The lines as they always were (aibproxyd(8) LOGGING quotes them;
+ * tests match them): one for an intercepted request, one for a tunnel
+ * or forwarded request.
+ */
+int
+log_audit_text(const struct audit *au, char *buf, size_t len)
+{
+	const char	*user = text_or(au->au_user, "");
+	const char	*tokenid = text_or(au->au_token_id, "");
+	const char	*outcome = text_or(au->au_outcome, "");
+	int		 n;
+
+	if (au->au_event == AUDIT_REQUEST)
+		n = snprintf(buf, len, "request %s client %s provider %s "
+		    "%s %s status %d up %llu down %llu %.3fs token %s%s%s%s%s",
+		    text_or(au->au_request_id, "-"), text_or(au->au_client,
+		    "-"), text_or(au->au_provider, "-"),
+		    text_or(au->au_method, "-"), text_or(au->au_path, "-"),
+		    au->au_status, au->au_up, au->au_down, au->au_seconds,
+		    text_or(tokenid, "-"), user[0] ? " user " : "", user,
+		    outcome[0] ? ": " : "", outcome);
+	else
+		n = snprintf(buf, len, "%s %s -> %s:%d: %s, %llu bytes up, "
+		    "%llu down, %.3fs%s%s%s%s", au->au_event == AUDIT_FORWARD ?
+		    "forward" : "tunnel", text_or(au->au_client, "-"),
+		    text_or(au->au_host, "-"), au->au_port, outcome,
+		    au->au_up, au->au_down, au->au_seconds,
+		    tokenid[0] ? ", token " : "", tokenid,
+		    user[0] ? " user " : "", user);
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+static const char *
+level_name(int pri)
+{
+	switch (pri) {
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+		return ("critical");
+	case LOG_ERR:
+		return ("error");
+	case LOG_WARNING:
+		return ("warning");
+	case LOG_NOTICE:
+		return ("notice");
+	case LOG_INFO:
+		return ("info");
+	default:
+		return ("debug");
+	}
+}
+
+/*
+ * A JSON string: text that is not UTF-8 (bytes from the network)
+ * loses each byte past ASCII to '?' rather than the whole line.  NULL
+ * or "" is null where nullable says it may be.
+ */
+static json_t *
+json_text(const char *s, int nullable)
+{
+	json_t	*j;
+	char	*copy, *p;
+
+	if (s == NULL || (nullable && s[0] == '\0'))
+		return (nullable ? json_null() : json_string(""));
+	if ((j = json_string(s)) != NULL)
+		return (j);
+	if ((copy = strdup(s)) == NULL)
+		return (NULL);
+	for (p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return (j);
+}
+
+/* RFC 3339, UTC, milliseconds: 2026-11-29T14:20:59.123Z */
+static json_t *
+json_time(const struct timespec *ts)
+{
+	struct tm	 tm;
+	char		 when[40];
+	size_t		 n;
+
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
+	    (n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm)) == 0)
+		return (NULL);
+	(void)snprintf(when + n, sizeof(when) - n, ".%03ldZ",
+	    ts->tv_nsec / 1000000);
+	return (json_string(when));
+}
+
+/* host:port, an IPv6 address in brackets (RFC 3986, 3.2.2). */
+static json_t *
+json_destination(const struct audit *au)
+{
+	const char	*h = au->au_host;
+	int		 v6;
+
+	if (au->au_event == AUDIT_REQUEST || h == NULL || h[0] == '\0')
+		return (json_null());
+	v6 = strchr(h, ':') != NULL && h[0] != '[';
+	return (json_sprintf(v6 ? "[%s]:%d" : "%s:%d", h, au->au_port));
+}
+
+/* The audit fields, every one on every audit event; see aibproxyd(8). */
+static int
+json_audit(json_t *o, const struct audit *au)
+{
+	int	 req = au->au_event == AUDIT_REQUEST, rc = 0;
+
+	rc |= json_object_set_new(o, "request_id",
+	    json_text(req ? au->au_request_id : NULL, 1));
+	rc |= json_object_set_new(o, "client", json_text(au->au_client, 1));
+	rc |= json_object_set_new(o, "user", json_text(au->au_user, 1));
+	rc |= json_object_set_new(o, "token_id",
+	    json_text(au->au_token_id, 1));
+	rc |= json_object_set_new(o, "provider",
+	    json_text(req ? au->au_provider : NULL, 1));
+	rc |= json_object_set_new(o, "method",
+	    json_text(req ? au->au_method : NULL, 1));
+	rc |= json_object_set_new(o, "path",
+	    json_text(req ? au->au_path : NULL, 1));
+	rc |= json_object_set_new(o, "status",
+	    req ? json_integer(au->au_status) : json_null());
+	rc |= json_object_set_new(o, "destination", json_destination(au));
+	rc |= json_object_set_new(o, "bytes_up", json_integer(au->au_up));
+	rc |= json_object_set_new(o, "bytes_down",
+	    json_integer(au->au_down));
+	rc |= json_object_set_new(o, "duration_ms",
+	    json_integer((json_int_t)(au->au_seconds * 1000.0 + 0.5)));
+	rc |= json_object_set_new(o, "outcome", json_text(req &&
+	    au->au_outcome == NULL ? "completed" : au->au_outcome, 0));
+	return (rc != 0 ? -1 : 0);
+}
+
+char *
+log_json(int pri, const struct timespec *ts, const char *proc, int pid,
+    const char *msg, const struct audit *au)
+{
+	static const char *const events[] = {
+		[AUDIT_REQUEST] = "request",
+		[AUDIT_TUNNEL] = "tunnel",
+		[AUDIT_FORWARD] = "forward"
+	};
+	json_t	*o;
+	char	*line = NULL;
+	int	 rc = 0;
+
+	if ((o = json_object()) == NULL)
+		return (NULL);
+	/* json_object_set_new() takes a NULL value as a failure. */
+	rc |= json_object_set_new(o, "time", json_time(ts));
+	rc |= json_object_set_new(o, "level", json_string(level_name(pri)));
+	rc |= json_object_set_new(o, "process", json_text(proc, 0));
+	rc |= json_object_set_new(o, "pid", json_integer(pid));
+	rc |= json_object_set_new(o, "event", json_string(au == NULL ?
+	    "message" : events[au->au_event]));
+	rc |= json_object_set_new(o, "msg", json_text(msg, 0));
+	if (rc == 0 && (au == NULL || json_audit(o, au) == 0))
+		line = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return (line);
+}

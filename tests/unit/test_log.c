@@ -1,0 +1,303 @@
+/*
+ * The log renderers (log_render.c): the text of each audit event as
+ * its line has always read, and the same record as one JSON object
+ * with every documented field, whatever bytes the network put in it;
+ * then a line through log_audit() to stderr, as -d writes it.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "unit.h"
+
+static const struct timespec	 ts = { 1764000000, 123456789 };
+
+static const struct {
+	struct audit	 au;
+	const char	*text;
+} records[] = {
+	{ { .au_event = AUDIT_REQUEST,
+	    .au_request_id = "1ca20a8e-eb4f-4390-85b6-7df5b30c7508",
+	    .au_client = "192.0.2.10:51234", .au_token_id = "a1b2c3d4e5",
+	    .au_provider = "anthropic", .au_method = "POST",
+	    .au_path = "/v1/messages", .au_status = 200, .au_up = 1432,
+	    .au_down = 18920, .au_seconds = 2.5171 },
+	  "request 1ca20a8e-eb4f-4390-85b6-7df5b30c7508 client "
+	  "192.0.2.10:51234 provider anthropic POST /v1/messages status 200 "
+	  "up 1432 down 18920 2.517s token a1b2c3d4e5" },
+	{ { .au_event = AUDIT_REQUEST, .au_request_id = "5d0c",
+	    .au_client = "192.0.2.10:51234", .au_token_id = "a1b2c3d4e5",
+	    .au_user = "alice", .au_provider = "openai", .au_method = "POST",
+	    .au_path = "/v1/chat", .au_status = 502, .au_up = 10,
+	    .au_down = 512, .au_seconds = 0.21,
+	    .au_outcome = "bad response body from the bridge" },
+	  "request 5d0c client 192.0.2.10:51234 provider openai POST "
+	  "/v1/chat status 502 up 10 down 512 0.210s token a1b2c3d4e5 user "
+	  "alice: bad response body from the bridge" },
+	/* No head: method and path unknown; no credentials. */
+	{ { .au_event = AUDIT_REQUEST, .au_request_id = "5d0c",
+	    .au_client = "[::1]:4000", .au_provider = "anthropic",
+	    .au_method = "", .au_path = "", .au_status = 408, .au_up = 61,
+	    .au_down = 97, .au_seconds = 10.0005,
+	    .au_outcome = "connection closed" },
+	  "request 5d0c client [::1]:4000 provider anthropic - - status 408 "
+	  "up 61 down 97 10.001s token -: connection closed" },
+	{ { .au_event = AUDIT_TUNNEL, .au_client = "192.0.2.10:51240",
+	    .au_host = "github.com", .au_port = 443, .au_up = 5120,
+	    .au_down = 73406, .au_seconds = 3.002, .au_outcome = "closed" },
+	  "tunnel 192.0.2.10:51240 -> github.com:443: closed, 5120 bytes up, "
+	  "73406 down, 3.002s" },
+	{ { .au_event = AUDIT_FORWARD, .au_client = "192.0.2.10:51241",
+	    .au_host = "2001:db8::1", .au_port = 80, .au_token_id = "abc",
+	    .au_user = "bob", .au_outcome = "blocked" },
+	  "forward 192.0.2.10:51241 -> 2001:db8::1:80: blocked, 0 bytes up, "
+	  "0 down, 0.000s, token abc user bob" },
+};
+
+static json_t *
+parse(const char *line)
+{
+	json_error_t	 err;
+	json_t		*j;
+
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_null(strchr(line, '\n'));
+	j = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(j != NULL, "not JSON (%s): %s", err.text, line);
+	ck_assert(json_is_object(j));
+	return (j);
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	ck_assert_msg(v != NULL, "no %s", key);
+	return (json_is_null(v) ? NULL : json_string_value(v));
+}
+
+static json_int_t
+num(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+	return (json_integer_value(v));
+}
+
+/* A documented string field: this value, or null for none. */
+static void
+check_str(json_t *o, const char *key, const char *want)
+{
+	const char	*got = str(o, key);
+
+	if (want == NULL || want[0] == '\0')
+		ck_assert_msg(json_is_null(json_object_get(o, key)),
+		    "%s: null expected", key);
+	else
+		ck_assert_str_eq(got, want);
+}
+
+START_TEST(test_audit_text)
+{
+	char	 buf[2048];
+
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, sizeof(buf)),
+	    0);
+	ck_assert_str_eq(buf, records[_i].text);
+}
+END_TEST
+
+/* The same record as JSON: every audit field, typed. */
+START_TEST(test_audit_json)
+{
+	const struct audit	*au = &records[_i].au;
+	int			 req = au->au_event == AUDIT_REQUEST;
+	char			*line, dest[300];
+	json_t			*o;
+
+	line = log_json(LOG_INFO, &ts, "proxy 0", 42, records[_i].text, au);
+	o = parse(line);
+	ck_assert_str_eq(str(o, "time"), "2025-11-24T16:00:00.123Z");
+	ck_assert_str_eq(str(o, "level"), "info");
+	ck_assert_str_eq(str(o, "process"), "proxy 0");
+	ck_assert_int_eq(num(o, "pid"), 42);
+	ck_assert_str_eq(str(o, "event"), req ? "request" :
+	    au->au_event == AUDIT_TUNNEL ? "tunnel" : "forward");
+	ck_assert_str_eq(str(o, "msg"), records[_i].text);
+	check_str(o, "request_id", au->au_request_id);
+	check_str(o, "client", au->au_client);
+	check_str(o, "user", au->au_user);
+	check_str(o, "token_id", au->au_token_id);
+	check_str(o, "provider", au->au_provider);
+	check_str(o, "method", au->au_method);
+	check_str(o, "path", au->au_path);
+	if (req)
+		ck_assert_int_eq(num(o, "status"), au->au_status);
+	else
+		ck_assert(json_is_null(json_object_get(o, "status")));
+	(void)snprintf(dest, sizeof(dest), strchr(au->au_host ?
+	    au->au_host : "", ':') ? "[%s]:%d" : "%s:%d", au->au_host,
+	    au->au_port);
+	check_str(o, "destination", req ? NULL : dest);
+	ck_assert_int_eq(num(o, "bytes_up"), au->au_up);
+	ck_assert_int_eq(num(o, "bytes_down"), au->au_down);
+	ck_assert_int_eq(num(o, "duration_ms"),
+	    (json_int_t)(au->au_seconds * 1000 + 0.5));
+	ck_assert_str_eq(str(o, "outcome"), au->au_outcome != NULL ?
+	    au->au_outcome : "completed");
+	/* Those and no others: the documented set. */
+	ck_assert_int_eq(json_object_size(o), 19);
+	json_decref(o);
+	free(line);
+}
+END_TEST
+
+/* The field names and their order, as aibproxyd(8) documents them. */
+START_TEST(test_json_exact)
+{
+	char	*line;
+
+	line = log_json(LOG_INFO, &ts, "proxy 1", 7, "m", &records[3].au);
+	ck_assert_str_eq(line, "{\"time\":\"2025-11-24T16:00:00.123Z\","
+	    "\"level\":\"info\",\"process\":\"proxy 1\",\"pid\":7,"
+	    "\"event\":\"tunnel\",\"msg\":\"m\",\"request_id\":null,"
+	    "\"client\":\"192.0.2.10:51240\",\"user\":null,\"token_id\":null,"
+	    "\"provider\":null,\"method\":null,\"path\":null,\"status\":null,"
+	    "\"destination\":\"github.com:443\",\"bytes_up\":5120,"
+	    "\"bytes_down\":73406,\"duration_ms\":3002,"
+	    "\"outcome\":\"closed\"}");
+	free(line);
+	line = log_json(LOG_WARNING, &ts, "parent", 1, "reload refused",
+	    NULL);
+	ck_assert_str_eq(line, "{\"time\":\"2025-11-24T16:00:00.123Z\","
+	    "\"level\":\"warning\",\"process\":\"parent\",\"pid\":1,"
+	    "\"event\":\"message\",\"msg\":\"reload refused\"}");
+	free(line);
+}
+END_TEST
+
+/* What a client can put in a path or a user name stays one object. */
+static const struct {
+	const char	*in;
+	const char	*out;	/* the string the JSON holds */
+} hostile[] = {
+	{ "/v1/\"quoted\"", "/v1/\"quoted\"" },
+	{ "/a\\b", "/a\\b" },
+	{ "/ctl\x01\x1f\x7f\t\r\nend", "/ctl\x01\x1f\x7f\t\r\nend" },
+	{ "/\"}, \"status\": 1, \"x\": {\"", "/\"}, \"status\": 1, \"x\": {\"" },
+	{ "/caf\xc3\xa9", "/caf\xc3\xa9" },		/* UTF-8: kept */
+	{ "/bad\xff\xc3x", "/bad??x" },		/* not UTF-8 */
+};
+
+START_TEST(test_json_hostile)
+{
+	struct audit	 au = records[0].au;
+	char		*line;
+	json_t		*o;
+
+	au.au_path = hostile[_i].in;
+	au.au_user = hostile[_i].in;
+	line = log_json(LOG_INFO, &ts, "proxy 0", 1, hostile[_i].in, &au);
+	o = parse(line);
+	ck_assert_str_eq(str(o, "path"), hostile[_i].out);
+	ck_assert_str_eq(str(o, "user"), hostile[_i].out);
+	ck_assert_str_eq(str(o, "msg"), hostile[_i].out);
+	ck_assert_int_eq(num(o, "status"), 200);
+	ck_assert_int_eq(json_object_size(o), 19);
+	json_decref(o);
+	free(line);
+}
+END_TEST
+
+static const struct {
+	int		 pri;
+	const char	*level;
+} levels[] = {
+	{ LOG_CRIT, "critical" }, { LOG_ERR, "error" },
+	{ LOG_WARNING, "warning" }, { LOG_NOTICE, "notice" },
+	{ LOG_INFO, "info" }, { LOG_DEBUG, "debug" },
+};
+
+START_TEST(test_json_levels)
+{
+	char	*line;
+	json_t	*o;
+
+	line = log_json(levels[_i].pri, &ts, "signer", 1, "x", NULL);
+	o = parse(line);
+	ck_assert_str_eq(str(o, "level"), levels[_i].level);
+	json_decref(o);
+	free(line);
+}
+END_TEST
+
+/*
+ * Through log.c to stderr (-d): text as it always was before the
+ * format is set, then one JSON object per line.
+ */
+START_TEST(test_emit_stderr)
+{
+	char	 buf[8192], *nl;
+	ssize_t	 n;
+	size_t	 got = 0;
+	int	 fds[2];
+	json_t	*o;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ne(dup2(fds[1], STDERR_FILENO), -1);
+	close(fds[1]);
+	log_init(1, LOG_DAEMON);
+	log_procinit("proxy 3");
+	log_setlevel(LOG_LEVEL_INFO);
+	log_audit(&records[3].au);
+	log_setformat(LOG_FORMAT_JSON);
+	log_audit(&records[0].au);
+	log_warnx("a \"quoted\" warning");
+	log_debug("not wanted at info");
+	close(STDERR_FILENO);
+	while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	nl = strchr(buf, '\n');
+	ck_assert_ptr_nonnull(nl);
+	*nl = '\0';
+	ck_assert_msg(strstr(buf, ": proxy 3: tunnel 192.0.2.10:51240 -> ")
+	    != NULL && strncmp(buf, "aibproxyd[", 10) == 0, "%s", buf);
+	o = parse(strtok(nl + 1, "\n"));
+	ck_assert_str_eq(str(o, "event"), "request");
+	ck_assert_str_eq(str(o, "process"), "proxy 3");
+	ck_assert_int_eq(num(o, "pid"), getpid());
+	ck_assert_str_eq(str(o, "msg"), records[0].text);
+	json_decref(o);
+	o = parse(strtok(NULL, "\n"));
+	ck_assert_str_eq(str(o, "event"), "message");
+	ck_assert_str_eq(str(o, "level"), "warning");
+	ck_assert_str_eq(str(o, "msg"), "a \"quoted\" warning");
+	json_decref(o);
+	ck_assert_ptr_null(strtok(NULL, "\n"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("log");
+	TCase	*tc = tcase_create("log");
+
+	tcase_add_loop_test(tc, test_audit_text, 0, nitems(records));
+	tcase_add_loop_test(tc, test_audit_json, 0, nitems(records));
+	tcase_add_test(tc, test_json_exact);
+	tcase_add_loop_test(tc, test_json_hostile, 0, nitems(hostile));
+	tcase_add_loop_test(tc, test_json_levels, 0, nitems(levels));
+	tcase_add_test(tc, test_emit_stderr);
+	suite_add_tcase(s, tc);
+	return (unit_run(s) != 0);
+}

@@ -83,7 +83,8 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/dial.c aibproxyd/dns.c aibproxyd/endpoint.c \
 		   aibproxyd/certs.c aibproxyd/policy.c aibproxyd/auth.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
-		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c
+		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
+		   aibproxyd/stop.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \

@@ -110,12 +110,13 @@ SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 # prometheus: promtool, which checks and tests the shipped alert rules
 # offline (lint); nothing here starts its server.  python3-yaml: reading
 # those rules in t_metrics_alerts.sh.
+# haproxy: the load balancer of t_fleet.sh's rolling restart.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
 		   mandoc openssl ca-certificates curl python3 procps \
 		   iproute2 squid-openssl libp11-dev softhsm2 opensc \
 		   libengine-pkcs11-openssl libseccomp-dev prometheus \
-		   python3-yaml
+		   python3-yaml haproxy
 
 BENCH_PKGS	 = hey nginx-light curl python3
 

@@ -38,12 +38,7 @@ check_eq "/readyz answers 200 while serving" "$(page /readyz)" 200
 check_eq "and says so" "$(curl -sS -m 5 "http://$P/readyz")" ready
 
 # A keep-alive connection with one request served before the signal.
-rm -f "$T/go"
-python3 "$(doubles)/kaclient.py" --proxy "$P" --token "$TOKEN" \
-    --cafile "$CA" --host api.anthropic.com --path /v1/models \
-    --wait "$T/go" > "$T/ka.out" 2>&1 &
-KA=$!
-for i in $(seq 1 100); do grep -q "^1 " "$T/ka.out" && break; sleep 0.05; done
+ka_start "$P" api.anthropic.com "$CA" "$T/go"
 check "the keep-alive connection's first request is served" \
     grep -q "^1 200" "$T/ka.out"
 

@@ -66,18 +66,13 @@ inst_conf() {
 
 # inst_start NAME: the instance in the foreground, a new log each time.
 inst_start() {
-	local log i
+	local log
 	RUNS=$((RUNS + 1))
 	log=$T/$1.$RUNS.log
 	LOGS="$LOGS $log"
 	"$AIBPROXYD" -d -f "$T/$1.yaml" > "$log" 2>&1 &
 	eval "PID_$1=\$!"
-	for i in $(seq 1 100); do
-		grep -q "parent: started" "$log" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "# instance $1 did not start:"; sed 's/^/#   /' "$log"
-	return 1
+	wait_started "$log" $!
 }
 
 # readyz NAME: the status of the instance's /readyz, asked directly

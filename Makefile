@@ -85,7 +85,7 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
 		   aibproxyd/setup.c aibproxyd/setup_page.c \
-		   aibproxyd/versions.c
+		   aibproxyd/versions.c aibproxyd/stop.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
@@ -111,12 +111,13 @@ SCRIPTS		 = $(O)/etc/init.d/aibproxyd $(O)/etc/rc.d/aibproxyd \
 # prometheus: promtool, which checks and tests the shipped alert rules
 # offline (lint); nothing here starts its server.  python3-yaml: reading
 # those rules in t_metrics_alerts.sh.
+# haproxy: the load balancer of t_fleet.sh's rolling restart.
 DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libev-dev libyaml-dev libbsd-dev libjansson-dev check \
 		   mandoc openssl ca-certificates curl python3 procps \
 		   iproute2 squid-openssl libp11-dev softhsm2 opensc \
 		   libengine-pkcs11-openssl libseccomp-dev prometheus \
-		   python3-yaml
+		   python3-yaml haproxy
 
 BENCH_PKGS	 = hey nginx-light curl python3
 

@@ -74,7 +74,8 @@ mitm_begin(struct mitm *m, const struct http_head *h)
 
 	mitm_log_target(m, h);
 	m->head_request = strcmp(h->method, "HEAD") == 0;
-	m->client_close = h->close;
+	/* Once a stop began, each answer moves the client on (stop.c). */
+	m->client_close = h->close || m->s->px->stopping;
 	m->resp_head = 0;
 	m->status = 0;
 	m->reqready = m->respready = 0;

@@ -10,8 +10,8 @@ struct session;
 
 /* An origin-form request to the proxy itself. */
 void	 page_serve(struct session *, const struct http_head *);
-/* 200 with this body (none for HEAD), then close. */
-void	 page_send(struct session *, const struct http_head *, const char *,
-	    const char *, const char *, size_t);
+/* STATUS with this body (none for HEAD), then close. */
+void	 page_send(struct session *, const struct http_head *, int,
+	    const char *, const char *, const char *, size_t);
 
 #endif /* AIB_PAGES_H */

@@ -504,9 +504,10 @@ parent_draintimer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * SIGTERM: workers stop accepting and finish what they serve, up to
- * timeouts.shutdown; then everything stops.  A second signal stops at
- * once.
+ * SIGTERM: workers answer /readyz with 503 but go on serving for
+ * timeouts.drain_delay, then stop accepting and finish what they serve,
+ * up to timeouts.shutdown; then everything stops.  A second signal stops
+ * at once.
  */
 static void
 parent_drain(struct parent *p)
@@ -524,7 +525,8 @@ parent_drain(struct parent *p)
 		imsgev_compose(&p->proxies[i].iev, IMSG_CTL_SHUTDOWN, 0, -1,
 		    NULL, 0);
 	/* The workers enforce the grace period; this is the backstop. */
-	grace = p->conf->timeout_shutdown / 1000.0 + 1.0;
+	grace = ((double)p->conf->timeout_drain_delay +
+	    p->conf->timeout_shutdown) / 1000.0 + 1.0;
 	ev_timer_init(&p->draintimer, parent_draintimer, grace, 0.);
 	p->draintimer.data = p;
 	ev_timer_start(p->loop, &p->draintimer);

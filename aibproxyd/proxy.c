@@ -29,6 +29,7 @@
 #include "proc.h"
 #include "sandbox.h"
 #include "session.h"
+#include "stop.h"
 #include "upstream.h"
 #include "validate.h"
 #include "worker.h"
@@ -157,42 +158,12 @@ proxy_procfd(struct imsg *imsg)
 }
 
 
-static void
-proxy_draintimer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	log_warnx("grace period over, closing %u connections",
-	    proxy_env.nsessions);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-/*
- * SIGTERM from the parent: accept nothing new, close what is idle, let
- * the rest finish within timeouts.shutdown.
- */
-static void
-proxy_drain(void)
-{
-	if (proxy_env.draining)
-		return;
-	proxy_env.draining = 1;
-	if (proxy_env.conf != NULL) {
-		listener_enable(&proxy_env, proxy_env.conf, 0);
-		ev_timer_init(&proxy_env.draintimer, proxy_draintimer,
-		    session_ms(proxy_env.conf->gc.gc_timeout_shutdown), 0.);
-		ev_timer_start(proxy_env.loop, &proxy_env.draintimer);
-	}
-	session_drain_all(&proxy_env);
-	log_info("stopping: %u connections to finish", proxy_env.nsessions);
-	if (proxy_env.nsessions == 0)
-		ev_break(proxy_env.loop, EVBREAK_ALL);
-}
-
 static int
 proxy_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_SHUTDOWN:
-		proxy_drain();
+		worker_stop(&proxy_env);
 		return (0);
 	case IMSG_STATS_REQ:
 		/* Gauges are read now; counters have run all along. */

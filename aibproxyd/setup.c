@@ -148,7 +148,7 @@ setup_serve(struct session *s, const struct http_head *h)
 		session_reply(s, 503, NULL, NULL);
 		return;
 	}
-	page_send(s, h, html ? "text/html; charset=utf-8" :
+	page_send(s, h, 200, html ? "text/html; charset=utf-8" :
 	    "text/plain; charset=utf-8", html ? SETUP_HTML_HEADERS :
 	    SETUP_TEXT_HEADERS, (const char *)buf_rptr(&page),
 	    buf_len(&page));

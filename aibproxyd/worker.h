@@ -35,8 +35,10 @@ struct proxy {
 	struct imsgev		 resolver;
 	struct proxy_conf	*conf;		/* serving */
 	struct proxy_conf	*staged;	/* being offered */
+	int			 stopping;	/* not ready: /readyz 503 */
+	ev_timer		 delaytimer;	/* timeouts.drain_delay */
 	int			 draining;	/* stopping: no new work */
-	ev_timer		 draintimer;
+	ev_timer		 draintimer;	/* timeouts.shutdown */
 	struct proxy_stats	 stats;
 	struct session_list	 sessions;
 	unsigned int		 nsessions;

@@ -106,6 +106,7 @@ struct aib_config {
 	uint32_t		 timeout_idle;
 	uint32_t		 timeout_connect;
 	uint32_t		 timeout_shutdown;
+	uint32_t		 timeout_drain_delay;	/* may be 0 */
 
 	uint32_t		 max_connections;
 	int			 max_connections_set;	/* in the file */

@@ -136,6 +136,7 @@ config_global(const struct aib_config *conf, struct global_config *gc)
 	gc->gc_timeout_idle = conf->timeout_idle;
 	gc->gc_timeout_connect = conf->timeout_connect;
 	gc->gc_timeout_shutdown = conf->timeout_shutdown;
+	gc->gc_timeout_drain_delay = conf->timeout_drain_delay;
 	gc->gc_max_connections = conf->max_connections;
 	gc->gc_header_bytes = conf->header_bytes;
 	for (i = 0; i < conf->nports && i < AIB_PORTS_MAX; i++)

@@ -54,6 +54,16 @@ parse_timeout(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 		*(uint32_t *)CFG_DEST(it, arg) = ms;
 }
 
+/* A wait that may be none at all (timeouts.drain_delay). */
+static void
+parse_delay(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+{
+	int64_t	 ms;
+
+	if (cfg_duration(ctx, it, 0, MS_DAY, "at most 1d", &ms) == 0)
+		*(uint32_t *)CFG_DEST(it, arg) = ms;
+}
+
 /*
  * Top-level scalars.
  */
@@ -656,7 +666,9 @@ static const struct cfg_key timeout_keys[] = {
 	CFG_FIELD("connect", 0, parse_timeout, struct aib_config,
 	    timeout_connect),
 	CFG_FIELD("shutdown", 0, parse_timeout, struct aib_config,
-	    timeout_shutdown)
+	    timeout_shutdown),
+	CFG_FIELD("drain_delay", 0, parse_delay, struct aib_config,
+	    timeout_drain_delay)
 };
 
 static void

@@ -101,6 +101,7 @@ struct global_config {
 	uint32_t	 gc_timeout_idle;
 	uint32_t	 gc_timeout_connect;
 	uint32_t	 gc_timeout_shutdown;
+	uint32_t	 gc_timeout_drain_delay;	/* may be 0 */
 	uint32_t	 gc_max_connections;
 	uint32_t	 gc_header_bytes;
 	struct port_range gc_ports[AIB_PORTS_MAX];

@@ -211,6 +211,8 @@ check_conf(const struct aib_config *c)
 	FUZZ_ASSERT(c->timeout_connect >= 1 && c->timeout_connect <= MS_DAY);
 	FUZZ_ASSERT(c->timeout_shutdown >= 1 &&
 	    c->timeout_shutdown <= MS_DAY);
+	/* timeouts.drain_delay may be 0. */
+	FUZZ_ASSERT(c->timeout_drain_delay <= MS_DAY);
 	FUZZ_ASSERT(c->max_connections >= 1 && c->max_connections <= 1000000);
 	FUZZ_ASSERT(c->header_bytes >= 1024 &&
 	    c->header_bytes <= 1024 * 1024);

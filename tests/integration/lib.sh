@@ -109,14 +109,20 @@ start_daemon() {
 	: > "$LOG"
 	"$AIBPROXYD" -d -v -f "$1" >>"$LOG" 2>&1 &
 	DAEMON_PID=$!
+	wait_started "$LOG" "$DAEMON_PID"
+}
+
+# wait_started LOG PID: until the daemon PID says in LOG that it started.
+wait_started() {
 	local i
 	for i in $(seq 1 100); do
 		# Text, or the same with log.format: json.
-		grep -qE 'parent: started|"msg":"started: ' "$LOG" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		grep -qE 'parent: started|"msg":"started: ' "$1" 2>/dev/null &&
+		    return 0
+		kill -0 "$2" 2>/dev/null || break
 		sleep 0.05
 	done
-	echo "# daemon did not start; log:"; sed 's/^/#   /' "$LOG"
+	echo "# daemon did not start; log:"; sed 's/^/#   /' "$1"
 	return 1
 }
 
@@ -261,6 +267,23 @@ proxy_setup() {
 proxy_cleanup() {
 	bg_stop_all
 	cleanup
+}
+
+# ka_start PROXY HOST CA GO: kaclient.py in the background ($KA), its
+# output in $T/ka.out, once its first request was answered; the second
+# goes once the file GO exists.
+ka_start() {
+	local i
+	rm -f "$4"
+	python3 "$(doubles)/kaclient.py" --proxy "$1" --token "$TOKEN" \
+	    --cafile "$3" --host "$2" --path /v1/models --wait "$4" \
+	    > "$T/ka.out" 2>&1 &
+	KA=$!
+	for i in $(seq 1 100); do
+		grep -q "^1 " "$T/ka.out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # pc ARGS...: the proxy test client; blog LOG ARGS...: the request logs.

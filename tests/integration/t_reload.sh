@@ -49,12 +49,7 @@ check "and routed under its name" grep -q '"/api/v2/aibridge/openai/v1/models"' 
 
 # 2. A provider removed while a connection to it is open: 421, never a
 # pass-through.
-rm -f "$T/go"
-python3 "$D/kaclient.py" --proxy "127.0.0.1:$PORT" --token "$TOKEN" \
-    --cafile "$T/ca/ca.crt" --host api.openai.com --path /v1/models \
-    --wait "$T/go" > "$T/ka.out" 2>&1 &
-KA=$!
-for i in $(seq 1 100); do grep -q "^1 " "$T/ka.out" && break; sleep 0.05; done
+ka_start "127.0.0.1:$PORT" api.openai.com "$T/ca/ca.crt" "$T/go"
 check "the open connection's first request is served" grep -q "^1 200" "$T/ka.out"
 conf "  - { name: anthropic, host: api.anthropic.com }"
 hup

@@ -867,6 +867,7 @@ enum edge {
 	EDGE_HEADER_BYTES,
 	EDGE_LEAF,		/* seconds */
 	EDGE_TIMEOUT,		/* timeouts.header, ms */
+	EDGE_DRAIN_DELAY,	/* timeouts.drain_delay, ms */
 	EDGE_METRICS_PORT,
 	EDGE_UPSTREAM_PORT,
 	EDGE_UPSTREAM_BRIDGE,
@@ -880,6 +881,7 @@ enum edge {
 #define PORT(p)		REQ "tunnel: {ports: [" p "]}\n"
 #define CIDR(c)		REQ "tunnel: {allowed_private_cidrs: [\"" c "\"]}\n"
 #define TIMEOUT(t)	REQ "timeouts: {header: " t "}\n"
+#define DRAIN_DELAY(t)	REQ "timeouts: {drain_delay: " t "}\n"
 #define METRICS(a)	REQ "metrics: {listen: \"" a "\"}\n"
 #define UPSTREAM_URL(u)	REQ "upstream: {url: \"" u "\"}\n"
 
@@ -910,6 +912,13 @@ static const struct {
 	{ TIMEOUT("1d"), EDGE_TIMEOUT, 86400000 },
 	{ TIMEOUT("1440m"), EDGE_TIMEOUT, 86400000 },
 	{ TIMEOUT("86400000ms"), EDGE_TIMEOUT, 86400000 },
+	/* No delay at all is the default, and may be written. */
+	{ REQ, EDGE_DRAIN_DELAY, 0 },
+	{ DRAIN_DELAY("0s"), EDGE_DRAIN_DELAY, 0 },
+	{ DRAIN_DELAY("0ms"), EDGE_DRAIN_DELAY, 0 },
+	{ DRAIN_DELAY("1ms"), EDGE_DRAIN_DELAY, 1 },
+	{ DRAIN_DELAY("5s"), EDGE_DRAIN_DELAY, 5000 },
+	{ DRAIN_DELAY("1d"), EDGE_DRAIN_DELAY, 86400000 },
 	{ METRICS("127.0.0.1:65535"), EDGE_METRICS_PORT, 65535 },
 	{ METRICS("[::1]:1"), EDGE_METRICS_PORT, 1 },
 	{ METRICS("127.0.0.1:0009464"), EDGE_METRICS_PORT, 9464 },
@@ -953,6 +962,8 @@ edge_value(const struct aib_config *conf, enum edge what)
 		return (conf->leaf_lifetime);
 	case EDGE_TIMEOUT:
 		return (conf->timeout_header);
+	case EDGE_DRAIN_DELAY:
+		return (conf->timeout_drain_delay);
 	case EDGE_METRICS_PORT:
 		ck_assert_int_eq(conf->metrics, 1);
 		return (sa_port(&conf->metrics_ss));
@@ -1413,6 +1424,13 @@ static const struct {
 	    "at most 1d)",
 	    "x.yaml:12: timeouts.shutdown: \"86400001ms\" is out of range "
 	    "(more than 0, at most 1d)", NULL } },
+	{ "timeouts.drain_delay out of range",
+	    REQ "timeouts:\n  drain_delay: 86400001ms\n",
+	    { "x.yaml:10: timeouts.drain_delay: \"86400001ms\" is out of "
+	    "range (at most 1d)", NULL } },
+	{ "timeouts.drain_delay not a duration",
+	    REQ "timeouts:\n  drain_delay: -1s\n",
+	    { "x.yaml:10: timeouts.drain_delay: \"-1s\"" NOTDUR, NULL } },
 	{ "timeouts not durations",
 	    REQ "timeouts:\n  connect: 10\n  handshake: 1.5s\n"
 	    "  header: \"10 s\"\n  idle: 5M\n",

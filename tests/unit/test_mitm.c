@@ -254,6 +254,35 @@ START_TEST(test_intercept_keepalive)
 }
 END_TEST
 
+/*
+ * Once a stop began (stop.c), a keep-alive request's answer ends with
+ * Connection: close, so that the client reconnects, through its load
+ * balancer, to an instance that is not stopping.
+ */
+START_TEST(test_intercept_stopping)
+{
+	static const char *const lines[] = {
+		"GET /v1/models HTTP/1.1\r\nHost: " WH_HOST "\r\n\r\n", NULL
+	};
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+
+	wh_init(&W);
+	wh_bridge_start(&b, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	W.px.stopping = 1;
+	wh_tls_client(&W, &c, lines, 0, 0);
+	wh_tls_finish(&W, &c);
+	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\n[]");
+	ck_assert_int_eq(c.clean, 1);
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	ck_assert_int_eq(b.nreq, 1);
+	wh_done(&W);
+}
+END_TEST
+
 /* A TLS listener: the proxy's own pages inside its TLS session. */
 START_TEST(test_tls_listener_healthz)
 {
@@ -538,6 +567,7 @@ mitm_suite(void)
 	tcase_add_test(tc, test_intercept_eager);
 	tcase_add_test(tc, test_leaf_waiters_reload);
 	tcase_add_test(tc, test_intercept_keepalive);
+	tcase_add_test(tc, test_intercept_stopping);
 	tcase_add_test(tc, test_intercept_bulk);
 	tcase_add_test(tc, test_intercept_header_deadline);
 	tcase_add_test(tc, test_intercept_header_too_large);

@@ -1,8 +1,9 @@
 /*
  * The worker's session code driven on its own event loop (harness.h):
  * the first request and our own answers, the metrics, accepting at
- * EMFILE and over the limit, and the whole-head deadline.  Every test
- * ends with no session and no watcher left on the loop.
+ * EMFILE and over the limit, the whole-head deadline, and a stop
+ * (/readyz, timeouts.drain_delay).  Every test ends with no session and
+ * no watcher left on the loop.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include "../../aibproxyd/listener.h"
 #include "../../aibproxyd/request.h"
 #include "../../aibproxyd/session.h"
+#include "../../aibproxyd/stop.h"
 #include "harness.h"
 #include "unit.h"
 
@@ -28,6 +30,14 @@ static struct wh	 W;
 #define PAGE_OK								\
 	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"		\
 	"Content-Length: 3\r\nConnection: close\r\n\r\nOK\n"
+#define PAGE_READY							\
+	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"		\
+	"Content-Length: 6\r\nConnection: close\r\n\r\nready\n"
+#define PAGE_STOPPING							\
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n" \
+	"Content-Length: 9\r\nConnection: close\r\n\r\nstopping\n"
+#define GET_READYZ	"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+#define GET_HEALTHZ	"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 #define AUTH_407							\
 	wh_answer(407, "Proxy Authentication Required",			\
 	    "Proxy-Authenticate: Basic realm=\"aibproxyd\"\r\n")
@@ -87,6 +97,22 @@ START_TEST(test_healthz)
 	wh_exchange(&W, wh_client(&W),
 	    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
 	    PAGE_OK);
+	wh_done(&W);
+}
+END_TEST
+
+/* /readyz while serving; HEAD has the head alone, a query is ignored. */
+START_TEST(test_readyz)
+{
+	wh_init(&W);
+	wh_exchange(&W, wh_client(&W), GET_READYZ, PAGE_READY);
+	wh_exchange(&W, wh_client(&W),
+	    "HEAD /readyz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 6\r\nConnection: close\r\n\r\n");
+	wh_exchange(&W, wh_client(&W),
+	    "POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+	    wh_answer(405, "Method Not Allowed", "Allow: GET, HEAD\r\n"));
 	wh_done(&W);
 }
 END_TEST
@@ -210,6 +236,91 @@ START_TEST(test_accept_overload)
 }
 END_TEST
 
+/* A wh_run() condition: the worker's drain has begun. */
+static int
+draining(struct wh *h, void *arg)
+{
+	return (h->px.draining);
+}
+
+/* The worker's listener on a real socket, accepting. */
+static int
+stop_listener(void)
+{
+	int	 lfd, port;
+
+	lfd = wh_listen(&port);
+	ck_assert_int_ne(fcntl(lfd, F_SETFL, O_NONBLOCK), -1);
+	W.l->fd = lfd;
+	listener_enable(&W.px, W.pc, 1);
+	return (port);
+}
+
+/*
+ * 7. A stop with timeouts.drain_delay: /readyz says 503 at once, while
+ * the worker still accepts and serves (/healthz stays 200) until the
+ * delay is over; then the drain stops accepting.
+ */
+START_TEST(test_stop_delay)
+{
+	double	 t0;
+	int	 port;
+
+	wh_init(&W);
+	W.pc->gc.gc_timeout_drain_delay = 300;
+	port = stop_listener();
+	wh_exchange(&W, wh_connect(port), GET_READYZ, PAGE_READY);
+	t0 = ev_time();
+	worker_stop(&W.px);
+	ck_assert_int_eq(W.px.stopping, 1);
+	ck_assert_int_eq(W.px.draining, 0);
+	wh_exchange(&W, wh_connect(port), GET_READYZ, PAGE_STOPPING);
+	wh_exchange(&W, wh_connect(port), GET_HEALTHZ, PAGE_OK);
+	wh_exchange(&W, wh_connect(port),
+	    "HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 9\r\nConnection: close\r\n\r\n");
+	/* A second signal's message starts nothing new. */
+	worker_stop(&W.px);
+	ck_assert_int_eq(W.px.draining, 0);
+	ck_assert_int_ne(ev_is_active(&W.l->io), 0);
+	ck_assert_int_eq(wh_run(&W, draining, NULL, 2.0), 0);
+	ck_assert_double_ge(ev_time() - t0, 0.29);
+	ck_assert_int_eq(ev_is_active(&W.l->io), 0);
+	ck_assert_int_ne(ev_is_active(&W.px.draintimer), 0);
+	/* The process would exit here, nothing being left to finish. */
+	ev_timer_stop(W.px.loop, &W.px.draintimer);
+	wh_done(&W);
+}
+END_TEST
+
+/*
+ * Without a delay (the default) the drain begins at once: the listener
+ * stops, and a connection that sent nothing yet is closed unanswered.
+ */
+START_TEST(test_stop_nodelay)
+{
+	struct wh_reader	 r;
+	int			 port;
+
+	wh_init(&W);
+	port = stop_listener();
+	wh_reader_init(&r, wh_connect(port));
+	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)1, 1.0), 0);
+	worker_stop(&W.px);
+	ck_assert_int_eq(W.px.stopping, 1);
+	ck_assert_int_eq(W.px.draining, 1);
+	ck_assert_int_eq(ev_is_active(&W.l->io), 0);
+	ck_assert_int_eq(ev_is_active(&W.px.delaytimer), 0);
+	ck_assert_uint_eq(W.px.nsessions, 0);
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.0), 0);
+	ck_assert_uint_eq(r.len, 0);
+	close(r.fd);
+	ev_timer_stop(W.px.loop, &W.px.draintimer);
+	wh_done(&W);
+}
+END_TEST
+
 /* A client that writes one line of its head every 100 ms. */
 struct trickle {
 	int		 fd;
@@ -316,6 +427,7 @@ session_suite(void)
 	tcase_add_test(tc, test_tunnel_407);
 	tcase_add_test(tc, test_port_403);
 	tcase_add_test(tc, test_healthz);
+	tcase_add_test(tc, test_readyz);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_header_deadline);
 	tcase_add_test(tc, test_header_silent);
@@ -326,6 +438,12 @@ session_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_accept_emfile);
 	tcase_add_test(tc, test_accept_overload);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stop");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_stop_delay);
+	tcase_add_test(tc, test_stop_nodelay);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -67,11 +67,12 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_value.c common/config_url.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
-		   common/pem.c common/pkcs11_uri.c $(SANDBOX_SRC) \
+		   common/pem.c common/keypair.c common/pkcs11_uri.c \
+		   $(SANDBOX_SRC) \
 		   common/stats.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
-		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
-		   aibproxyd/parent_health.c \
+		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
+		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
@@ -88,7 +89,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox names
+		   pkcs11 sandbox names keypair
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -172,6 +173,7 @@ $(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(CA_OBJS) \
 		   $(O)/tests/unit/testcrypto.o
 $(O)/tests/test_pkcs11: $(CA_OBJS)
 $(O)/tests/test_names: $(CA_OBJS) $(O)/tests/unit/testcrypto.o
+$(O)/tests/test_keypair: $(O)/tests/unit/testcrypto.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o

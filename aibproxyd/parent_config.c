@@ -247,22 +247,30 @@ parent_dumpdir(const struct aib_config *conf)
 	struct passwd	*pw;
 	int		 fd;
 
+	errno = 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
-		log_warnx("%s: unknown user %s", __func__, conf->user);
+		log_warnx("log.dump_dir %s: unknown user %s%s%s", conf->dump_dir,
+		    conf->user, errno ? ": " : "", errno ? strerror(errno) : "");
 		return (-1);
 	}
+	/* Under systemd: the unit's comments say what this needs. */
 	if (mkdir(conf->dump_dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("log.dump_dir %s", conf->dump_dir);
+		log_warn("log.dump_dir %s: mkdir", conf->dump_dir);
 		return (-1);
 	}
 	if ((fd = open(conf->dump_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
-		log_warn("log.dump_dir %s", conf->dump_dir);
+		log_warn("log.dump_dir %s: open", conf->dump_dir);
 		return (-1);
 	}
-	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 ||
-	    fchmod(fd, 0700) == -1) {
-		log_warn("log.dump_dir %s", conf->dump_dir);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("log.dump_dir %s: chown to %s", conf->dump_dir,
+		    conf->user);
+		close(fd);
+		return (-1);
+	}
+	if (fchmod(fd, 0700) == -1) {
+		log_warn("log.dump_dir %s: chmod 0700", conf->dump_dir);
 		close(fd);
 		return (-1);
 	}
@@ -436,7 +444,7 @@ parent_ca_certs(const struct aib_config *conf, size_t *len)
 	if ((fd = parent_openfile(conf->ca_cert.path)) == -1)
 		return (NULL);
 	if (file_read_fd(fd, 1024 * 1024, &raw, &rawlen) == -1) {
-		log_warn("%s", conf->ca_cert.path);
+		log_warn("ca.cert %s", conf->ca_cert.path);
 		return (NULL);
 	}
 	if ((certs = malloc(rawlen + 2)) == NULL)
@@ -444,7 +452,8 @@ parent_ca_certs(const struct aib_config *conf, size_t *len)
 	n = pem_certificates((char *)raw, rawlen, certs, rawlen + 2);
 	freezero(raw, rawlen + 1);
 	if (n == -1) {
-		log_warnx("%s: no certificate in the file", conf->ca_cert.path);
+		log_warnx("ca.cert %s: no certificate in the file",
+		    conf->ca_cert.path);
 		free(certs);
 		return (NULL);
 	}

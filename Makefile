@@ -67,11 +67,12 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_value.c common/config_url.c \
 		   common/config_check.c common/config_schema.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
-		   common/pem.c common/pkcs11_uri.c $(SANDBOX_SRC) \
+		   common/pem.c common/keypair.c common/pkcs11_uri.c \
+		   $(SANDBOX_SRC) \
 		   common/stats.c common/buildinfo.c common/log_render.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
-		   aibproxyd/parent_config.c aibproxyd/parent_child.c \
-		   aibproxyd/parent_health.c \
+		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
+		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
@@ -87,10 +88,10 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/setup.c aibproxyd/setup_page.c \
 		   aibproxyd/versions.c aibproxyd/stop.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
-		   signerd/ratelimit.c signerd/token.c
+		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup log
+		   pkcs11 sandbox setup log names keypair
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -174,11 +175,15 @@ $(SIGNERD): $(SIGNER_OBJS) $(LIBCOMMON)
 # Unit tests: one Check runner per module, linked with what it tests.
 TEST_LIBS	 = $(LIBCOMMON) $(LIB_CHECK) $(LIB_TLS) $(LIB_YAML) \
 		   $(LIB_EV) $(LIB_JSON) $(LIB_BSD) $(LIB_SECCOMP) -lpthread
-$(O)/tests/test_signer: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o \
+# signerd's CA, for the tests that load one.
+CA_OBJS		 = $(O)/signerd/ca.o $(O)/signerd/ca_issue.o \
+		   $(O)/signerd/ca_names.o
+$(O)/tests/test_signer: $(CA_OBJS) $(O)/tests/unit/testcrypto.o
+$(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(CA_OBJS) \
 		   $(O)/tests/unit/testcrypto.o
-$(O)/tests/test_ratelimit: $(O)/signerd/ratelimit.o $(O)/signerd/ca.o \
-		   $(O)/signerd/ca_issue.o $(O)/tests/unit/testcrypto.o
-$(O)/tests/test_pkcs11: $(O)/signerd/ca.o $(O)/signerd/ca_issue.o
+$(O)/tests/test_pkcs11: $(CA_OBJS)
+$(O)/tests/test_names: $(CA_OBJS) $(O)/tests/unit/testcrypto.o
+$(O)/tests/test_keypair: $(O)/tests/unit/testcrypto.o
 $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o
@@ -187,7 +192,7 @@ $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
 # signerd's CA for the leaves the test signs in signerd's place.
 SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \
 		   $(WORKER_SRCS:%.c=$(O)/%.o)) $(O)/aibproxyd/imsgev.o \
-		   $(O)/signerd/ca.o $(O)/signerd/ca_issue.o \
+		   $(CA_OBJS) \
 		   $(O)/tests/unit/harness.o $(O)/tests/unit/testcrypto.o \
 		   $(O)/tests/unit/peers.o $(O)/tests/unit/checks.o
 $(O)/tests/test_session: $(SESSION_TEST_OBJS)

@@ -37,37 +37,6 @@ static struct parent	 env;
 
 static void	parent_live(struct parent *);
 
-static void
-parent_configtest_ca(const struct aib_config *conf)
-{
-	char	*argv[] = { "signerd", "-n", "-c", NULL, "-k", NULL, NULL };
-	int	 certfd, keyfd, status;
-	pid_t	 pid;
-
-	/*
-	 * A key in a token: the parent never loads the module nor sees
-	 * the key, so -n stops at the files and the URI's syntax; a wrong
-	 * PIN or URI is reported by signerd when the daemon starts.
-	 */
-	if (conf->ca_key_uri[0] != '\0')
-		return;
-	argv[3] = (char *)conf->ca_cert.path;
-	argv[5] = (char *)conf->ca_key.path;
-	if ((certfd = open(conf->ca_cert.path, O_RDONLY | O_CLOEXEC)) == -1)
-		err(1, "%s", conf->ca_cert.path);
-	if ((keyfd = open(conf->ca_key.path, O_RDONLY | O_CLOEXEC)) == -1)
-		err(1, "%s", conf->ca_key.path);
-	if ((pid = proc_exec(AIB_SIGNERD_PATH, argv, certfd, keyfd)) == -1)
-		err(1, "%s", AIB_SIGNERD_PATH);
-	close(certfd);
-	close(keyfd);
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			err(1, "waitpid");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		exit(1);
-}
-
 /* -n, and the first step of every start: parse or say why not. */
 static struct aib_config *
 parent_load(const char *conffile, int tostderr)
@@ -436,7 +405,7 @@ parent_reload(struct parent *p)
 	}
 	log_info("reloading %s", p->conffile);
 	if ((conf = parent_load(p->conffile, 0)) == NULL ||
-	    parent_budget(p, conf) == -1) {
+	    parent_budget(p, conf) == -1 || parent_check_files(conf, 0) == -1) {
 		config_free(conf);
 		parent_reload_failed(p);
 		return;
@@ -597,9 +566,10 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	if ((fit = parent_fit(conf, conf->workers, nofile, why,
 	    sizeof(why))) == -1)
 		errx(1, "%s: %s", conf->path, why);
+	/* What a start would fail on, -n says; a start says it here. */
+	if (parent_check_files(conf, 1) == -1)
+		exit(1);
 	if (noaction) {
-		if (parent_check_trust(conf) == -1)
-			exit(1);
 		parent_configtest_ca(conf);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);

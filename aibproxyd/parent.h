@@ -137,6 +137,9 @@ int	 parent_open_sockets(struct parent *, const struct aib_config *);
 void	 parent_close_unused_sockets(struct parent *);
 int	 parent_send_config(struct parent *, const struct aib_config *);
 int	 parent_loglevel(const struct parent *, const struct aib_config *);
-int	 parent_check_trust(const struct aib_config *);
+
+/* parent_check.c */
+int	 parent_check_files(const struct aib_config *, int);
+void	 parent_configtest_ca(const struct aib_config *);
 
 #endif /* AIB_PARENT_H */

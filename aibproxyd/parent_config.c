@@ -247,22 +247,30 @@ parent_dumpdir(const struct aib_config *conf)
 	struct passwd	*pw;
 	int		 fd;
 
+	errno = 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
-		log_warnx("%s: unknown user %s", __func__, conf->user);
+		log_warnx("log.dump_dir %s: unknown user %s%s%s", conf->dump_dir,
+		    conf->user, errno ? ": " : "", errno ? strerror(errno) : "");
 		return (-1);
 	}
+	/* Under systemd: the unit's comments say what this needs. */
 	if (mkdir(conf->dump_dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("log.dump_dir %s", conf->dump_dir);
+		log_warn("log.dump_dir %s: mkdir", conf->dump_dir);
 		return (-1);
 	}
 	if ((fd = open(conf->dump_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
-		log_warn("log.dump_dir %s", conf->dump_dir);
+		log_warn("log.dump_dir %s: open", conf->dump_dir);
 		return (-1);
 	}
-	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 ||
-	    fchmod(fd, 0700) == -1) {
-		log_warn("log.dump_dir %s", conf->dump_dir);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("log.dump_dir %s: chown to %s", conf->dump_dir,
+		    conf->user);
+		close(fd);
+		return (-1);
+	}
+	if (fchmod(fd, 0700) == -1) {
+		log_warn("log.dump_dir %s: chmod 0700", conf->dump_dir);
 		close(fd);
 		return (-1);
 	}
@@ -436,7 +444,7 @@ parent_ca_certs(const struct aib_config *conf, size_t *len)
 	if ((fd = parent_openfile(conf->ca_cert.path)) == -1)
 		return (NULL);
 	if (file_read_fd(fd, 1024 * 1024, &raw, &rawlen) == -1) {
-		log_warn("%s", conf->ca_cert.path);
+		log_warn("ca.cert %s", conf->ca_cert.path);
 		return (NULL);
 	}
 	if ((certs = malloc(rawlen + 2)) == NULL)
@@ -444,7 +452,8 @@ parent_ca_certs(const struct aib_config *conf, size_t *len)
 	n = pem_certificates((char *)raw, rawlen, certs, rawlen + 2);
 	freezero(raw, rawlen + 1);
 	if (n == -1) {
-		log_warnx("%s: no certificate in the file", conf->ca_cert.path);
+		log_warnx("ca.cert %s: no certificate in the file",
+		    conf->ca_cert.path);
 		free(certs);
 		return (NULL);
 	}
@@ -544,59 +553,5 @@ parent_send_config(struct parent *p, const struct aib_config *conf)
 		rv = parent_send_proxy(p, &p->proxies[i], conf, certs,
 		    certslen);
 	free(certs);
-	return (rv);
-}
-
-/* Name the key and the file it came to, as a configuration error does. */
-static void
-parent_trust_error(const struct aib_config *conf, const char *key,
-    const struct config_file *f, const char *path, const char *why)
-{
-	if (f->path[0] != '\0')
-		fprintf(stderr, "%s:%d: %s: %s: %s\n", conf->path, f->line, key,
-		    path, why);
-	else
-		fprintf(stderr, "%s: %s: not set, so the system's trusted "
-		    "certificates, %s: %s\n", conf->path, key, path, why);
-}
-
-/*
- * -n: a trust bundle the proxies will be given must be there and hold a
- * certificate, or no session with the bridge or the upstream can ever
- * be verified.  Left out of the configuration, it is the system's file.
- */
-static int
-parent_check_bundle(const struct aib_config *conf, const char *key,
-    const struct config_file *f)
-{
-	const char	*path, *anchor;
-	uint8_t		*raw;
-	size_t		 rawlen, anchorlen;
-	int		 fd, rv;
-
-	path = f->path[0] != '\0' ? f->path : tls_default_ca_cert_file();
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    file_read_fd(fd, PROXY_BUNDLE_MAX, &raw, &rawlen) == -1) {
-		parent_trust_error(conf, key, f, path, strerror(errno));
-		return (-1);
-	}
-	rv = pem_trust_anchor((char *)raw, rawlen, &anchor, &anchorlen);
-	freezero(raw, rawlen + 1);
-	if (rv == -1)
-		parent_trust_error(conf, key, f, path,
-		    "no certificate in the file");
-	return (rv);
-}
-
-int
-parent_check_trust(const struct aib_config *conf)
-{
-	int	 rv = 0;
-
-	if (parent_check_bundle(conf, "bridge.ca", &conf->bridge_ca) == -1)
-		rv = -1;
-	if (conf->upstream.uc_enabled &&
-	    parent_check_bundle(conf, "upstream.ca", &conf->upstream_ca) == -1)
-		rv = -1;
 	return (rv);
 }

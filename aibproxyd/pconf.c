@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "keypair.h"
 #include "log.h"
 #include "pconf.h"
 #include "pem.h"
@@ -190,6 +191,8 @@ proxy_conf_check(struct proxy_conf *pc, char *why, size_t len)
 {
 	struct plistener	*l;
 	struct tls_config	*tc = NULL;
+	enum keypair_part	 part;
+	char			 kwhy[128];
 	int			 i;
 
 	if (pc->ca_certlen == 0)
@@ -209,6 +212,12 @@ proxy_conf_check(struct proxy_conf *pc, char *why, size_t len)
 		l = &pc->listeners[i];
 		if (!l->lc.lc_tls)
 			continue;
+		/* Which part is wrong, where libtls would not say. */
+		if (keypair_check(l->cert, l->certlen, l->key, l->keylen,
+		    &part, kwhy, sizeof(kwhy)) == -1)
+			return (snprintf(why, len, "listen %s: tls.%s: %s",
+			    l->lc.lc_name, part == KEYPAIR_CERT ? "cert" :
+			    "key", kwhy), -1);
 		if ((tc = tls_config_new()) == NULL ||
 		    (l->tls = tls_server()) == NULL)
 			fatal("%s", __func__);

@@ -18,7 +18,7 @@
 #include "hostname.h"
 #include "rewrite.h"
 
-#define BRIDGE_PREFIX	"/api/v2/aibridge/"
+#define BRIDGE_PREFIX	AIB_BRIDGE_ROUTE "/"
 
 /* Where a request target's path and query are. */
 struct target_parts {

@@ -169,6 +169,24 @@ url_bridgepath(const char *p, size_t len, char *out, size_t outlen)
 	return (0);
 }
 
+/*
+ * The path the proxy appends (rewrite.c) already in the prefix, at its
+ * end or before more segments: every request would go to
+ * .../api/v2/aibridge/api/v2/aibridge/<provider>/..., which the bridge
+ * does not serve.
+ */
+static int
+url_has_route(const char *path)
+{
+	const char	*p;
+	size_t		 n = sizeof(AIB_BRIDGE_ROUTE) - 1;
+
+	for (p = path; (p = strstr(p, AIB_BRIDGE_ROUTE)) != NULL; p++)
+		if (p[n] == '\0' || p[n] == '/')
+			return (1);
+	return (0);
+}
+
 /* The Host header for the URL: the port only when not the scheme's. */
 static int
 url_hostport(const struct url *u, char *buf, size_t len)
@@ -269,6 +287,9 @@ url_bridge(const char *s, struct aib_config *conf)
 	if (url_bridgepath(u.path, u.pathlen, bc->bc_path,
 	    sizeof(bc->bc_path)) == -1)
 		return ("has an invalid path");
+	if (url_has_route(bc->bc_path))
+		return ("path already has " AIB_BRIDGE_ROUTE ", which "
+		    "aibproxyd appends itself: drop it from the URL");
 	if (strlcpy(conf->bridge_url, s, sizeof(conf->bridge_url)) >=
 	    sizeof(conf->bridge_url) ||
 	    url_hostport(&u, bc->bc_hostport, sizeof(bc->bc_hostport)) == -1)

@@ -155,6 +155,12 @@ struct egress_config {
 };
 
 /* IMSG_CFG_BRIDGE: where intercepted requests go. */
+/*
+ * The bridge's route for intercepted requests, which the proxy appends
+ * to bc_path: <bridge.url>/api/v2/aibridge/<provider>/<path>.
+ */
+#define AIB_BRIDGE_ROUTE	"/api/v2/aibridge"
+
 struct bridge_config {
 	int32_t		 bc_tls;	/* https:// */
 	int32_t		 bc_port;

@@ -240,6 +240,9 @@ ca_load_chain(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 		ca->cert = NULL;
 		goto oom;
 	}
+	/* Kept for the name constraints a client checks (ca_names.c). */
+	ca->certs = chain;
+	chain = NULL;
 	rv = 0;
 	goto fail;
  oom:
@@ -478,18 +481,26 @@ ca_key_proof(struct ca *ca, char *err, size_t errlen)
 	return (rv);
 }
 
+/* -n with a key in a token: the certificate half alone. */
+struct ca *
+ca_load_cert(const uint8_t *certpem, size_t certlen, time_t now, char *err,
+    size_t errlen)
+{
+	if (certlen > CA_FILE_MAX) {
+		(void)snprintf(err, errlen, "CA certificate file is larger "
+		    "than %d bytes", CA_FILE_MAX);
+		return (NULL);
+	}
+	return (ca_begin(certpem, certlen, now, err, errlen));
+}
+
 struct ca *
 ca_load_pkey(const uint8_t *certpem, size_t certlen, EVP_PKEY *key,
     time_t now, char *err, size_t errlen)
 {
 	struct ca	*ca;
 
-	if (certlen > CA_FILE_MAX) {
-		(void)snprintf(err, errlen, "CA certificate file is larger "
-		    "than %d bytes", CA_FILE_MAX);
-		return (NULL);
-	}
-	if ((ca = ca_begin(certpem, certlen, now, err, errlen)) == NULL)
+	if ((ca = ca_load_cert(certpem, certlen, now, err, errlen)) == NULL)
 		return (NULL);
 	if (!EVP_PKEY_up_ref(key)) {
 		(void)snprintf(err, errlen, "out of memory");
@@ -518,6 +529,7 @@ ca_free(struct ca *ca)
 	}
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->cert);
+	sk_X509_pop_free(ca->certs, X509_free);
 	ASN1_OCTET_STRING_free(ca->keyid);
 	free(ca->chain);
 	free(ca);
@@ -541,6 +553,8 @@ ca_allow(struct ca *ca, const char *host, char *err, size_t errlen)
 	}
 	if (ca_allowed(ca, canon))
 		return (0);
+	if (ca_names_check(ca, canon, err, errlen) == -1)
+		return (-1);
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
 		return (-1);

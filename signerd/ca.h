@@ -46,9 +46,17 @@ struct ca	*ca_load(const uint8_t *, size_t, const uint8_t *, size_t,
 struct evp_pkey_st;
 struct ca	*ca_load_pkey(const uint8_t *, size_t, struct evp_pkey_st *,
 		    time_t, char *, size_t);
+/*
+ * The certificate half alone, for signerd -n when the key is in a
+ * token: it can check the hosts (ca_allow) but never sign.
+ */
+struct ca	*ca_load_cert(const uint8_t *, size_t, time_t, char *, size_t);
 void		 ca_free(struct ca *);
 
-/* Allow signing for one canonical provider host. */
+/*
+ * Allow signing for one canonical provider host; refused when the CA
+ * file's name constraints leave it out (ca_names.c).
+ */
 int		 ca_allow(struct ca *, const char *, char *, size_t);
 size_t		 ca_nhosts(const struct ca *);
 time_t		 ca_notafter(const struct ca *);

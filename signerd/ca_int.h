@@ -7,6 +7,8 @@
  *			rules that the CA and every request must meet
  *	ca_issue.c	a worker's request: its public key, the leaf
  *			built from it, and the cache of recent leaves
+ *	ca_names.c	the name constraints of the CA file's
+ *			certificates against a provider host
  *
  * ca_issue.c uses ca.c's checks, and ca.c frees the cache through
  * ca_cache_flush(); the cache entries stay private to ca_issue.c.
@@ -36,6 +38,7 @@ RB_HEAD(ca_cache, ca_cached);
 
 struct ca {
 	X509			*cert;		/* the signing CA */
+	STACK_OF(X509)		*certs;		/* the CA file's, cert first */
 	EVP_PKEY		*key;
 	const EVP_MD		*md;
 	ASN1_OCTET_STRING	*keyid;		/* for the leaves' AKI */
@@ -59,5 +62,9 @@ int	ca_allowed(const struct ca *, const char *);
 
 /* ca_issue.c: for ca_free(), which cannot see the cache entries. */
 void	ca_cache_flush(struct ca *);
+
+/* ca_names.c: may the CA file's name constraints sign for a host? */
+int	ca_names_check(const struct ca *, const char *, char *, size_t);
+int	ca_names_within(const char *, const ASN1_IA5STRING *);
 
 #endif /* AIB_CA_INT_H */

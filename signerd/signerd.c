@@ -95,7 +95,8 @@ static __dead void	usage(void);
 static void	blob_free(struct blob *);
 static int	blob_read(int, struct blob *, const char *, char *, size_t);
 static void	vis_host(const char *, char *, size_t);
-static int	signer_configtest(const char *, const char *);
+static int	signer_configtest(const char *, const char *, char *const [],
+		    int);
 static void	signer_nonblock(int);
 static struct staged *staged_get(void);
 static void	staged_free(void);
@@ -120,7 +121,7 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr, "usage: signerd [-dJpv] -u user -r chroot\n"
-	    "       signerd -n -c certname -k keyname\n");
+	    "       signerd -n -c certname [-k keyname] [host ...]\n");
 	exit(1);
 }
 
@@ -209,14 +210,21 @@ vis_host(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* -n: can this CA be loaded?  Certificate on fd 3, key on fd 4. */
+/*
+ * -n: can this CA be loaded, and sign for these hosts?  Certificate on
+ * fd 3, key on fd 4 unless the key is in a token (no -k): then the
+ * certificate alone.  The same ca_load and ca_allow as a start, so -n
+ * refuses what a start would.  certname and keyname head the messages.
+ */
 static int
-signer_configtest(const char *certname, const char *keyname)
+signer_configtest(const char *certname, const char *keyname,
+    char *const hosts[], int nhosts)
 {
 	struct blob	 cert, key;
 	struct ca	*ca = NULL;
 	const char	*name = certname;
 	char		 err[AIB_REASON_MAX];
+	int		 i;
 
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL)) {
 		fprintf(stderr, "signerd: cannot initialise libcrypto\n");
@@ -228,7 +236,10 @@ signer_configtest(const char *certname, const char *keyname)
 	}
 	if (blob_read(AIB_PARENT_FD, &cert, "CA certificate", err,
 	    sizeof(err)) == 0) {
-		if (blob_read(AIB_PARENT_FD + 1, &key, "CA key", err,
+		if (keyname == NULL)
+			ca = ca_load_cert(cert.data, cert.len, time(NULL), err,
+			    sizeof(err));
+		else if (blob_read(AIB_PARENT_FD + 1, &key, "CA key", err,
 		    sizeof(err)) == 0) {
 			ca = ca_load(cert.data, cert.len, key.data, key.len,
 			    time(NULL), err, sizeof(err));
@@ -237,8 +248,13 @@ signer_configtest(const char *certname, const char *keyname)
 			name = keyname;
 		blob_free(&cert);
 	}
+	for (i = 0; ca != NULL && i < nhosts; i++)
+		if (ca_allow(ca, hosts[i], err, sizeof(err)) == -1) {
+			ca_free(ca);
+			ca = NULL;
+		}
 	if (ca == NULL) {
-		fprintf(stderr, "signerd: %s: %s\n", name, err);
+		fprintf(stderr, "%s: %s\n", name, err);
 		return (1);
 	}
 	ca_free(ca);
@@ -759,13 +775,14 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (configtest) {
+		if (certname == NULL)
+			usage();
+		return (signer_configtest(certname, keyname, argv + optind,
+		    argc - optind));
+	}
 	if (optind != argc)
 		usage();
-	if (configtest) {
-		if (certname == NULL || keyname == NULL)
-			usage();
-		return (signer_configtest(certname, keyname));
-	}
 	if (user == NULL || root == NULL)
 		usage();
 

@@ -47,7 +47,10 @@ stop_daemon
 # 2. The CSR route, signed by a corporate root as seed 001 does.
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -keyout "$T/corp.key" \
     -out "$T/corp.crt" -subj "/CN=Corporate Root" 2>/dev/null
-"$CAH" -c -o "$T/csr" -k rsa2048 -s "/CN=AI Proxy CA" -N api.anthropic.com >/dev/null
+# Constrained to both providers of c.yaml: a provider the constraint
+# leaves out is refused at start (t_configtest).
+"$CAH" -c -o "$T/csr" -k rsa2048 -s "/CN=AI Proxy CA" \
+    -N api.anthropic.com,api.openai.com >/dev/null
 check "aibproxyd-ca -c writes a CSR and the extensions file" \
     test -s "$T/csr/ca.csr" -a -s "$T/csr/ca_extensions.cnf"
 openssl x509 -req -in "$T/csr/ca.csr" -CA "$T/corp.crt" -CAkey "$T/corp.key" \

@@ -52,6 +52,31 @@ case "$out" in *"broken.yaml:"*"tunnel.ports"*) ok "and says which line and key"
 *) nok "and says which line and key (got: $out)";; esac
 check "the daemon still runs after a refused reload" kill -0 "$pid"
 
+# configtest: its exit status is -n's, and it says why.
+out=$("$INITD" configtest 2>&1)
+check_eq "configtest of a good file: exit 0" "$? $out" "0 configuration OK"
+out=$(CONFIG="$T/broken.yaml" "$INITD" configtest 2>&1)
+check_eq "configtest of a broken file: exit 1, and why" "$? $out" \
+    "1 $T/broken.yaml:$(grep -c '' "$T/broken.yaml"): tunnel.ports[0]: \"http\" is not a port"
+# A file that parses but that a reload would refuse: a provider the
+# CA's name constraints leave out.
+mkdir -p "$T/nc"
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/nc/ca.key" 2>/dev/null
+openssl req -new -x509 -days 30 -key "$T/nc/ca.key" -out "$T/nc/ca.crt" \
+    -subj "/CN=Constrained CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "nameConstraints=critical,permitted;DNS:anthropic.com" 2>/dev/null
+chmod 0640 "$T/nc/ca.key"
+sed "s|$T/ca/ca.crt|$T/nc/ca.crt|; s|$T/ca/ca.key|$T/nc/ca.key|" \
+    "$T/good.yaml" > "$T/nc.yaml"
+out=$(CONFIG="$T/nc.yaml" "$INITD" configtest 2>&1)
+check "configtest of a CA that may not sign for a provider: exit 1" test $? = 1
+case "$out" in *"ca.key: $T/nc/ca.key: warning: readable"*"provider host api.openai.com is outside the name constraints"*)
+	ok "and it shows the warning and the error";;
+*) nok "and it shows the warning and the error (got: $out)";; esac
+out=$(CONFIG="$T/nc.yaml" "$INITD" reload 2>&1)
+check "reload of that file: exit 1" test $? = 1
+check "and the daemon still runs" kill -0 "$pid"
+
 out=$(CONFIG="$T/broken.yaml" "$INITD" restart 2>&1)
 check "restart with a broken file fails before stopping anything" \
     test $? = 1 -a "$(parent)" = "$pid"

@@ -789,7 +789,10 @@ static const struct {
 	{ "http://192.0.2.1:8080/x%20y//", 0, 8080, "192.0.2.1",
 	    "192.0.2.1:8080", "/x%20y" },
 	{ "https://localhost/api~v1/a-b_c.d", 1, 443, "localhost",
-	    "localhost", "/api~v1/a-b_c.d" }
+	    "localhost", "/api~v1/a-b_c.d" },
+	/* Only the whole route segment by segment is the proxy's own. */
+	{ "https://coder.example.com/api/v2/aibridge2", 1, 443,
+	    "coder.example.com", "coder.example.com", "/api/v2/aibridge2" }
 };
 
 START_TEST(test_bridge_url)
@@ -1003,6 +1006,8 @@ END_TEST
 			REQ_PROVIDERS
 #define UPSTREAM(u)	REQ "upstream:\n  url: " u "\n"
 #define E_URL(m)	{ "x.yaml:7: bridge.url: URL " m, NULL }
+#define E_ROUTE		"path already has /api/v2/aibridge, which aibproxyd " \
+			    "appends itself: drop it from the URL"
 #define E_UP(m)		{ "x.yaml:10: upstream.url: URL " m, NULL }
 #define NOTADDR		" is not an IPv4:port or [IPv6]:port address"
 #define NOTDUR		" is not a duration (a number and ms, s, m, h or d)"
@@ -1225,6 +1230,16 @@ static const struct {
 	    E_URL("has an invalid host name") },
 	{ "bridge: bad IPv4", BRIDGE_URL("https://192.0.2.300"),
 	    E_URL("has an invalid host name") },
+	/* The proxy appends the route: in the prefix it would double. */
+	{ "bridge: ends in the route",
+	    BRIDGE_URL("https://coder.example.com/api/v2/aibridge"),
+	    E_URL(E_ROUTE) },
+	{ "bridge: ends in the route and /",
+	    BRIDGE_URL("https://coder.example.com/coder/api/v2/aibridge/"),
+	    E_URL(E_ROUTE) },
+	{ "bridge: a provider's route",
+	    BRIDGE_URL("https://coder.example.com/api/v2/aibridge/openai"),
+	    E_URL(E_ROUTE) },
 	{ "bridge: dot segment",
 	    BRIDGE_URL("https://coder.example.com/a/../b"),
 	    E_URL("has an invalid path") },

@@ -1,0 +1,167 @@
+/*
+ * The name constraints of the CA file's certificates (RFC 5280
+ * 4.2.1.10) against a provider host.  Clients check every certificate
+ * of the chain: a host outside a permitted DNS subtree, or inside an
+ * excluded one, gets leaves that every client refuses ("permitted
+ * subtree violation"), so the CA refuses the host when it is loaded,
+ * at -n, start and reload alike.
+ *
+ * Our leaves name the host in one dNSName (ca_issue.c) and provider
+ * hosts are never IP addresses (hostname.c), so only dNSName subtrees
+ * apply; constraints on other name types do not touch them.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "ca_int.h"
+
+/* What a message quotes of the subtrees: enough to act on. */
+#define CA_NAMES_LIST	96
+
+/*
+ * Is host (canonical: lower case, no final dot) within the DNS subtree
+ * base?  RFC 5280: any name made by adding labels on the left of base,
+ * base itself included; an empty base holds every name.  A base with a
+ * leading dot holds only names below it, as OpenSSL reads one.  0 no,
+ * 1 yes, -1 when base is not a DNS name at all.
+ */
+int
+ca_names_within(const char *host, const ASN1_IA5STRING *base)
+{
+	const char	*b = (const char *)ASN1_STRING_get0_data(base);
+	size_t		 blen = (size_t)ASN1_STRING_length(base);
+	size_t		 hlen = strlen(host), i;
+
+	for (i = 0; i < blen; i++)
+		if (b[i] <= 0x20 || b[i] >= 0x7f)
+			return (-1);
+	if (blen > 0 && b[blen - 1] == '.')
+		blen--;		/* a final dot names the same subtree */
+	if (blen == 0)
+		return (1);
+	if (hlen < blen || strncasecmp(host + hlen - blen, b, blen) != 0)
+		return (0);
+	if (hlen == blen)
+		return (b[0] != '.');
+	return (b[0] == '.' || host[hlen - blen - 1] == '.');
+}
+
+/* Append one subtree to a message's list, "..." once it is full. */
+static void
+ca_names_list(char *list, size_t len, const ASN1_IA5STRING *base)
+{
+	size_t	 used = strlen(list);
+	int	 n;
+
+	if (used + 4 >= len)
+		return;
+	n = snprintf(list + used, len - used, "%s%.*s", used > 0 ? ", " :
+	    "", ASN1_STRING_length(base),
+	    (const char *)ASN1_STRING_get0_data(base));
+	if (n < 0 || (size_t)n >= len - used)
+		(void)strlcpy(list + len - 4, "...", 4);
+}
+
+/*
+ * One subtree list, as GEN_DNS entries: *hit 1 if host is within one
+ * of them (its name in which), *any 1 if there is a DNS entry at all.
+ */
+static int
+ca_names_scan(const char *host, STACK_OF(GENERAL_SUBTREE) *trees, int *any,
+    int *hit, char *which, size_t len)
+{
+	GENERAL_SUBTREE	*t;
+	int		 i, r;
+
+	*any = *hit = 0;
+	for (i = 0; i < sk_GENERAL_SUBTREE_num(trees); i++) {
+		t = sk_GENERAL_SUBTREE_value(trees, i);
+		if (t->base->type != GEN_DNS)
+			continue;
+		*any = 1;
+		if ((r = ca_names_within(host, t->base->d.dNSName)) == -1)
+			return (-1);
+		if (!*hit)
+			ca_names_list(which, len, t->base->d.dNSName);
+		if (r == 1) {
+			*which = '\0';
+			ca_names_list(which, len, t->base->d.dNSName);
+			*hit = 1;
+			return (0);
+		}
+	}
+	return (0);
+}
+
+/* Does cert, index'th in the CA file, let the CA sign for host? */
+static int
+ca_names_cert(X509 *cert, int index, const char *host, char *err,
+    size_t errlen)
+{
+	NAME_CONSTRAINTS	*nc;
+	char			 which[CA_NAMES_LIST], what[40];
+	int			 crit, any, hit, rv = -1;
+
+	if (index == 0)
+		(void)strlcpy(what, "the CA certificate", sizeof(what));
+	else
+		(void)snprintf(what, sizeof(what), "certificate %d of the "
+		    "CA file", index + 1);
+	if ((nc = X509_get_ext_d2i(cert, NID_name_constraints, &crit,
+	    NULL)) == NULL) {
+		if (crit == -1)
+			return (0);	/* none */
+		(void)snprintf(err, errlen, "name constraints of %s do not "
+		    "parse", what);
+		return (-1);
+	}
+	which[0] = '\0';
+	if (ca_names_scan(host, nc->excludedSubtrees, &any, &hit, which,
+	    sizeof(which)) == -1)
+		goto bad;
+	if (hit) {
+		(void)snprintf(err, errlen, "provider host %s is excluded by "
+		    "the name constraints of %s (excluded DNS: %s): clients "
+		    "would refuse its certificates", host, what, which);
+		goto done;
+	}
+	which[0] = '\0';
+	if (ca_names_scan(host, nc->permittedSubtrees, &any, &hit, which,
+	    sizeof(which)) == -1)
+		goto bad;
+	if (any && !hit) {
+		(void)snprintf(err, errlen, "provider host %s is outside the "
+		    "name constraints of %s (permitted DNS: %s): clients "
+		    "would refuse its certificates", host, what, which);
+		goto done;
+	}
+	rv = 0;
+	goto done;
+ bad:
+	(void)snprintf(err, errlen, "name constraints of %s hold a DNS "
+	    "name that is not one", what);
+ done:
+	NAME_CONSTRAINTS_free(nc);
+	return (rv);
+}
+
+int
+ca_names_check(const struct ca *ca, const char *host, char *err,
+    size_t errlen)
+{
+	int	 i;
+
+	for (i = 0; i < sk_X509_num(ca->certs); i++)
+		if (ca_names_cert(sk_X509_value(ca->certs, i), i, host, err,
+		    errlen) == -1)
+			return (-1);
+	return (0);
+}

@@ -87,7 +87,8 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
 		   aibproxyd/setup.c aibproxyd/setup_page.c \
 		   aibproxyd/versions.c aibproxyd/stop.c
-SIGNER_SRCS	 = signerd/signerd.c signerd/ca.c signerd/ca_issue.c \
+SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
+		   signerd/ca.c signerd/ca_issue.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \

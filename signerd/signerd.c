@@ -35,8 +35,10 @@
 
 #include <openssl/crypto.h>
 
+#include "blob.h"
 #include "ca.h"
 #include "compat.h"
+#include "configtest.h"
 #include "imsg.h"
 #include "log.h"
 #include "proc.h"
@@ -48,7 +50,6 @@
 #define SIGNER_PROVIDERS_MAX	4096
 /* Stop reading a worker that does not read its answers. */
 #define SIGNER_WQ_MAX		(1024 * 1024)
-#define SIGNER_READ_CHUNK	8192
 
 struct worker {
 	TAILQ_ENTRY(worker)	 entry;
@@ -74,13 +75,6 @@ struct staged {
 	struct ca		*ca;		/* built at IMSG_CFG_DONE */
 };
 
-/* The contents of a descriptor; may hold key bytes. */
-struct blob {
-	uint8_t			*data;
-	size_t			 len;
-	size_t			 size;
-};
-
 static struct {
 	struct imsgchan		 parent;
 	struct workers		 workers;
@@ -92,11 +86,7 @@ static struct {
 } env;
 
 static __dead void	usage(void);
-static void	blob_free(struct blob *);
-static int	blob_read(int, struct blob *, const char *, char *, size_t);
 static void	vis_host(const char *, char *, size_t);
-static int	signer_configtest(const char *, const char *, char *const [],
-		    int);
 static void	signer_nonblock(int);
 static struct staged *staged_get(void);
 static void	staged_free(void);
@@ -125,69 +115,6 @@ usage(void)
 	exit(1);
 }
 
-static void
-blob_free(struct blob *b)
-{
-	if (b->data != NULL)
-		freezero(b->data, b->size);
-	memset(b, 0, sizeof(*b));
-}
-
-/*
- * Read a descriptor to its end.  recallocarray() wipes what it moves,
- * so no copy of a key is left behind in freed memory.
- */
-static int
-blob_read(int fd, struct blob *b, const char *what, char *err,
-    size_t errlen)
-{
-	struct stat	 st;
-	uint8_t		*p;
-	size_t		 nsize;
-	ssize_t		 n;
-
-	memset(b, 0, sizeof(*b));
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	b->size = SIGNER_READ_CHUNK;
-	if (S_ISREG(st.st_mode) && st.st_size >= 0 &&
-	    st.st_size < CA_FILE_MAX)
-		b->size = (size_t)st.st_size + 1;
-	if ((b->data = malloc(b->size)) == NULL)
-		goto fail;
-	for (;;) {
-		if (b->len == b->size) {
-			if (b->size > CA_FILE_MAX) {
-				(void)snprintf(err, errlen, "%s file is larger "
-				    "than %d bytes", what, CA_FILE_MAX);
-				blob_free(b);
-				return (-1);
-			}
-			nsize = b->size * 2;
-			if (nsize > CA_FILE_MAX + 1)
-				nsize = CA_FILE_MAX + 1;
-			if ((p = recallocarray(b->data, b->size, nsize,
-			    1)) == NULL)
-				goto fail;
-			b->data = p;
-			b->size = nsize;
-		}
-		if ((n = read(fd, b->data + b->len, b->size - b->len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-	}
-	return (0);
- fail:
-	(void)snprintf(err, errlen, "%s: %s", what, strerror(errno));
-	blob_free(b);
-	return (-1);
-}
-
 /* A worker's host is untrusted: never put its raw bytes in a log. */
 static void
 vis_host(const char *in, char *out, size_t outlen)
@@ -208,57 +135,6 @@ vis_host(const char *in, char *out, size_t outlen)
 		o += (size_t)n;
 	}
 	out[o] = '\0';
-}
-
-/*
- * -n: can this CA be loaded, and sign for these hosts?  Certificate on
- * fd 3, key on fd 4 unless the key is in a token (no -k): then the
- * certificate alone.  The same ca_load and ca_allow as a start, so -n
- * refuses what a start would.  certname and keyname head the messages.
- */
-static int
-signer_configtest(const char *certname, const char *keyname,
-    char *const hosts[], int nhosts)
-{
-	struct blob	 cert, key;
-	struct ca	*ca = NULL;
-	const char	*name = certname;
-	char		 err[AIB_REASON_MAX];
-	int		 i;
-
-	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL)) {
-		fprintf(stderr, "signerd: cannot initialise libcrypto\n");
-		return (1);
-	}
-	if (compat_nodump() == -1) {
-		fprintf(stderr, "signerd: nodump: %s\n", strerror(errno));
-		return (1);
-	}
-	if (blob_read(AIB_PARENT_FD, &cert, "CA certificate", err,
-	    sizeof(err)) == 0) {
-		if (keyname == NULL)
-			ca = ca_load_cert(cert.data, cert.len, time(NULL), err,
-			    sizeof(err));
-		else if (blob_read(AIB_PARENT_FD + 1, &key, "CA key", err,
-		    sizeof(err)) == 0) {
-			ca = ca_load(cert.data, cert.len, key.data, key.len,
-			    time(NULL), err, sizeof(err));
-			blob_free(&key);
-		} else
-			name = keyname;
-		blob_free(&cert);
-	}
-	for (i = 0; ca != NULL && i < nhosts; i++)
-		if (ca_allow(ca, hosts[i], err, sizeof(err)) == -1) {
-			ca_free(ca);
-			ca = NULL;
-		}
-	if (ca == NULL) {
-		fprintf(stderr, "%s: %s\n", name, err);
-		return (1);
-	}
-	ca_free(ca);
-	return (0);
 }
 
 static void

@@ -26,7 +26,7 @@ import time
 import traceback
 
 import squid as squidmod
-from scale import Scale
+from scale import SPREAD, Scale
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -448,9 +448,12 @@ limits: { connections: %d }
     def fit_workers(self, workers, conns):
         """At least so many workers, as many more as conns need to fit
         in the descriptor limit (FD_PER_CONN); and the limits.connections
-        that fits them."""
+        that fits them.  With room for SPREAD: the kernel hands accepted
+        connections to the workers unevenly, and each admits only its
+        share."""
         room = max(1, (self.nofile - FD_FIXED) // FD_PER_CONN)
-        workers = max(workers, math.ceil((conns + 64) / room))
+        need = conns * SPREAD if conns > room else conns
+        workers = max(workers, math.ceil((need + 64) / room))
         return workers, workers * room
 
     def start_daemon(self, workers, bridge_port, conns=0):
@@ -1180,6 +1183,10 @@ def main():
     args = ap.parse_args()
     only = set(args.only.split(","))
     only |= {k for k in PLAN if k.rstrip("ab") in only}
+    unknown = only - set(PLAN) - {"1"}
+    if unknown:
+        ap.error("--only: no benchmark %s (there are %s)" % (
+            ",".join(sorted(unknown)), ",".join(PLAN)))
 
     # Leave through the finally below, whatever stops us.
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))

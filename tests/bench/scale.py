@@ -7,6 +7,7 @@ descriptor limit needs (said in each row's title).
 import json
 import math
 import os
+import re
 import select
 import subprocess
 import sys
@@ -21,8 +22,13 @@ TOKEN = "abcdefghij-0123456789012345678901"
 PROVIDER = "api.anthropic.com"
 BRIDGE_PATH = "/api/v2/aibridge/anthropic/v1/messages"
 RATE = float(os.environ.get("BENCH_RATE", "1000"))	# req/s, row 9
-SSE_MS = 1000		# between two events of one stream, row 10
+SSE_MS = 10000		# between two events of one stream, row 10: 1000 a
+			# second from 10,000, what one Python hub keeps in time
 WAIT = 600		# seconds, at most, for thousands to open
+# What the busiest worker may get over an even share of the connections
+# (seen: 1.6 times with 10 workers), when the descriptor limit sets how
+# many workers there are.
+SPREAD = 2.5
 
 
 def readline(p, timeout, what):
@@ -96,8 +102,9 @@ class Scale:
             self.w.start_daemon(workers, bridge, conns)
             return self.w.proxy_port, self.w.workers_n
         room = self.w.nofile - squidmod.RESERVED
+        need = conns * fds
         n = max(int(os.environ.get("BENCH_SQUID_WORKERS", "1")),
-                math.ceil(conns * fds / room))
+                math.ceil((need * SPREAD if need > room else need) / room))
         self.w.squid.start(bridge, n, self.w.nofile)
         return self.w.squid.port, n
 
@@ -307,14 +314,31 @@ class Scale:
                  "127.0.11.%d" % (i + 1)], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True))
         try:
-            for p in ps:
-                line = readline(p, WAIT, "peers.py tunnels").split()
-                if line[0] != "ready":
-                    raise RuntimeError("tunnels: %s" % " ".join(line))
+            waiting = list(ps)
+            while waiting:
+                r, _, _ = select.select([p.stdout for p in waiting], [], [],
+                                        WAIT)
+                for p in [p for p in waiting if p.stdout in r]:
+                    line = p.stdout.readline().split()
+                    if not line or line[0] != "ready":
+                        raise RuntimeError("%s: a client failed%s" % (
+                            via, self.why(via)))
+                    waiting.remove(p)
+                if not r:
+                    raise RuntimeError("tunnels: nothing in %d s" % WAIT)
         except Exception:
             self.close_many(ps)
             raise
         return time.monotonic() - t0, ps
+
+    def why(self, via):
+        """The proxy's first complaints, if it logged any."""
+        if via != "proxy":
+            return ""
+        with open(self.w.daemon_log) as f:
+            bad = [l for l in f if re.search(
+                r"refus|error|fail|limit", l, re.I)]
+        return ":\n" + "".join("    " + l for l in bad[:5])
 
     def close_many(self, ps):
         for p in ps:
@@ -345,7 +369,8 @@ class Scale:
                   via, m0, m1, n, workers, f1 - f0, secs))
         return (m1 - m0) / n, secs
 
-    def bench_idle_tunnels(self, n=50000):
+    def bench_idle_tunnels(self, n=None):
+        n = n or int(os.environ.get("BENCH_TUNNELS", "50000"))
         # Each holding origin and each client process keeps its share
         # under the descriptor limit, each client its own source address
         # (a source address has some 28000 ports for one destination).

@@ -590,6 +590,7 @@ class Bench(Scale):
     # For Scale, which cannot import this file.
     Result = Result
     CpuMeter = CpuMeter
+    FD_FIXED, FD_PER_CONN = FD_FIXED, FD_PER_CONN
     result_line = staticmethod(result_line)
     times = staticmethod(times)
     vs_squid_line = staticmethod(vs_squid_line)

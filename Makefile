@@ -121,7 +121,7 @@ DEBIAN_PKGS	 = build-essential pkg-config libtls-dev libssl-dev \
 		   libengine-pkcs11-openssl libseccomp-dev prometheus \
 		   python3-yaml haproxy
 
-BENCH_PKGS	 = hey nginx-light curl python3
+BENCH_PKGS	 = hey nginx-light curl python3 squid-openssl
 
 all: $(O)/.deps-ok $(AIBPROXYD) $(SIGNERD) $(SCRIPTS)
 

@@ -12,6 +12,7 @@ BENCH_PERF=1 adds a perf profile of the proxy workers to the hey runs.
 import argparse
 import fcntl
 import json
+import math
 import os
 import re
 import resource
@@ -24,8 +25,13 @@ import tempfile
 import time
 import traceback
 
+import squid as squidmod
+from scale import SPREAD, Scale
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 PEERS = os.path.join(HERE, "peers.py")
+CROWD = os.path.join(HERE, "crowd.py")
 HZ = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 GIB = 1 << 30
@@ -37,6 +43,11 @@ BODY = ('{"model":"claude-bench","max_tokens":16,'
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 TRIES = 2	# attempts at a timed run while other load disturbs it
 NOISE = 0.10	# of one core: more than this used by others disturbs
+# The descriptors aibproxyd budgets per client connection and per worker
+# (FD_PER_CONN, FD_BASE + FD_POOLS + a listener in parent_config.c): it
+# refuses a limits.connections that does not fit in RLIMIT_NOFILE.
+FD_PER_CONN = 6
+FD_FIXED = 240
 PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
              "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -149,7 +160,7 @@ class CpuMeter:
             if sys_share is not None:
                 t += ", %.0f %% sys" % (100 * sys_share)
             return t + ")"
-        parts = [part(n, c, k if n == "proxy" else None)
+        parts = [part(n, c, k if n in ("proxy", "squid") else None)
                  for n, (c, k) in self.cpu.items() if c > 0]
         parts.append(part("softirq", self.softirq))
         parts.append(part("rest", self.rest()))
@@ -214,6 +225,15 @@ def child_pids(ppid):
     return sorted(pids)
 
 
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        kids = child_pids(todo.pop())
+        out += kids
+        todo += kids
+    return sorted(out)
+
+
 def cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
@@ -233,16 +253,28 @@ def status_kib(pid, key):
 # The world: certificates, nginx, the daemon -------------------------------
 
 class World:
-    def __init__(self, stage, tmp, procs):
+    free_port = staticmethod(free_port)
+    wait_port = staticmethod(wait_port)
+    descendants = staticmethod(descendants)
+    cmdline = staticmethod(cmdline)
+
+    def __init__(self, stage, tmp, procs, nofile):
         self.stage = stage
         self.t = tmp
         self.procs = procs
+        self.nofile = nofile	# descriptors each process may have
         self.nginx = None
         self.daemon = None
         self.daemon_log = None
+        self.workers_n = 0
         self.port = {n: free_port() for n in
                      ("http", "https", "bridge", "direct", "status", "hold",
                       "sse")}
+        # More origins that only hold connections, for more tunnels than
+        # one process may have descriptors (bench_idle_tunnels).
+        self.holds = [self.port["hold"]] + [free_port() for _ in range(7)]
+        self.squid = squidmod.Squid(self, PROVIDER)
+        self.squid_why = squidmod.available()
 
     def path(self, *p):
         return os.path.join(self.t, *p)
@@ -269,6 +301,8 @@ class World:
         os.makedirs(self.path("pki"))
         self.make_ca("mitm-ca", "aibproxyd bench MITM CA")
         self.make_ca("origin-ca", "aibproxyd bench origin CA")
+        if self.squid_why is None:
+            self.squid.prepare()
         key, csr, crt = (self.path("pki", "origin." + e)
                          for e in ("key", "csr", "crt"))
         ext = self.path("pki", "origin.ext")
@@ -286,9 +320,12 @@ class World:
                      self.path("pki", "origin-ca.crt"), "-CAkey",
                      self.path("pki", "origin-ca.key"), "-CAcreateserial",
                      "-days", "7", "-extfile", ext, "-out", crt)
-        # Clients trust both: the origin directly, the proxy's leaves.
+        # Clients trust them all: the origin directly, the proxies'
+        # leaves.
         with open(self.path("pki", "trust.pem"), "w") as out:
-            for n in ("origin-ca.crt", "mitm-ca.crt"):
+            for n in ("origin-ca.crt", "mitm-ca.crt", "squid-ca.crt"):
+                if not os.path.exists(self.path("pki", n)):
+                    continue
                 with open(self.path("pki", n)) as f:
                     out.write(f.read())
 
@@ -308,13 +345,16 @@ class World:
         n = self.path("nginx")
         p = self.port
         pki = self.path("pki")
-        bridge = ("location /api/v2/aibridge/ { default_type "
-                  "application/json; return 200 '{\"ok\":true}'; }")
+        # aibproxyd rewrites the path to the bridge's; Squid does not.
+        bridge = " ".join("location %s { default_type application/json; "
+                          "return 200 '{\"ok\":true}'; }" % l for l in
+                          ("/api/v2/aibridge/", "/v1/"))
         return """
 worker_processes %(ncpu)d;
 pid %(n)s/nginx.pid;
 error_log %(n)s/error.log warn;
-events { worker_connections 16384; }
+worker_rlimit_nofile %(nofile)d;
+events { worker_connections %(nofile)d; }
 http {
 	access_log off;
 	sendfile on;
@@ -351,7 +391,7 @@ http {
 	}
 }
 """ % dict(ncpu=NCPU, n=n, pki=pki, www=self.path("www"), loc=bridge,
-           **p)
+           nofile=self.nofile, **p)
 
     def start_nginx(self):
         conf = self.path("nginx.conf")
@@ -383,7 +423,7 @@ http {
         m = re.search(rb"\n\s*(\d+)\s+(\d+)\s+(\d+)\s*\n", data)
         return int(m.group(1)), int(m.group(3))
 
-    def config(self, workers, bridge_port):
+    def config(self, workers, bridge_port, conns):
         return """workers: %d
 listen:
   - address: 127.0.0.1:%d
@@ -396,20 +436,36 @@ bridge:
 providers:
   - { name: anthropic, host: %s }
 tunnel:
-  ports: [443, %d, %d, %d]
+  ports: [443, %s]
   allowed_private_cidrs: [127.0.0.1/32]
-limits: { connections: 20000 }
+limits: { connections: %d }
 """ % (workers, self.proxy_port, self.path("pki", "mitm-ca.crt"),
             self.path("pki", "mitm-ca.key"), bridge_port,
-            self.path("pki", "origin-ca.crt"), PROVIDER, self.port["http"],
-            self.port["https"], self.port["hold"])
+            self.path("pki", "origin-ca.crt"), PROVIDER,
+            ", ".join(str(x) for x in [self.port["http"], self.port["https"]]
+                      + self.holds), conns)
 
-    def start_daemon(self, workers, bridge_port):
+    def fit_workers(self, workers, conns):
+        """At least so many workers, as many more as conns need to fit
+        in the descriptor limit (FD_PER_CONN); and the limits.connections
+        that fits them.  With room for SPREAD: the kernel hands accepted
+        connections to the workers unevenly, and each admits only its
+        share."""
+        room = max(1, (self.nofile - FD_FIXED) // FD_PER_CONN)
+        need = conns * SPREAD if conns > room else conns
+        workers = max(workers, math.ceil((need + 64) / room))
+        return workers, workers * room
+
+    def start_daemon(self, workers, bridge_port, conns=0):
+        """aibproxyd with at least so many workers; more when conns
+        client connections need them (fit_workers)."""
         self.stop_daemon()
+        workers, limit = self.fit_workers(workers, conns)
+        self.workers_n = workers
         self.proxy_port = free_port()
         conf = self.path("aibproxyd.yaml")
         with open(conf, "w") as f:
-            f.write(self.config(workers, bridge_port))
+            f.write(self.config(workers, bridge_port, min(limit, 1000000)))
         self.daemon_log = self.path("daemon-%d.log" % self.proxy_port)
         log = open(self.daemon_log, "w")
         self.daemon = self.procs.start(
@@ -454,16 +510,29 @@ limits: { connections: 20000 }
 # Results ------------------------------------------------------------------
 
 class Result:
-    def __init__(self, name, direct, proxy, ratio, target, ok, note=""):
-        self.row = [name, direct, proxy, ratio, target,
+    """One summary row.  vs_squid is aibproxyd's figure over Squid's:
+    above 1 is better for rates, below 1 for costs (memory, latency)."""
+
+    def __init__(self, name, direct, proxy, ratio, target, ok, note="",
+                 squid="-", vs_squid="-"):
+        self.row = [name, direct, proxy, squid, ratio, vs_squid, target,
                     "ok" if ok else "MISSED"]
         self.note = note
         self.other = 0.0
 
 
+def times(a, b):
+    """a over b as "N.NN x", or "-" without b."""
+    return "%.2f x" % (a / b) if b else "-"
+
+
 def result_line(value, target, ok, label="ratio"):
     return "   %-8s %-9s target %-12s %s" % (label, value, target,
                                             "ok" if ok else "MISSED")
+
+
+def vs_squid_line(text):
+    return "   vs Squid %s" % text
 
 
 def pct(xs, q):
@@ -513,10 +582,18 @@ class Streams:
     def __init__(self):
         self.direct = []	# latencies in microseconds
         self.proxy = []
+        self.squid = []
         self.cpu = None
 
 
-class Bench:
+class Bench(Scale):
+    # For Scale, which cannot import this file.
+    Result = Result
+    CpuMeter = CpuMeter
+    FD_FIXED, FD_PER_CONN = FD_FIXED, FD_PER_CONN
+    result_line = staticmethod(result_line)
+    times = staticmethod(times)
+    vs_squid_line = staticmethod(vs_squid_line)
     def __init__(self, world, seconds, perf):
         self.w = world
         self.seconds = seconds
@@ -597,7 +674,9 @@ class Bench:
         return "\n".join("      " + l for l in lines[:20])
 
     def groups(self):
-        return {"nginx": self.w.nginx_workers(), "proxy": self.w.workers()}
+        return {"nginx": self.w.nginx_workers(),
+                "proxy": self.w.workers() if self.w.daemon else [],
+                "squid": self.w.squid.all_pids()}
 
     def print_hey(self, label, h):
         print("   %-8s %s%s" % (label, h.text(), "" if h.tries == 1 else
@@ -611,6 +690,14 @@ class Bench:
             print("            error: " + l.strip())
 
     # 1 --------------------------------------------------------------------
+
+    def proxies(self, creds=False):
+        """(label, proxy URL) of aibproxyd and, when it runs, Squid."""
+        out = [("proxy", "http://%s127.0.0.1:%d" % (
+            "coder:%s@" % TOKEN if creds else "", self.w.proxy_port))]
+        if self.w.squid.proc is not None:
+            out.append(("squid", "http://127.0.0.1:%d" % self.w.squid.port))
+        return out
 
     def curl(self, url, proxy=None):
         """GiB/s of one 1 GiB download (see quiet())."""
@@ -633,93 +720,128 @@ class Bench:
     def bench_throughput(self, scheme, runs=9):
         port = self.w.port[scheme]
         url = "%s://127.0.0.1:%d/1g" % (scheme, port)
-        proxy = "http://127.0.0.1:%d" % self.w.proxy_port
-        d, p = [], []
-        for _ in range(runs):	# interleaved, so drift hits both alike
-            d.append(self.curl(url))
-            p.append(self.curl(url, proxy))
+        peers = [("direct", None)] + self.proxies()
+        got = {label: [] for label, _ in peers}
+        for _ in range(runs):	# interleaved, so drift hits all alike
+            for label, proxy in peers:
+                got[label].append(self.curl(url, proxy))
         # The median run, with the CPU it used.
-        dm = sorted(d, key=lambda r: r.speed)[runs // 2]
-        pm = sorted(p, key=lambda r: r.speed)[runs // 2]
+        med = {label: sorted(rs, key=lambda r: r.speed)[runs // 2]
+               for label, rs in got.items()}
+        dm, pm, sm = med["direct"], med["proxy"], med.get("squid")
         ratio = pm.speed / dm.speed
         ok = ratio >= 0.90
         tag, inner = ("1a", "plain HTTP") if scheme == "http" else \
             ("1b", "TLS")
         print("\n== %s. tunnel throughput: 1 GiB with curl, %s inside "
               "CONNECT, nginx sendfile, median of %d" % (tag, inner, runs))
-        for label, rs, m in (("direct", d, dm), ("proxy", p, pm)):
+        for label, _ in peers:
+            m = med[label]
             print("   %-8s %6.2f GiB/s  (runs: %s)" % (
-                label, m.speed, " ".join("%.2f" % r.speed for r in rs)))
+                label, m.speed, " ".join("%.2f" % r.speed
+                                         for r in got[label])))
             print("            " + m.cpu.text(unit="GiB", scale=1000,
                                               sunit="ms"))
         print(result_line("%.1f %%" % (100 * ratio), ">= 90 %", ok))
+        vs = times(pm.speed, sm.speed if sm else 0)
+        if sm:
+            print(vs_squid_line(vs + " Squid's throughput"))
         return Result("%s. tunnel throughput, %s" % (tag, inner),
                       "%.2f GiB/s" % dm.speed, "%.2f GiB/s" % pm.speed,
-                      "%.1f %%" % (100 * ratio), ">= 90 %", ok)
+                      "%.1f %%" % (100 * ratio), ">= 90 %", ok,
+                      squid="%.2f GiB/s" % sm.speed if sm else "-",
+                      vs_squid=vs)
 
-    # 2 --------------------------------------------------------------------
+    # 2, 3, 4 and 7: hey -------------------------------------------------
+
+    def hey_peers(self, direct, url, extra=(), keepalive=True, creds=False):
+        """Warm-ups, then the timed runs: direct, aibproxyd, Squid; with
+        each, what the bridge saw of it (nginx's counters; a status
+        request is one connection and one request)."""
+        peers = [("direct", direct, None)] + [
+            (label, url, proxy) for label, proxy in self.proxies(creds)]
+        for label, u, proxy in peers:
+            self.hey(u, extra, proxy=proxy, n=500, keepalive=keepalive)
+        out = {}
+        for label, u, proxy in peers:
+            def run(u=u, proxy=proxy, label=label):
+                a0, r0 = self.w.nginx_status()
+                h = self.hey_once(u, extra, proxy, keepalive, None,
+                                  label == "proxy")
+                a1, r1 = self.w.nginx_status()
+                h.bridge = (a1 - a0 - 1, r1 - r0 - 1)
+                return h
+            out[label] = self.quiet(run)
+        for label, _, _ in peers:
+            self.print_hey(label, out[label])
+        return out["direct"], out["proxy"], out.get("squid")
+
+    def per_req(self, h, group):
+        """Microseconds of a group's CPU per answered request."""
+        return h.cpu.cpu.get(group, (0, 0))[0] / max(1, h.ok) * 1e6
+
+    def squid_vs(self, p, q):
+        """aibproxyd against Squid: rate and CPU per request."""
+        if q is None:
+            return "-"
+        vs = times(p.rps, q.rps)
+        print(vs_squid_line("%s Squid's rate; proxy CPU %.0f us per request "
+                            "against Squid's %.0f us" % (
+                                vs, self.per_req(p, "proxy"),
+                                self.per_req(q, "squid"))))
+        return vs
 
     def bench_tunnel_requests(self):
         url = "https://127.0.0.1:%d/small" % self.w.port["https"]
-        proxy = "http://127.0.0.1:%d" % self.w.proxy_port
-        self.hey(url, n=500)
-        self.hey(url, proxy=proxy, n=500)
-        d = self.hey(url)
-        p = self.hey(url, proxy=proxy, profile=True)
-        ratio = p.rps / d.rps
-        ok = ratio >= 0.90
         print("\n== 2. requests through a tunnel: hey -c 32 -z %ds, "
               "keep-alive, GET 128 B over TLS" % self.seconds)
-        self.print_hey("direct", d)
-        self.print_hey("proxy", p)
+        d, p, q = self.hey_peers(url, url)
+        ratio = p.rps / d.rps
+        ok = ratio >= 0.90
         print(result_line("%.1f %%" % (100 * ratio), ">= 90 %", ok))
+        vs = self.squid_vs(p, q)
         return Result("2. requests through a tunnel", "%.0f req/s" % d.rps,
                       "%.0f req/s" % p.rps, "%.1f %%" % (100 * ratio),
-                      ">= 90 %", ok)
-
-    # 3 and 4 --------------------------------------------------------------
+                      ">= 90 %", ok, squid="%.0f req/s" % q.rps if q
+                      else "-", vs_squid=vs)
 
     def mitm_args(self):
-        proxy = "http://coder:%s@127.0.0.1:%d" % (TOKEN, self.w.proxy_port)
         url = "https://%s/v1/messages" % PROVIDER
         direct = "https://localhost:%d%s" % (self.w.port["direct"],
                                              BRIDGE_PATH)
         extra = ["-m", "POST", "-T", "application/json", "-d", BODY]
-        return proxy, url, direct, extra
+        return url, direct, extra
 
     def bench_mitm(self):
-        proxy, url, direct, extra = self.mitm_args()
-        self.hey(direct, extra, n=500)
-        self.hey(url, extra, proxy=proxy, n=500)
-        d = self.hey(direct, extra)
-
-        def counted():
-            """The run, and what the bridge saw of it (nginx's counters;
-            a status request is one connection and one request)."""
-            a0, r0 = self.w.nginx_status()
-            h = self.hey_once(url, extra, proxy, True, None, True)
-            a1, r1 = self.w.nginx_status()
-            h.bridge = (a1 - a0 - 1, r1 - r0 - 1)
-            return h
-        p = self.quiet(counted)
-        conns, reqs = p.bridge
-        per_req = conns / max(1, reqs)
-        ratio = p.rps / d.rps
-        ok = ratio >= 0.35
+        url, direct, extra = self.mitm_args()
         print("\n== 3. intercepted POSTs: hey -c 32 -z %ds, keep-alive, "
               "small JSON, nginx TLS bridge" % self.seconds)
-        self.print_hey("direct", d)
-        self.print_hey("proxy", p)
+        d, p, q = self.hey_peers(direct, url, extra, creds=True)
         lconns, lreqs = self.bridge_log()
-        print("   bridge   %d new connections for %d requests in the timed "
-              "run = %.5f per request" % (conns, reqs, per_req))
-        print("            (its access log, warm-up and every try included: "
-              "%d connections, %d requests)" % (lconns, lreqs))
-        print(result_line("%.1f %%" % (100 * ratio), ">= 35 %", ok))
+        for label, h in (("proxy", p), ("squid", q)):
+            if h is None:
+                continue
+            conns, reqs = h.bridge
+            print("   bridge   %s: %d new connections for %d requests in the "
+                  "timed run = %.5f per request" % (
+                      label, conns, reqs, conns / max(1, reqs)))
+        print("            (aibproxyd's, by the bridge's access log, warm-up "
+              "and every try included: %d connections, %d requests)" % (
+                  lconns, lreqs))
+        ratio = p.rps / d.rps
+        us = self.per_req(p, "proxy")
+        ok = ratio >= 0.80 and us <= 15
+        target = ">= 80 %, <= 15 us"
+        print(result_line("%.1f %%" % (100 * ratio), target, ok) +
+              "  (proxy CPU %.0f us per request)" % us)
+        vs = self.squid_vs(p, q)
+        self.row3_us = us
         return Result("3. intercepted POSTs, keep-alive",
                       "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
-                      "%.1f %%" % (100 * ratio), ">= 35 %", ok,
-                      "bridge connections per request %.5f" % per_req)
+                      "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
+                      "bridge connections per request %.5f" % (
+                          p.bridge[0] / max(1, p.bridge[1])),
+                      squid="%.0f req/s" % q.rps if q else "-", vs_squid=vs)
 
     def bridge_log(self):
         """(connections, requests) the bridge saw so far, warm-ups too."""
@@ -732,34 +854,51 @@ class Bench:
         return len(conns), reqs
 
     def bench_new_conns(self):
-        proxy, url, direct, extra = self.mitm_args()
-        self.hey(direct, extra, n=500, keepalive=False)
-        self.hey(url, extra, proxy=proxy, n=500, keepalive=False)
-        d = self.hey(direct, extra, keepalive=False)
-        p = self.hey(url, extra, proxy=proxy, keepalive=False,
-                     profile=True)
-        ratio = p.rps / d.rps
-        ok = ratio >= 0.66
+        url, direct, extra = self.mitm_args()
         print("\n== 4. new intercepted connections: hey -c 32 -z %ds "
               "-disable-keepalive (CONNECT + TLS + one POST) vs new TLS "
               "connections to nginx" % self.seconds)
-        self.print_hey("direct", d)
-        self.print_hey("proxy", p)
-        print(result_line("%.1f %%" % (100 * ratio), ">= 66 %", ok))
+        d, p, q = self.hey_peers(direct, url, extra, keepalive=False,
+                                 creds=True)
+        ratio = p.rps / d.rps
+        ok = ratio >= 0.95
+        print(result_line("%.1f %%" % (100 * ratio), ">= 95 %", ok))
+        vs = self.squid_vs(p, q)
         return Result("4. new intercepted connections", "%.0f conn/s" % d.rps,
                       "%.0f conn/s" % p.rps, "%.1f %%" % (100 * ratio),
-                      ">= 66 %", ok)
+                      ">= 95 %", ok, squid="%.0f conn/s" % q.rps if q
+                      else "-", vs_squid=vs)
+
+    def bench_new_tunnels(self):
+        url = "https://127.0.0.1:%d/small" % self.w.port["https"]
+        print("\n== 7. new tunnels: hey -c 32 -z %ds -disable-keepalive, "
+              "CONNECT + TLS to nginx + one GET 128 B per tunnel, vs new TLS "
+              "connections to nginx" % self.seconds)
+        d, p, q = self.hey_peers(url, url, keepalive=False)
+        ratio = p.rps / d.rps
+        us = self.per_req(p, "proxy")
+        target = ">= 1.25 x Squid, <= 120 us"
+        ok = us <= 120 and (q is None or p.rps >= 1.25 * q.rps)
+        print(result_line("%.1f %%" % (100 * ratio), target, ok) +
+              "  (of direct; proxy CPU %.0f us per new tunnel)" % us)
+        vs = self.squid_vs(p, q)
+        return Result("7. new tunnels", "%.0f conn/s" % d.rps,
+                      "%.0f conn/s" % p.rps,
+                      "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
+                      squid="%.0f conn/s, %.0f us" % (
+                          q.rps, self.per_req(q, "squid")) if q else "-",
+                      vs_squid=vs)
 
     # 5 --------------------------------------------------------------------
 
     def rss(self, pid):
         return status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon")
 
-    def open_tunnels(self, n):
+    def open_tunnels(self, n, port):
         target = "127.0.0.1:%d" % self.w.port["hold"]
         p = self.w.procs.start(
             [sys.executable, PEERS, "tunnels", "--proxy",
-             str(self.w.proxy_port), "--target", target, "-n", str(n)],
+             str(port), "--target", target, "-n", str(n)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = p.stdout.readline().split()
         if not line or line[0] != "ready" or int(line[1]) != n:
@@ -804,25 +943,22 @@ class Bench:
                 return n
             time.sleep(0.05)
 
-    def bench_memory(self, n=1000):
-        hold = self.w.procs.start([sys.executable, PEERS, "hold", "--port",
-                                   str(self.w.port["hold"])],
-                                  stdout=subprocess.DEVNULL)
+    def memory_of(self, via, n):
+        """Row 5 for aibproxyd (workers: 1) or Squid: a printable
+        account, and KiB per tunnel."""
+        port, workers = self.peer_start(via, self.w.port["bridge"], n, 2)
         try:
-            if not wait_port(self.w.port["hold"], hold):
-                raise RuntimeError("the holding origin did not start")
-            self.w.start_daemon(1, self.w.port["bridge"])
-            (worker,) = self.w.workers()
+            (worker,) = self.peer_pids(via)[:1]
             url = "http://127.0.0.1:%d/1g" % self.w.port["http"]
-            proxy = "http://127.0.0.1:%d" % self.w.proxy_port
+            proxy = "http://127.0.0.1:%d" % port
             alone = self.curl(url, proxy).speed
             # Warm up: the first tunnels grow what is never given back.
-            p, _ = self.open_tunnels(20)
+            p, _ = self.open_tunnels(20, port)
             self.close_tunnels(p)
             time.sleep(0.3)
             rss0, anon0 = self.rss(worker)
             fd0 = len(os.listdir("/proc/%d/fd" % worker))
-            p, secs = self.open_tunnels(n)
+            p, secs = self.open_tunnels(n, port)
             time.sleep(0.3)
             rss1, anon1 = self.rss(worker)
             fd1 = len(os.listdir("/proc/%d/fd" % worker))
@@ -832,36 +968,51 @@ class Bench:
             fd2 = self.wait_fds(worker, fd0)
             rss2, _ = self.rss(worker)
         finally:
-            self.w.stop_daemon()
-            self.w.procs.stop(hold)
+            self.peer_stop(via)
         per = (rss1 - rss0) / n
-        per_anon = (anon1 - anon0) / n
-        ok = per <= 8.0
-        print("\n== 5. memory: %d idle tunnels through one worker "
-              "(workers: 1), opened in %.2f s" % (n, secs))
+        print("   %s, workers: %d, %d tunnels opened in %.2f s" % (
+            {"proxy": "aibproxyd"}.get(via, via), workers, n, secs))
         print("   worker        VmRSS %d KiB before, %d KiB with %d tunnels, "
               "%d KiB once closed" % (rss0, rss1, n, rss2))
         print("                 descriptors %d before, %d with the tunnels, "
               "%d once closed" % (fd0, fd1, fd2))
         print("   per tunnel    VmRSS %.2f KiB (RssAnon %.2f KiB), %.1f "
-              "descriptors" % (per, per_anon, (fd1 - fd0) / n))
-        print("   splice pipes  %s" % ", ".join(
-            "%d of %d KiB" % (k, v >> 10) for v, k in
-            sorted(pipes.items(), reverse=True)))
+              "descriptors" % (per, (anon1 - anon0) / n, (fd1 - fd0) / n))
+        if pipes:
+            print("   splice pipes  %s" % ", ".join(
+                "%d of %d KiB" % (k, v >> 10) for v, k in
+                sorted(pipes.items(), reverse=True)))
         print("   1 GiB through one more tunnel, plain HTTP: %.2f GiB/s "
               "with the %d open, %.2f GiB/s with none" % (crowd, n, alone))
+        return per
+
+    def bench_memory(self, n=1000):
+        hold = self.w.procs.start([sys.executable, PEERS, "hold", "--port",
+                                   str(self.w.port["hold"])],
+                                  stdout=subprocess.DEVNULL)
+        print("\n== 5. memory: %d idle tunnels through one worker" % n)
+        try:
+            if not wait_port(self.w.port["hold"], hold):
+                raise RuntimeError("the holding origin did not start")
+            got = {v: self.memory_of(v, n) for v in self.vias()}
+        finally:
+            self.w.procs.stop(hold)
+        per, q = got["proxy"], got.get("squid")
+        ok = per <= 8.0
         print(result_line("%.2f KiB" % per, "<= 8 KiB", ok, "result"))
         return Result("5. memory per idle tunnel", "-", "%.2f KiB" % per,
-                      "-", "<= 8 KiB", ok)
+                      "-", "<= 8 KiB", ok, squid="%.2f KiB" % q if q is not
+                      None else "-", vs_squid=times(per, q or 0))
 
     # 6 --------------------------------------------------------------------
 
-    def sse_stream(self, proxy):
+    def sse_stream(self, port):
+        """One stream: through the proxy at port, or direct (None)."""
         argv = [sys.executable, PEERS, "sse-client", "--cafile",
                 self.w.path("pki", "trust.pem"), "--path"]
-        if proxy:
+        if port:
             argv += ["/v1/messages", "--host", PROVIDER, "--connect",
-                     "127.0.0.1:%d" % self.w.proxy_port, "--token", TOKEN]
+                     "127.0.0.1:%d" % port, "--token", TOKEN]
         else:
             argv += [BRIDGE_PATH, "--host", "localhost", "--connect",
                      "127.0.0.1:%d" % self.w.port["sse"]]
@@ -877,11 +1028,15 @@ class Bench:
     def sse_once(self, bridge, rounds):
         """Streams direct and through the proxy, taking turns."""
         r = Streams()
+        sq = self.w.squid.port if self.w.squid.proc else None
         with CpuMeter({"proxy": self.w.workers(),
+                       "squid": self.w.squid.all_pids(),
                        "bridge": [bridge.pid]}) as r.cpu:
             for _ in range(rounds):
-                r.direct += self.sse_stream(False)
-                r.proxy += self.sse_stream(True)
+                r.direct += self.sse_stream(None)
+                r.proxy += self.sse_stream(self.w.proxy_port)
+                if sq:
+                    r.squid += self.sse_stream(sq)
         return r
 
     def bench_sse(self, rounds=5):
@@ -895,36 +1050,47 @@ class Bench:
             if not wait_port(self.w.port["sse"], bridge):
                 raise RuntimeError("the SSE bridge did not start")
             self.w.start_daemon(2, self.w.port["sse"])
-            self.sse_stream(True)	# the leaf and a pooled connection
+            self.sse_stream(self.w.proxy_port)	# the leaf, a pooled one
+            if self.w.squid_why is None:
+                self.w.squid.start(self.w.port["sse"], squid_workers(),
+                                   self.w.nofile)
+                self.sse_stream(self.w.squid.port)
             r = self.quiet(lambda: self.sse_once(bridge, rounds))
         finally:
             self.w.stop_daemon()
+            self.w.squid.stop()
             self.w.procs.stop(bridge)
-        d, p = r.direct, r.proxy
-        d50, d99, p50, p99 = (pct(d, 50), pct(d, 99), pct(p, 50),
-                              pct(p, 99))
+        d, p, s = r.direct, r.proxy, r.squid
+        d99, p99 = pct(d, 99), pct(p, 99)
         added = (p99 - d99) / 1000.0
         ok = added < 1.0
         print("\n== 6. streaming latency: SSE, %d streams x 200 events 5 ms "
               "apart, send to arrival%s" % (rounds, "" if r.tries == 1 else
                                             ", quietest of %d tries" %
                                             r.tries))
-        for label, a, b, xs in (("direct", d50, d99, d), ("proxy", p50, p99,
-                                                          p)):
-            print("   %-8s p50 %.3f ms  p99 %.3f ms  max %.3f ms" % (
-                label, a / 1000, b / 1000, max(xs) / 1000))
+        for label, xs in (("direct", d), ("proxy", p), ("squid", s)):
+            if xs:
+                print("   %-8s p50 %.3f ms  p99 %.3f ms  max %.3f ms" % (
+                    label, pct(xs, 50) / 1000, pct(xs, 99) / 1000,
+                    max(xs) / 1000))
         print("            " + r.cpu.text(per=rounds, unit="pair of streams",
                                               scale=1000, sunit="ms"))
-        print(result_line("+%.3f ms" % added, "< 1 ms", ok, "added") +
+        print(result_line("%+.3f ms" % added, "< 1 ms", ok, "added") +
               "  (p99 proxy - p99 direct)")
+        s99 = pct(s, 99)
+        if s:
+            print(vs_squid_line("Squid added %+.3f ms" % (
+                (s99 - d99) / 1000)))
         return Result("6. SSE latency p99", "%.3f ms" % (d99 / 1000),
-                      "%.3f ms" % (p99 / 1000), "+%.3f ms" % added,
-                      "< 1 ms added", ok)
+                      "%.3f ms" % (p99 / 1000), "%+.3f ms" % added,
+                      "< 1 ms added", ok, squid="%.3f ms" % (s99 / 1000)
+                      if s else "-", vs_squid=times(p99 - d99, s99 - d99
+                                                    if s else 0))
 
 
 def summary(results):
-    head = ("benchmark", "direct", "proxy", "ratio", "target", "result",
-            "other load")
+    head = ("benchmark", "direct", "aibproxyd", "squid", "vs direct",
+            "vs Squid", "target", "result", "other load")
     rows = [head] + [r.row + ["%.0f %%" % (100 * r.other)] for r in results]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     print("\n== summary")
@@ -935,6 +1101,8 @@ def summary(results):
     for r in results:
         if r.note:
             print("%s: %s" % (r.row[0].split(".")[0], r.note))
+    print("vs Squid: aibproxyd's figure over Squid's, above 1 better for "
+          "rates, below 1 for\nmemory, CPU and latency.")
     print("other load: the most CPU (%% of one core) that processes not ours "
           "took during one of\nthe benchmark's timed runs (\"rest\" above), "
           "after up to %d tries per run; more\nthan %.0f %% makes that "
@@ -951,7 +1119,24 @@ def version(argv, pattern):
     return m.group(1) if m else "?"
 
 
-def header(stage):
+def raise_nofile():
+    """The descriptors every process started here may have: as many as
+    the hard limit allows, raised to fs.nr_open when we may (it takes
+    CAP_SYS_RESOURCE); nothing global changes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        with open("/proc/sys/fs/nr_open") as f:
+            want = int(f.read())
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+        return want, ""
+    except (OSError, ValueError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard, (" (the hard limit: raising it was refused, which "
+                      "caps the rows of\n          thousands of "
+                      "connections; they say so)")
+
+
+def header(stage, w):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -960,23 +1145,49 @@ def header(stage):
                 break
     print("aibproxyd benchmarks: %d cores (%s), Linux %s, all on 127.0.0.1"
           % (NCPU, cpu, os.uname().release))
+    if os.path.abspath(stage).startswith(REPO + os.sep):
+        stage = os.path.relpath(stage, REPO)
     print("  proxy   %s/sbin/aibproxyd -d, workers: 2 unless said, log "
           "level info" % stage)
+    if w.squid_why is None:
+        print("  peer    squid %s, workers %d unless said, ssl-bump at step 1 "
+              "(client-first) of %s\n"
+              "          to nginx as an origin-server peer, other CONNECTs "
+              "spliced at step 1;\n"
+              "          its own P-256 CA, no auth, no cache, no access log"
+              % (squidmod.version(), squid_workers(), PROVIDER))
+    else:
+        print("  peer    no Squid column: %s" % w.squid_why)
     print("  origin  nginx %s, %d workers, P-256 certificates like the "
           "proxy's leaves" % (version(["nginx", "-v"], r"nginx/(\S+)"),
                                NCPU))
-    print("  clients hey -c 32, curl %s, python %s" % (
+    print("  clients hey -c 32, curl %s, python %s; crowd.py for thousands" % (
         version(["curl", "--version"], r"curl (\S+)"),
         sys.version.split()[0]))
+    print("  limits  %d descriptors per process%s" % (w.nofile, w.nofile_why))
+
+
+def squid_workers():
+    """Squid's workers (squid.conf workers) where a row says nothing."""
+    return int(os.environ.get("BENCH_SQUID_WORKERS", "1"))
+
+
+# Which rows --only names: a number runs all its parts (1: 1a and 1b).
+PLAN = ("1a", "1b", "2", "3", "4", "7", "5", "6", "8", "9", "10", "11")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", required=True)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="1,2,3,4,5,6")
+    ap.add_argument("--only", default=",".join(PLAN))
     args = ap.parse_args()
     only = set(args.only.split(","))
+    only |= {k for k in PLAN if k.rstrip("ab") in only}
+    unknown = only - set(PLAN) - {"1"}
+    if unknown:
+        ap.error("--only: no benchmark %s (there are %s)" % (
+            ",".join(sorted(unknown)), ",".join(PLAN)))
 
     # Leave through the finally below, whatever stops us.
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
@@ -984,7 +1195,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="aib-bench.")
     os.chmod(tmp, 0o755)
     procs = Procs()
-    w = World(args.stage, tmp, procs)
+    nofile, why = raise_nofile()
+    w = World(args.stage, tmp, procs, nofile)
+    w.nofile_why = why
     perf = os.environ.get("BENCH_PERF") == "1"
     if perf and shutil.which("perf") is None:
         print("BENCH_PERF=1 but there is no perf: not profiling")
@@ -992,7 +1205,7 @@ def main():
     b = Bench(w, args.seconds, perf)
     results, errors = [], 0
     try:
-        header(args.stage)
+        header(args.stage, w)
         with CpuMeter({}) as idle:
             time.sleep(1)
         print("before starting, other processes kept the machine %.0f %% "
@@ -1000,17 +1213,29 @@ def main():
         w.make_pki()
         w.make_files()
         w.start_nginx()
-        plan = [("1", lambda: b.bench_throughput("http")),
-                ("1", lambda: b.bench_throughput("https")),
-                ("2", b.bench_tunnel_requests), ("3", b.bench_mitm),
-                ("4", b.bench_new_conns), ("5", b.bench_memory),
-                ("6", b.bench_sse)]
-        for key, fn in plan:
+        plan = {"1a": lambda: b.bench_throughput("http"),
+                "1b": lambda: b.bench_throughput("https"),
+                "2": b.bench_tunnel_requests, "3": b.bench_mitm,
+                "4": b.bench_new_conns, "7": b.bench_new_tunnels,
+                "5": b.bench_memory, "6": b.bench_sse,
+                "8": b.bench_idle_mitm, "9": b.bench_crowd_requests,
+                "10": b.bench_crowd_sse, "11": b.bench_idle_tunnels}
+        for key in PLAN:
             if key not in only:
                 continue
+            fn = plan[key]
             try:
-                if key in "1234" and w.daemon is None:
-                    w.start_daemon(2, w.port["bridge"])
+                # The rows on the shared daemon and Squid: workers 2 and
+                # the bench's default.
+                if key in ("1a", "1b", "2", "3", "4", "7"):
+                    if w.daemon is None:
+                        w.start_daemon(2, w.port["bridge"])
+                    if w.squid.proc is None and w.squid_why is None:
+                        w.squid.start(w.port["bridge"], squid_workers(),
+                                      w.nofile)
+                else:
+                    w.stop_daemon()
+                    w.squid.stop()
                 b.seen = []
                 r = fn()
                 r.other = max(b.seen, default=0.0)
@@ -1021,6 +1246,7 @@ def main():
                 if os.environ.get("BENCH_DEBUG"):
                     traceback.print_exc()
                 w.stop_daemon()
+                w.squid.stop()
         summary(results)
     finally:
         procs.stop_all()

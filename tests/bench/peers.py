@@ -5,6 +5,7 @@
         an origin that accepts connections and holds them, never answering,
         until the other side closes
     peers.py tunnels --proxy P --target HOST:PORT -n N
+        [--src ADDR]
         opens N CONNECT tunnels through the proxy, 50 handshakes at a time,
         prints "ready N SECONDS" once all are established, holds them until
         stdin closes
@@ -31,6 +32,7 @@ import threading
 import time
 
 READY = "ready"
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 
 
 def listen(port, backlog=4096):
@@ -99,6 +101,18 @@ def cmd_hold(args):
 
 # tunnels ------------------------------------------------------------------
 
+def connect_from(src, addr):
+    """A blocking connection to addr from the address src, its port
+    chosen at connect(2) (IP_BIND_ADDRESS_NO_PORT, ip(7)): thousands of
+    connections to one port need more source addresses than one."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if src:
+        s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        s.bind((src, 0))
+    s.connect(addr)
+    return s
+
+
 def cmd_tunnels(args):
     host, port = args.target.rsplit(":", 1)
     req = connect_request(host, int(port))
@@ -109,7 +123,7 @@ def cmd_tunnels(args):
     for first in range(0, args.n, args.batch):
         batch = []
         for _ in range(min(args.batch, args.n - first)):
-            s = socket.create_connection(("127.0.0.1", args.proxy))
+            s = connect_from(args.src, ("127.0.0.1", args.proxy))
             s.sendall(req)
             batch.append(s)
         for s in batch:
@@ -266,6 +280,7 @@ def main():
     p.add_argument("--target", required=True)
     p.add_argument("-n", type=int, required=True)
     p.add_argument("--batch", type=int, default=50)
+    p.add_argument("--src", help="source address, 127.0.0.1 by default")
     p = sub.add_parser("sse-bridge")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cert", required=True)

@@ -1,13 +1,17 @@
 #!/bin/sh
 # Benchmarks (make bench): the staged daemon measured against the same
-# work done directly, in one run, all on 127.0.0.1.  Prints one block per
-# benchmark and a summary table; a missed target says MISSED and still
-# exits 0 (1 only when a benchmark could not run at all).  The work is
-# done by bench.py and peers.py next to this file.
+# work done directly and through Squid, in one run, all on 127.0.0.1.
+# Prints one block per benchmark and a summary table; a missed target
+# says MISSED and still exits 0 (1 only when a benchmark could not run
+# at all).  The work is done by bench.py, scale.py (rows 8-11), squid.py,
+# peers.py and crowd.py next to this file.
 #
 #	O=obj STAGE=obj/stage sh tests/bench/run.sh
-#	BENCH_ONLY=1,3		run only those benchmarks
-#	BENCH_SECONDS=10	length of each hey run
+#	BENCH_ONLY=1b,3,7	run only those benchmarks (1 = 1a and 1b)
+#	BENCH_SECONDS=10	length of each timed run
+#	BENCH_SQUID=0		no Squid column
+#	BENCH_SQUID_WORKERS=2	Squid's workers where a row says nothing (1)
+#	BENCH_RATE=1000		row 9: requests a second over all connections
 #	BENCH_PERF=1		profile the proxy workers during the hey runs
 #	KEEP=1			keep the temporary directory
 #	BENCH_DEBUG=1		a traceback when a benchmark fails
@@ -27,10 +31,7 @@ done
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 
-# 1000 idle tunnels hold 6 descriptors each in one worker (client,
-# origin, two splice pipes); the daemon and the clients inherit this.
-ulimit -H -n 65536 2>/dev/null
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -H -n)"
-
+# bench.py raises the open files limit itself (setrlimit) as far as it
+# may, and says how far that was.
 exec "$PY" "$here/bench.py" --stage "$STAGE" \
-    --seconds "${BENCH_SECONDS:-10}" --only "${BENCH_ONLY:-1,2,3,4,5,6}"
+    --seconds "${BENCH_SECONDS:-10}" ${BENCH_ONLY:+--only "$BENCH_ONLY"}

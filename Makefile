@@ -69,7 +69,8 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
-		   common/stats.c common/buildinfo.c common/log_render.c
+		   common/stats.c common/buildinfo.c common/log_render.c \
+		   common/proxyproto.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
@@ -92,7 +93,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup log names keypair
+		   pkcs11 sandbox setup log names keypair proxyproto
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)

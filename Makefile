@@ -87,13 +87,13 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
 		   aibproxyd/setup.c aibproxyd/setup_page.c \
-		   aibproxyd/versions.c aibproxyd/stop.c
+		   aibproxyd/versions.c aibproxyd/stop.c aibproxyd/proxyhdr.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 		   signerd/ca.c signerd/ca_issue.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup log names keypair proxyproto
+		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -202,6 +202,7 @@ $(O)/tests/test_tunnel: $(SESSION_TEST_OBJS)
 $(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
 $(O)/tests/test_bridge: $(SESSION_TEST_OBJS)
 $(O)/tests/test_setup: $(SESSION_TEST_OBJS)
+$(O)/tests/test_proxyhdr: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)

@@ -248,7 +248,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_SANFLAGS	 = -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_HARNESSES	 = http_request http_response http_body rewrite auth \
-		   hostname imsg config
+		   hostname imsg config proxyproto
 FUZZ_BINS	 = $(FUZZ_HARNESSES:%=$(O)/fuzz/%)
 
 $(O)/fuzz/http_request $(O)/fuzz/http_response: $(O)/tests/fuzz/headcheck.o

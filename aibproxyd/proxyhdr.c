@@ -30,15 +30,19 @@
 
 #define PROXYHDR_LOG_EVERY	10	/* seconds between refusal lines */
 
-static struct log_limit	 proxyhdr_ll = LOG_LIMIT_INITIALIZER(
-			    PROXYHDR_LOG_EVERY);
+/* One limit per reason: a flood of one kind hides no other. */
+static struct log_limit	 proxyhdr_ll[PPERR_MAX] = {
+	LOG_LIMIT_INITIALIZER(PROXYHDR_LOG_EVERY),
+	LOG_LIMIT_INITIALIZER(PROXYHDR_LOG_EVERY),
+	LOG_LIMIT_INITIALIZER(PROXYHDR_LOG_EVERY),
+	LOG_LIMIT_INITIALIZER(PROXYHDR_LOG_EVERY),
+	LOG_LIMIT_INITIALIZER(PROXYHDR_LOG_EVERY),
+};
 
 int
 proxyhdr_allowed(struct proxy *px, const struct plistener *l,
     const struct sockaddr_storage *ss)
 {
-	static struct log_limit	 ll = LOG_LIMIT_INITIALIZER(
-				    PROXYHDR_LOG_EVERY);
 	const struct listen_config	*lc = &l->lc;
 	const uint8_t			*addr;
 	char				 peer[64];
@@ -58,8 +62,8 @@ proxyhdr_allowed(struct proxy *px, const struct plistener *l,
 			return (1);
 	px->stats.st_proxyproto[PPERR_PEER]++;
 	session_addr_text(ss, peer, sizeof(peer), NULL, 0);
-	log_limited(&ll, "listen %s: refusing %s: not in proxy_from",
-	    lc->lc_name, peer);
+	log_limited(&proxyhdr_ll[PPERR_PEER], "listen %s: refusing %s: not "
+	    "in proxy_from", lc->lc_name, peer);
 	return (0);
 }
 
@@ -68,8 +72,8 @@ static void
 proxyhdr_refuse(struct session *s, int reason, const char *why)
 {
 	s->px->stats.st_proxyproto[reason]++;
-	log_limited(&proxyhdr_ll, "conn %llu %s: closing: PROXY protocol "
-	    "header: %s", (unsigned long long)s->id, s->peer, why);
+	log_limited(&proxyhdr_ll[reason], "conn %llu %s: closing: PROXY "
+	    "protocol header: %s", (unsigned long long)s->id, s->peer, why);
 	session_free(s, NULL);
 }
 

@@ -69,7 +69,8 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
-		   common/stats.c common/buildinfo.c common/log_render.c
+		   common/stats.c common/buildinfo.c common/log_render.c \
+		   common/proxyproto.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
@@ -86,13 +87,13 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
 		   aibproxyd/setup.c aibproxyd/setup_page.c \
-		   aibproxyd/versions.c aibproxyd/stop.c
+		   aibproxyd/versions.c aibproxyd/stop.c aibproxyd/proxyhdr.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 		   signerd/ca.c signerd/ca_issue.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup log names keypair
+		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -201,6 +202,7 @@ $(O)/tests/test_tunnel: $(SESSION_TEST_OBJS)
 $(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
 $(O)/tests/test_bridge: $(SESSION_TEST_OBJS)
 $(O)/tests/test_setup: $(SESSION_TEST_OBJS)
+$(O)/tests/test_proxyhdr: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)
@@ -246,7 +248,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_SANFLAGS	 = -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_HARNESSES	 = http_request http_response http_body rewrite auth \
-		   hostname imsg config
+		   hostname imsg config proxyproto
 FUZZ_BINS	 = $(FUZZ_HARNESSES:%=$(O)/fuzz/%)
 
 $(O)/fuzz/http_request $(O)/fuzz/http_response: $(O)/tests/fuzz/headcheck.o

@@ -267,6 +267,23 @@ endpoint_readahead(struct endpoint *ep)
 }
 
 int
+endpoint_unread(struct endpoint *ep, struct buf *b)
+{
+	size_t	 n = buf_len(b);
+
+	if (n == 0)
+		return (0);
+	if (buf_len(&ep->pre) != 0)
+		return (-1);	/* never twice: the order would be lost */
+	buf_free(&ep->pre);
+	buf_init(&ep->pre, n > TLS_READAHEAD ? n : TLS_READAHEAD);
+	if (buf_add(&ep->pre, buf_rptr(b), n) == -1)
+		return (-1);
+	buf_consume(b, n);
+	return (0);
+}
+
+int
 endpoint_tls_accept(struct endpoint *ep, struct tls *server)
 {
 	endpoint_readahead(ep);

@@ -55,6 +55,12 @@ ssize_t	 endpoint_flush(struct endpoint *, struct buf *);
 /* Read into a buffer as far as it has room. */
 ssize_t	 endpoint_fill(struct endpoint *, struct buf *);
 
+/*
+ * Bytes read from the socket before TLS starts that belong to it (a
+ * ClientHello behind a PROXY protocol header): all of b moves to pre,
+ * where the handshake reads first.  -1 if out of memory.
+ */
+int	 endpoint_unread(struct endpoint *, struct buf *);
 /* Start TLS on the endpoint with a server or client context. */
 int	 endpoint_tls_accept(struct endpoint *, struct tls *);
 int	 endpoint_tls_connect(struct endpoint *, struct tls *, const char *);

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "proxyhdr.h"
 #include "request.h"
 #include "session.h"
 
@@ -111,6 +112,10 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_limited(&ll, "accept on %s: %s",
 				    l->lc.lc_name, strerror(errno));
 			return;
+		}
+		if (!proxyhdr_allowed(px, l, &ss)) {
+			close(fd);
+			continue;
 		}
 		if (px->nsessions >= l->conf->gc.gc_max_connections) {
 			log_limited(&ll, "%u connections, refusing more: this "

@@ -143,6 +143,31 @@ metrics_refused(struct buf *b, const struct proxy_stats *st)
 	return (0);
 }
 
+/* PROXY protocol headers refused, every reason always present. */
+static int
+metrics_proxyproto(struct buf *b, const struct proxy_stats *st)
+{
+	static const char *const reasons[PPERR_MAX] = {
+		[PPERR_MISSING] = "missing",
+		[PPERR_MALFORMED] = "malformed",
+		[PPERR_TIMEOUT] = "timeout",
+		[PPERR_CLOSED] = "closed",
+		[PPERR_PEER] = "not_allowed",
+	};
+	int	 i;
+
+	if (metrics_head(b, "proxy_protocol_errors_total", "counter",
+	    "Connections refused on proxy_protocol listeners, by reason.") ==
+	    -1)
+		return (-1);
+	for (i = 0; i < PPERR_MAX; i++)
+		if (buf_printf(b, P "proxy_protocol_errors_total"
+		    "{reason=\"%s\"} %llu\n", reasons[i],
+		    (unsigned long long)st->st_proxyproto[i]) == -1)
+			return (-1);
+	return (0);
+}
+
 /* One block per metric family, a line per provider in each. */
 static int
 metrics_providers(struct buf *b, const struct proxy_stats *st)
@@ -287,6 +312,7 @@ metrics_answer(struct session *s, const struct proxy_stats *st)
 	if (metrics_build_info(&body) == -1 ||
 	    metrics_global(&body, st) == -1 ||
 	    metrics_refused(&body, st) == -1 ||
+	    metrics_proxyproto(&body, st) == -1 ||
 	    metrics_providers(&body, st) == -1 ||
 	    metrics_histograms(&body, st) == -1 ||
 	    metrics_auth(&body, st) == -1 ||

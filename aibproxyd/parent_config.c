@@ -387,17 +387,24 @@ parent_send_signer(struct parent *p, const struct aib_config *conf)
 	return (0);
 }
 
+/* One listener; l is NULL for the metrics one. */
 static int
 parent_send_listen(struct parent *p, struct child *c, int index,
-    const char *address, int tls, int metrics)
+    const char *address, const struct listen_conf *l)
 {
 	struct listen_config	 lc;
 	int			 fd;
 
 	memset(&lc, 0, sizeof(lc));
 	lc.lc_index = index;
-	lc.lc_tls = tls;
-	lc.lc_metrics = metrics;
+	lc.lc_metrics = l == NULL;
+	if (l != NULL) {
+		lc.lc_tls = l->tls;
+		lc.lc_proxy_protocol = l->proxy_protocol;
+		lc.lc_nproxy_from = l->nproxy_from;
+		memcpy(lc.lc_proxy_from, l->proxy_from,
+		    sizeof(lc.lc_proxy_from));
+	}
 	strlcpy(lc.lc_name, address, sizeof(lc.lc_name));
 	if ((fd = parent_sock_dup(p, address)) == -1)
 		return (-1);
@@ -413,7 +420,7 @@ parent_send_listeners(struct parent *p, struct child *c,
 	int			 i = 0;
 
 	TAILQ_FOREACH(l, &conf->listens, entry) {
-		if (parent_send_listen(p, c, i, l->address, l->tls, 0) == -1)
+		if (parent_send_listen(p, c, i, l->address, l) == -1)
 			return (-1);
 		if (l->tls && (parent_send_file(c, IMSG_CFG_LISTEN_CERT, i,
 		    l->cert.path) == -1 || parent_send_file(c,
@@ -423,7 +430,7 @@ parent_send_listeners(struct parent *p, struct child *c,
 	}
 	/* One worker serves the metrics it gathers from the others. */
 	if (conf->metrics && c->instance == 0 &&
-	    parent_send_listen(p, c, i, conf->metrics_address, 0, 1) == -1)
+	    parent_send_listen(p, c, i, conf->metrics_address, NULL) == -1)
 		return (-1);
 	return (0);
 }

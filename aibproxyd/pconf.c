@@ -114,8 +114,12 @@ proxy_cfg_listen(struct proxy_conf *pc, struct imsg *imsg)
 	    (l->fd = imsg_get_fd(imsg)) == -1)
 		return (-1);
 	l->lc.lc_name[sizeof(l->lc.lc_name) - 1] = '\0';
-	if (l->lc.lc_index != pc->nlisteners)
+	if (l->lc.lc_index != pc->nlisteners || l->lc.lc_nproxy_from < 0 ||
+	    l->lc.lc_nproxy_from > AIB_PROXY_FROM_MAX) {
+		close(l->fd);
+		l->fd = -1;
 		return (-1);
+	}
 	l->conf = pc;
 	pc->nlisteners++;
 	return (0);

@@ -1,6 +1,7 @@
 /*
- * A client's first request: the TLS handshake on a TLS listener, the
- * proxy request head within timeouts.header from accept, and dispatch
+ * A client's first request: a PROXY protocol header on a listener
+ * behind a balancer (proxyhdr.c), the TLS handshake on a TLS listener,
+ * the proxy request head within timeouts.header from accept, and dispatch
  * to a page, the metrics, a tunnel, a forwarded request or an
  * interception, each of which then takes the session over.
  */
@@ -19,6 +20,7 @@
 #include "metrics.h"
 #include "pages.h"
 #include "policy.h"
+#include "proxyhdr.h"
 #include "request.h"
 #include "session.h"
 #include "tunnel.h"
@@ -116,7 +118,7 @@ request_tls_accept(struct session *s)
 }
 
 void
-request_start(struct session *s, struct plistener *l)
+request_accepted(struct session *s, struct plistener *l)
 {
 	if (l->tls == NULL) {
 		request_read_head(s);
@@ -132,6 +134,15 @@ request_start(struct session *s, struct plistener *l)
 	}
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_handshake));
 	request_tls_accept(s);
+}
+
+void
+request_start(struct session *s, struct plistener *l)
+{
+	if (l->lc.lc_proxy_protocol)
+		proxyhdr_start(s, l);
+	else
+		request_accepted(s, l);
 }
 
 /* host:port of a CONNECT or of an absolute-form URL's authority. */

@@ -26,8 +26,9 @@ session_ms(uint32_t ms)
 	return (ms / 1000.0);
 }
 
-static void
-session_peername(struct session *s, const struct sockaddr_storage *ss)
+void
+session_addr_text(const struct sockaddr_storage *ss, char *peer,
+    size_t peerlen, char *addr, size_t addrlen)
 {
 	char	 a[INET6_ADDRSTRLEN];
 
@@ -35,19 +36,25 @@ session_peername(struct session *s, const struct sockaddr_storage *ss)
 		const struct sockaddr_in6 *s6 = (const void *)ss;
 
 		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		snprintf(s->peer, sizeof(s->peer), "[%s]:%d", a,
-		    ntohs(s6->sin6_port));
+		snprintf(peer, peerlen, "[%s]:%d", a, ntohs(s6->sin6_port));
 	} else if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const void *)ss;
 
 		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		snprintf(s->peer, sizeof(s->peer), "%s:%d", a,
-		    ntohs(s4->sin_port));
-	} else
+		snprintf(peer, peerlen, "%s:%d", a, ntohs(s4->sin_port));
+	} else {
 		strlcpy(a, "local", sizeof(a));
-	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
-		strlcpy(s->peer, a, sizeof(s->peer));
-	strlcpy(s->addr, a, sizeof(s->addr));
+		strlcpy(peer, a, peerlen);
+	}
+	if (addr != NULL)
+		strlcpy(addr, a, addrlen);
+}
+
+void
+session_set_peer(struct session *s, const struct sockaddr_storage *ss)
+{
+	session_addr_text(ss, s->peer, sizeof(s->peer), s->addr,
+	    sizeof(s->addr));
 }
 
 struct session *
@@ -77,7 +84,7 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 	    SESSION_BUF_SIZE);
 	buf_init(&s->sbuf, hb + 1 > SESSION_BUF_SIZE ? hb + 1 :
 	    SESSION_BUF_SIZE);
-	session_peername(s, ss);
+	session_set_peer(s, ss);
 	s->started = s->active = ev_now(px->loop);
 	ev_init(&s->timer, session_timer_cb);
 	s->timer.data = s;

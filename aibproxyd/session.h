@@ -70,6 +70,16 @@ struct session {
 /* A new session on an accepted socket, or NULL (fd left open). */
 struct session	*session_new(struct proxy *, struct plistener *, int,
 		    const struct sockaddr_storage *);
+/*
+ * The client's address in peer and addr, for the logs, the audit, the
+ * throttles and the metrics: the socket's peer at first, the one a
+ * PROXY protocol header names once it is read.
+ */
+void		 session_set_peer(struct session *,
+		    const struct sockaddr_storage *);
+/* The same text: "address:port" ("[v6]:port") and the address alone. */
+void		 session_addr_text(const struct sockaddr_storage *, char *,
+		    size_t, char *, size_t);
 /* Close and free: the kind's close runs first. */
 void		 session_free(struct session *, const char *);
 /*

@@ -42,6 +42,10 @@ struct listen_conf {
 	struct config_file		 cert;
 	struct config_file		 key;
 	int				 line;
+	int				 proxy_protocol;
+	struct cidr_config		 proxy_from[AIB_PROXY_FROM_MAX];
+	int				 nproxy_from;
+	int				 proxy_from_line;	/* 0: not set */
 };
 TAILQ_HEAD(listen_list, listen_conf);
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,20 @@ cfg_listen_taken(struct cfg_ctx *ctx, int line, const char *path,
 		}
 		i++;
 	}
+}
+
+/* proxy_from says who may send the header proxy_protocol asks for. */
+void
+cfg_check_listen(struct cfg_ctx *ctx, const struct cfg_item *it,
+    const struct listen_conf *lc)
+{
+	char	 path[CONFIG_KEYPATH_MAX];
+
+	if (lc->proxy_from_line == 0 || lc->proxy_protocol)
+		return;
+	(void)snprintf(path, sizeof(path), "%s.proxy_from", it->path);
+	cfg_error(ctx, lc->proxy_from_line, path, "needs proxy_protocol: "
+	    "true");
 }
 
 /* A URI in ca.key and the ca.pkcs11 mapping go together. */

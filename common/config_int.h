@@ -28,6 +28,7 @@
 #include "config.h"
 
 #define CONFIG_ERRORS_MAX	20
+#define CONFIG_KEYPATH_MAX	192	/* "listen[0].tls.cert" */
 
 #define MS_SECOND		1000LL
 #define MS_HOUR			(3600 * MS_SECOND)
@@ -141,6 +142,8 @@ cfg_parse_fn	 cfg_upstream_url;
 struct aib_config *cfg_defaults(const char *);
 void		 cfg_listen_taken(struct cfg_ctx *, int, const char *,
 		    const char *, const struct sockaddr_storage *,
+		    const struct listen_conf *);
+void		 cfg_check_listen(struct cfg_ctx *, const struct cfg_item *,
 		    const struct listen_conf *);
 void		 cfg_check(struct cfg_ctx *);
 

@@ -140,9 +140,53 @@ parse_listen_address(struct cfg_ctx *ctx, const struct cfg_item *it,
 		    lc);
 }
 
+static void
+parse_listen_proxy(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct listen_conf	*lc = arg;
+
+	/*
+	 * A value that is not a boolean is an error already: taken as
+	 * true, it does not make proxy_from a second one.
+	 */
+	if (cfg_bool(ctx, it, &lc->proxy_protocol) == -1)
+		lc->proxy_protocol = 1;
+}
+
+static void
+parse_proxy_from_item(struct cfg_ctx *ctx, const struct cfg_item *it,
+    int idx, void *arg)
+{
+	struct listen_conf	*lc = arg;
+	const char		*s, *msg;
+
+	if ((s = cfg_scalar(ctx, it)) == NULL)
+		return;
+	if ((msg = cfg_cidr_parse(s, &lc->proxy_from[idx])) != NULL) {
+		cfg_badvalue(ctx, it, s, "%s", msg);
+		return;
+	}
+	lc->nproxy_from = idx + 1;
+}
+
+static void
+parse_listen_proxy_from(struct cfg_ctx *ctx, const struct cfg_item *it,
+    void *arg)
+{
+	struct listen_conf	*lc = arg;
+
+	lc->proxy_from_line = it->line;
+	if (cfg_list(ctx, it, AIB_PROXY_FROM_MAX, "ranges",
+	    parse_proxy_from_item, lc) == 0)
+		cfg_error(ctx, it->line, it->path, "must not be empty");
+}
+
 static const struct cfg_key listen_keys[] = {
-	CFG_VALUE("address",	1, parse_listen_address),
-	CFG_VALUE("tls",	0, parse_listen_tls)
+	CFG_VALUE("address",		1, parse_listen_address),
+	CFG_VALUE("tls",		0, parse_listen_tls),
+	CFG_VALUE("proxy_protocol",	0, parse_listen_proxy),
+	CFG_VALUE("proxy_from",		0, parse_listen_proxy_from)
 };
 
 static void
@@ -156,6 +200,7 @@ parse_listen_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
 	lc->line = it->line;
 	TAILQ_INSERT_TAIL(&ctx->conf->listens, lc, entry);
 	cfg_map(ctx, it, listen_keys, nitems(listen_keys), lc);
+	cfg_check_listen(ctx, it, lc);
 }
 
 static void

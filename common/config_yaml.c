@@ -21,7 +21,6 @@
 
 #include "config_int.h"
 
-#define CONFIG_KEYPATH_MAX	192
 #define CONFIG_QUOTE_MAX	96
 #define CONFIG_MSG_MAX		sizeof(((struct config_error *)0)->msg)
 

@@ -21,6 +21,7 @@
 #define AIB_REASON_MAX		256
 #define AIB_CRED_MAX		512	/* upstream "Basic ..." value */
 #define AIB_DNS_ADDRS_MAX	16
+#define AIB_PROXY_FROM_MAX	64	/* listen[].proxy_from entries */
 
 /* Well-known descriptors in a freshly exec'd child. */
 #define AIB_PARENT_FD		3
@@ -108,12 +109,23 @@ struct global_config {
 	int32_t		 gc_nports;
 };
 
+/* IMSG_CFG_CIDR: one allowed private/reserved range. */
+struct cidr_config {
+	int32_t		 cc_af;		/* AF_INET or AF_INET6 */
+	int32_t		 cc_prefixlen;
+	uint8_t		 cc_addr[16];	/* network byte order */
+};
+
 /* IMSG_CFG_LISTEN: one listening socket, fd attached; peerid = index. */
 struct listen_config {
 	int32_t		 lc_index;
 	int32_t		 lc_tls;
 	int32_t		 lc_metrics;	/* the metrics listener */
 	char		 lc_name[AIB_HOSTNAME_MAX + 8];	/* as configured */
+	/* A PROXY protocol header first, from these peers (0: any). */
+	int32_t		 lc_proxy_protocol;
+	int32_t		 lc_nproxy_from;
+	struct cidr_config lc_proxy_from[AIB_PROXY_FROM_MAX];
 };
 
 enum provider_type {
@@ -126,13 +138,6 @@ struct provider_config {
 	char		 pc_name[AIB_NAME_MAX];
 	char		 pc_host[AIB_HOSTNAME_MAX + 1];	/* canonical */
 	int32_t		 pc_type;	/* enum provider_type */
-};
-
-/* IMSG_CFG_CIDR: one allowed private/reserved range. */
-struct cidr_config {
-	int32_t		 cc_af;		/* AF_INET or AF_INET6 */
-	int32_t		 cc_prefixlen;
-	uint8_t		 cc_addr[16];	/* network byte order */
 };
 
 enum egress_kind {

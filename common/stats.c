@@ -108,6 +108,8 @@ stats_add(struct proxy_stats *sum, const struct proxy_stats *add)
 			sum->st_tls_fail[i][j] += add->st_tls_fail[i][j];
 	for (i = 0; i < AUTH407_MAX; i++)
 		sum->st_407[i] += add->st_407[i];
+	for (i = 0; i < PPERR_MAX; i++)
+		sum->st_proxyproto[i] += add->st_proxyproto[i];
 	for (i = 0; i < add->st_nproviders && i < STATS_PROVIDERS_MAX; i++) {
 		a = &add->st_providers[i];
 		if ((s = stats_provider(sum, a->sp_name)) == NULL)

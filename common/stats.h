@@ -113,6 +113,16 @@ struct stats_proc {
 	uint64_t		 spr_restarts;	/* replaced after a death */
 };
 
+/* PROXY protocol headers refused (listen[].proxy_protocol), by reason. */
+enum stats_proxyproto {
+	PPERR_MISSING,		/* the connection began with something else */
+	PPERR_MALFORMED,	/* a header, but not a valid one */
+	PPERR_TIMEOUT,		/* not whole within timeouts.header */
+	PPERR_CLOSED,		/* closed or failed before it was whole */
+	PPERR_PEER,		/* a peer outside proxy_from */
+	PPERR_MAX
+};
+
 struct proxy_stats {
 	uint64_t		 st_sessions_mitm;
 	uint64_t		 st_sessions_tunneled;
@@ -127,6 +137,7 @@ struct proxy_stats {
 	/* client TLS handshakes that failed, 407 answers */
 	uint64_t		 st_tls_fail[TLSSTAGE_MAX][TLSFAIL_MAX];
 	uint64_t		 st_407[AUTH407_MAX];
+	uint64_t		 st_proxyproto[PPERR_MAX];	/* by reason */
 	/* filled in by the parent */
 	uint64_t		 st_reloads;
 	uint64_t		 st_reload_failures;

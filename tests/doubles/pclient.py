@@ -21,8 +21,15 @@ Modes:
 
 --send takes Python escapes (\\r\\n).  Answers with Content-Length are
 read to their end, others to EOF.
+
+Behind a balancer: --header sends a PROXY protocol header first (v1 or
+v2 naming the client ADDR:PORT, v2local as HAProxy's health checks send
+it, or raw bytes with Python escapes); --listener-ca then talks TLS to a
+TLS listener, after the header; --source picks the local address.
 """
-import argparse, base64, hashlib, socket, ssl, sys, time
+import argparse, base64, hashlib, ipaddress, socket, ssl, struct, sys, time
+
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
 PATTERN = bytes(range(256)) * 256  # as the test bridge sends it
 
@@ -61,6 +68,8 @@ def read_answer(s, t0, wait_close):
         head, rest, complete = read_head(s)
     except (socket.timeout, ssl.SSLError, OSError) as e:
         say("reading the answer:", e)
+        # A reset is a close too (the proxy left bytes unread).
+        a.closed = isinstance(e, ConnectionResetError)
         return a
     a.head = head
     lines = head.decode("latin-1").split("\r\n")
@@ -99,9 +108,34 @@ def read_answer(s, t0, wait_close):
     return a
 
 
+def proxy_header(spec):
+    """The PROXY protocol header --header asks for (proxy-protocol.txt)."""
+    if spec == "v2local":
+        return V2_SIG + b"\x20\x00\x00\x00"
+    kind, _, rest = spec.partition(":")
+    if kind == "raw":
+        return unescape(rest)
+    addr, port = rest.rsplit(":", 1)
+    ip = ipaddress.ip_address(addr.strip("[]"))
+    dst = ipaddress.ip_address("127.0.0.1" if ip.version == 4 else "::1")
+    if kind == "v1":
+        return ("PROXY TCP%d %s %s %s 8888\r\n" %
+                (ip.version, ip, dst, port)).encode()
+    fam = b"\x11" if ip.version == 4 else b"\x21"
+    body = ip.packed + dst.packed + struct.pack("!HH", int(port), 8888)
+    return V2_SIG + b"\x21" + fam + struct.pack("!H", len(body)) + body
+
+
 def proxy_socket(args):
     host, port = args.proxy.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=args.timeout)
+    src = (args.source, 0) if args.source else None
+    s = socket.create_connection((host, int(port)), timeout=args.timeout,
+                                 source_address=src)
+    if args.header:
+        s.sendall(proxy_header(args.header))
+    if args.listener_ca:
+        ctx = ssl.create_default_context(cafile=args.listener_ca)
+        s = ctx.wrap_socket(s, server_hostname=host)
     return s
 
 
@@ -168,6 +202,8 @@ def check(args, a):
         bad("body", repr(a.body[:300]), "want", repr(args.expect_body))
     if args.expect_closed and not a.closed:
         bad("connection still open after the answer")
+    if args.expect_silent and (a.head or a.body or not a.closed):
+        bad("not closed without an answer: got", repr(a.head[:200]))
     if args.within is not None and (a.elapsed is None or
                                    a.elapsed > args.within):
         bad("took", a.elapsed, "want at most", args.within)
@@ -180,10 +216,22 @@ def check(args, a):
 
 def mode_raw(args, s=None):
     if s is None:
-        s = proxy_socket(args)
+        try:
+            s = proxy_socket(args)
+        except (ssl.SSLError, OSError) as e:
+            # Refused at once: only --expect-silent wanted that.
+            if not args.expect_silent:
+                say("connecting:", e)
+            return args.expect_silent
     t0 = time.monotonic()
-    s.sendall(unescape(args.send))
-    return check(args, read_answer(s, t0, args.expect_closed))
+    try:
+        s.sendall(unescape(args.send))
+    except OSError as e:
+        if not args.expect_silent:
+            say("sending:", e)
+        return args.expect_silent
+    return check(args, read_answer(s, t0, args.expect_closed or
+                                   args.expect_silent))
 
 
 def mode_hold(args):
@@ -369,6 +417,12 @@ def main():
     ap.add_argument("--expect-refused", action="store_true",
                     help="TLS fails, or the request gets no answer")
     ap.add_argument("--print", action="store_true")
+    ap.add_argument("--header", help="v1:ADDR:PORT, v2:ADDR:PORT, "
+                    "v2local or raw:BYTES")
+    ap.add_argument("--listener-ca", help="TLS to the listener, this CA")
+    ap.add_argument("--source", help="the local address to connect from")
+    ap.add_argument("--expect-silent", action="store_true",
+                    help="closed without a byte of answer")
     args = ap.parse_args()
     fn = globals()["mode_" + args.mode]
     sys.exit(0 if fn(args) else 1)

@@ -244,6 +244,11 @@ def hostname_seeds():
             for s in strings(table(t, n), 0)]
 
 
+def proxyproto_seeds():
+    return [("pp_cases", s) for s in strings(table(unit("proxyproto"),
+                                                   "pp_cases"), 0)]
+
+
 def frame(typ, length, flags, peerid, payload=b""):
     return struct.pack("=5I", typ, length, flags, peerid, 0) + payload
 
@@ -353,6 +358,7 @@ def main():
     write("hostname", hostname_seeds())
     write("imsg", imsg_seeds())
     write("config", config_seeds())
+    write("proxyproto", proxyproto_seeds())
     return 0
 
 

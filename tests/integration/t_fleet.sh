@@ -11,7 +11,7 @@ proxy_setup
 
 # The PROXY protocol between HAProxy and the instances: send-proxy-v2
 # check-send-proxy on the servers, proxy_protocol on the listeners.
-PROXY_PROTOCOL=0
+PROXY_PROTOCOL=1
 SRC=127.0.0.7		# the clients' address; HAProxy's is 127.0.0.1
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXAMPLE=$HERE/../../etc/haproxy/aibproxyd.cfg

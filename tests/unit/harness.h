@@ -131,6 +131,9 @@ struct wh_tls {
 	size_t		 stop_after;	/* read this much, then hang up */
 	int		 pause;		/* after the handshake, wait for go */
 	int		 eager;		/* ClientHello with the CONNECT */
+	/* To a TLS listener: these bytes in the ClientHello's write. */
+	const char	*preface;
+	size_t		 prefacelen;
 	int		 eager_sent;
 	int		 eager_read;
 	atomic_int	 ready;		/* handshake done (or failed) */

@@ -368,6 +368,35 @@ wh_eager_write(struct tls *ctx, const void *p, size_t len, void *arg)
 	return (len);
 }
 
+/*
+ * A client behind a balancer: the PROXY header leaves in the same
+ * write as the ClientHello, so the proxy reads both at once.
+ */
+static ssize_t
+wh_preface_read(struct tls *ctx, void *p, size_t len, void *arg)
+{
+	return (read(((struct wh_tls *)arg)->fd, p, len));
+}
+
+static ssize_t
+wh_preface_write(struct tls *ctx, const void *p, size_t len, void *arg)
+{
+	struct wh_tls	*c = arg;
+	char		 buf[4096];
+	size_t		 n = c->prefacelen;
+
+	if (c->preface == NULL)
+		return (send(c->fd, p, len, MSG_NOSIGNAL));
+	if (n + len > sizeof(buf))
+		return (-1);
+	memcpy(buf, c->preface, n);
+	memcpy(buf + n, p, len);
+	if (wh_write_all(c->fd, buf, n + len) == -1)
+		return (-1);
+	c->preface = NULL;
+	return (len);
+}
+
 /* A TLS session to name, over the socket or over via. */
 static struct tls *
 wh_tls_connect(struct wh_tls *c, struct tls *via, const char *name)
@@ -383,6 +412,9 @@ wh_tls_connect(struct wh_tls *c, struct tls *via, const char *name)
 		abort();
 	if (via == NULL && c->eager)
 		r = tls_connect_cbs(ctx, wh_eager_read, wh_eager_write, c,
+		    name);
+	else if (via == NULL && c->preface != NULL)
+		r = tls_connect_cbs(ctx, wh_preface_read, wh_preface_write, c,
 		    name);
 	else if (via == NULL)
 		r = tls_connect_socket(ctx, c->fd, name);

@@ -452,6 +452,38 @@ START_TEST(test_full)
 END_TEST
 
 /* auth.validate: off by default; present, even empty, turns it on. */
+/* listen[].proxy_protocol and proxy_from, as the workers get them. */
+START_TEST(test_proxy_protocol)
+{
+	struct aib_config	*conf;
+	struct listen_conf	*lc;
+
+	conf = load_good("listen:\n  - address: 127.0.0.1:8888\n"
+	    "    proxy_protocol: true\n"
+	    "    proxy_from: [10.1.0.0/24, \"2001:db8::/32\", 192.0.2.7]\n"
+	    "  - address: 127.0.0.1:8889\n    proxy_protocol: true\n"
+	    "  - address: 127.0.0.1:8890\n"
+	    REQ_CA REQ_BRIDGE REQ_PROVIDERS);
+	lc = TAILQ_FIRST(&conf->listens);
+	ck_assert_int_eq(lc->proxy_protocol, 1);
+	ck_assert_int_eq(lc->nproxy_from, 3);
+	ck_assert_int_eq(lc->proxy_from[0].cc_af, AF_INET);
+	ck_assert_int_eq(lc->proxy_from[0].cc_prefixlen, 24);
+	ck_assert_int_eq(lc->proxy_from[0].cc_addr[1], 1);
+	ck_assert_int_eq(lc->proxy_from[1].cc_af, AF_INET6);
+	ck_assert_int_eq(lc->proxy_from[1].cc_prefixlen, 32);
+	ck_assert_int_eq(lc->proxy_from[2].cc_prefixlen, 32);
+	ck_assert_int_eq(lc->proxy_from[2].cc_addr[3], 7);
+	lc = TAILQ_NEXT(lc, entry);
+	ck_assert_int_eq(lc->proxy_protocol, 1);
+	ck_assert_int_eq(lc->nproxy_from, 0);
+	lc = TAILQ_NEXT(lc, entry);
+	ck_assert_int_eq(lc->proxy_protocol, 0);
+	ck_assert_int_eq(lc->nproxy_from, 0);
+	config_free(conf);
+}
+END_TEST
+
 START_TEST(test_auth_validate)
 {
 	struct aib_config	*conf;
@@ -1149,6 +1181,34 @@ static const struct {
 	    "x.yaml:4: listen[2].address: \"::1:8888\"" NOTADDR,
 	    "x.yaml:5: listen[3].address: \"[::1]\"" NOTADDR,
 	    "x.yaml:6: listen[4].address: \"127.0.0.1:http\"" NOTADDR,
+	    NULL } },
+	{ "proxy_from without proxy_protocol",
+	    "listen:\n  - address: 127.0.0.1:8888\n"
+	    "    proxy_from: [10.1.0.0/24]\n"
+	    "  - address: 127.0.0.1:8889\n    proxy_protocol: false\n"
+	    "    proxy_from:\n      - ::1\n" REQ_CA REQ_BRIDGE REQ_PROVIDERS,
+	    { "x.yaml:3: listen[0].proxy_from: needs proxy_protocol: true",
+	    "x.yaml:6: listen[1].proxy_from: needs proxy_protocol: true",
+	    NULL } },
+	{ "proxy_protocol and proxy_from values",
+	    "listen:\n  - address: 127.0.0.1:8888\n"
+	    "    proxy_protocol: yes\n"
+	    "    proxy_from: [10.1.0.1/24, 10.2.0.0/33, balancer, []]\n"
+	    "  - address: 127.0.0.1:8889\n    proxy_protocol: true\n"
+	    "    proxy_from: []\n"
+	    "  - address: 127.0.0.1:8890\n    proxy_protocol: true\n"
+	    "    proxy_from: 10.0.0.0/8\n" REQ_CA REQ_BRIDGE REQ_PROVIDERS,
+	    { "x.yaml:3: listen[0].proxy_protocol: \"yes\" is not true or "
+	    "false",
+	    "x.yaml:4: listen[0].proxy_from[0]: \"10.1.0.1/24\" has host "
+	    "bits set",
+	    "x.yaml:4: listen[0].proxy_from[1]: \"10.2.0.0/33\" has a bad "
+	    "prefix length",
+	    "x.yaml:4: listen[0].proxy_from[2]: \"balancer\" is not an "
+	    "address or a CIDR range",
+	    "x.yaml:4: listen[0].proxy_from[3]: expected a value",
+	    "x.yaml:7: listen[1].proxy_from: must not be empty",
+	    "x.yaml:10: listen[2].proxy_from: expected a list",
 	    NULL } },
 	{ "listen twice on one address",
 	    "listen:\n  - address: \"[::1]:80\"\n  - address: 127.0.0.1:80\n"
@@ -1882,6 +1942,7 @@ config_suite(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_global);
 	tcase_add_test(tc, test_auth_validate);
+	tcase_add_test(tc, test_proxy_protocol);
 	tcase_add_test(tc, test_empty_optional);
 	tcase_add_test(tc, test_sample);
 	tcase_add_test(tc, test_manpage_sample);

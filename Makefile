@@ -70,7 +70,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
 		   common/stats.c common/buildinfo.c common/log_render.c \
-		   common/proxyproto.c
+		   common/proxyproto.c common/failtab.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
@@ -93,7 +93,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr
+		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr failtab
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)

@@ -22,6 +22,7 @@
 #define AIB_CRED_MAX		512	/* upstream "Basic ..." value */
 #define AIB_DNS_ADDRS_MAX	16
 #define AIB_PROXY_FROM_MAX	64	/* listen[].proxy_from entries */
+#define AIB_ADDR_MAX		64	/* a client address as text, NUL too */
 
 /* Well-known descriptors in a freshly exec'd child. */
 #define AIB_PARENT_FD		3

@@ -70,10 +70,11 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
 		   common/stats.c common/buildinfo.c common/log_render.c \
-		   common/proxyproto.c
+		   common/proxyproto.c common/failtab.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
+		   aibproxyd/parent_auth.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
@@ -93,7 +94,8 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
-		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr
+		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr \
+		   failtab throttle
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -203,6 +205,7 @@ $(O)/tests/test_mitm: $(SESSION_TEST_OBJS)
 $(O)/tests/test_bridge: $(SESSION_TEST_OBJS)
 $(O)/tests/test_setup: $(SESSION_TEST_OBJS)
 $(O)/tests/test_proxyhdr: $(SESSION_TEST_OBJS)
+$(O)/tests/test_throttle: $(SESSION_TEST_OBJS)
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_LIBS)

@@ -80,6 +80,14 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 	imsgev_compose2(iev, type, peerid, fd, data, len, NULL, 0);
 }
 
+void
+imsgev_flush(struct imsgev *iev)
+{
+	if (iev->dead || imsgchan_write(&iev->chan) == -1)
+		return;
+	imsgev_update(iev);
+}
+
 /* The closed callback may free iev: nothing may touch it after this. */
 static void
 imsgev_fail(struct imsgev *iev, const char *why)

@@ -34,6 +34,12 @@ void	 imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 	    const void *, size_t);
 void	 imsgev_compose2(struct imsgev *, uint32_t, uint32_t, int,
 	    const void *, size_t, const void *, size_t);
+/*
+ * Write what is queued now rather than from the loop, so that it leaves
+ * before what the caller writes next elsewhere; what cannot be written
+ * now, or fails, is left to the watcher.
+ */
+void	 imsgev_flush(struct imsgev *);
 /* Stop the watcher, free the channel and close its descriptor. */
 void	 imsgev_clear(struct imsgev *);
 

@@ -3,7 +3,9 @@
  *
  * Peers:
  *	signer		IMSG_CFG_* (CA key fd to it alone), IMSG_CTL_*
- *	proxy[N]	IMSG_CFG_* (listening sockets, trust bundles), IMSG_CTL_*
+ *	proxy[N]	IMSG_CFG_* (listening sockets, trust bundles),
+ *			IMSG_CTL_*, IMSG_AUTH_FAILED in, IMSG_AUTH_THROTTLED
+ *			out (parent_auth.c)
  *	resolver	IMSG_CFG_GLOBAL, IMSG_CTL_*
  *
  * Children are fork+exec'd, acknowledge each configuration and are
@@ -159,6 +161,7 @@ parent_acks_done(struct parent *p)
 	}
 	t = IMSG_CTL_START;
 	parent_foreach_child(p, child_send_type, &t);
+	parent_auth_configure(p, p->pending);
 	if (p->conf != p->pending)
 		config_free(p->conf);
 	p->conf = p->pending;
@@ -357,6 +360,8 @@ parent_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		return (parent_stats_req(p, c, imsg->hdr.peerid));
 	case IMSG_STATS:
 		return (parent_stats(p, c, imsg));
+	case IMSG_AUTH_FAILED:
+		return (parent_auth_failed(p, c, imsg));
 	case IMSG_CFG_DONE:
 		if (imsg_get_data(imsg, &ack, sizeof(ack)) == -1)
 			return (-1);

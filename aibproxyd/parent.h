@@ -19,6 +19,8 @@
 #define CHILD_DEATHS_MAX	5
 #define CHILD_DEATHS_SECS	60
 
+struct failtab;
+
 struct child {
 	enum aib_proc		 proc;
 	int			 instance;
@@ -98,6 +100,7 @@ struct parent {
 	int			 lost_logged;
 	int			 reload_pending; /* SIGHUP during a restart */
 	unsigned long long	 nofile;	/* RLIMIT_NOFILE, as raised */
+	struct failtab		*failures;	/* auth.failures, daemon-wide */
 };
 
 /* parent.c */
@@ -107,6 +110,10 @@ void	 parent_shutdown(struct parent *, int);
 void	 parent_reload(struct parent *);
 void	 parent_offer_lost(struct parent *, struct child *);
 void	 parent_stats_lost(struct parent *, struct child *);
+
+/* parent_auth.c */
+void	 parent_auth_configure(struct parent *, const struct aib_config *);
+int	 parent_auth_failed(struct parent *, struct child *, struct imsg *);
 
 /* parent_child.c */
 void	 parent_start_children(struct parent *);

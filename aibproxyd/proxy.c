@@ -3,7 +3,8 @@
  *
  * Peers:
  *	parent		IMSG_CTL_PROCFD, IMSG_CFG_* (staged), IMSG_CFG_DONE,
- *			IMSG_CTL_START (commit), IMSG_CFG_ABORT
+ *			IMSG_CTL_START (commit), IMSG_CFG_ABORT;
+ *			IMSG_AUTH_FAILED out, IMSG_AUTH_THROTTLED in
  *	signer		IMSG_CERT_REQ out, IMSG_CERT_RES in
  *	resolver	IMSG_DNS_REQ out, IMSG_DNS_RES in
  */
@@ -173,6 +174,8 @@ proxy_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	case IMSG_STATS_RES:
 		return (metrics_dispatch(&proxy_env, imsg));
+	case IMSG_AUTH_THROTTLED:
+		return (validator_dispatch(proxy_env.validator, imsg));
 	case IMSG_CTL_PROCFD:
 		return (proxy_procfd(imsg));
 	case IMSG_CFG_DONE:

@@ -11,12 +11,11 @@
 
 #include <openssl/sha.h>
 
+#include "failtab.h"
 #include "log.h"
 #include "session.h"
 #include "validate.h"
 #include "vcheck.h"
-
-#define THROTTLE_MAX	65536	/* client addresses remembered */
 
 enum ventry_state {
 	V_PENDING,
@@ -47,32 +46,15 @@ struct ventry {
 	struct waiter_list	 waiters;
 };
 
-struct failures {
-	RB_ENTRY(failures)	 tree;
-	TAILQ_ENTRY(failures)	 age;
-	char			 addr[64];
-	ev_tstamp		 start;		/* of the window */
-	uint32_t		 count;
-};
-
 static int
 ventry_cmp(struct ventry *a, struct ventry *b)
 {
 	return (memcmp(a->hash, b->hash, sizeof(a->hash)));
 }
 
-static int
-failures_cmp(struct failures *a, struct failures *b)
-{
-	return (strcmp(a->addr, b->addr));
-}
-
 RB_HEAD(ventry_tree, ventry);
 RB_PROTOTYPE_STATIC(ventry_tree, ventry, tree, ventry_cmp)
 RB_GENERATE_STATIC(ventry_tree, ventry, tree, ventry_cmp)
-RB_HEAD(failures_tree, failures);
-RB_PROTOTYPE_STATIC(failures_tree, failures, tree, failures_cmp)
-RB_GENERATE_STATIC(failures_tree, failures, tree, failures_cmp)
 
 struct validator {
 	struct proxy		*px;
@@ -80,9 +62,7 @@ struct validator {
 	struct ventry_tree	 entries;
 	TAILQ_HEAD(ventry_lru, ventry) lru;	/* most recent first */
 	uint32_t		 nresolved;
-	struct failures_tree	 failures;
-	TAILQ_HEAD(, failures)	 ages;		/* oldest window first */
-	uint32_t		 nfailures;
+	struct failtab		*failures;	/* ours and the parent's word */
 };
 
 struct validator *
@@ -95,8 +75,8 @@ validator_new(struct proxy *px)
 	vd->px = px;
 	RB_INIT(&vd->entries);
 	TAILQ_INIT(&vd->lru);
-	RB_INIT(&vd->failures);
-	TAILQ_INIT(&vd->ages);
+	if ((vd->failures = failtab_new(FAILTAB_MAX)) == NULL)
+		fatal("%s", __func__);
 	/* jansson's hash seed was set by log_init(), before the sandbox. */
 	return (vd);
 }
@@ -134,6 +114,9 @@ validator_configure(struct validator *vd, struct proxy_conf *pc)
 	    sizeof(pc->bridge)) != 0 || memcmp(&vd->conf->auth, &pc->auth,
 	    sizeof(pc->auth)) != 0))
 		validator_flush(vd);
+	/* Counts made under other rules do not hold: the parent's neither. */
+	if (vd->conf != NULL && failtab_newrules(&vd->conf->auth, &pc->auth))
+		failtab_clear(vd->failures);
 	proxy_conf_ref(pc);
 	if (vd->conf != NULL)
 		proxy_conf_unref(vd->conf);
@@ -166,57 +149,62 @@ validator_count(struct validator *vd, enum auth_result r, int bridge)
 		row->sa_cache++;
 }
 
-static struct failures *
-failures_get(struct validator *vd, const char *addr, int create)
-{
-	struct failures	 key, *f;
-	ev_tstamp	 now = ev_now(vd->px->loop);
-
-	(void)strlcpy(key.addr, addr, sizeof(key.addr));
-	if ((f = RB_FIND(failures_tree, &vd->failures, &key)) != NULL &&
-	    now - f->start >= session_ms(vd->conf->auth.ac_fail_window)) {
-		/* The window is over: start afresh. */
-		f->start = now;
-		f->count = 0;
-		TAILQ_REMOVE(&vd->ages, f, age);
-		TAILQ_INSERT_TAIL(&vd->ages, f, age);
-	}
-	if (f != NULL || !create)
-		return (f);
-	if (vd->nfailures >= THROTTLE_MAX) {
-		f = TAILQ_FIRST(&vd->ages);
-		TAILQ_REMOVE(&vd->ages, f, age);
-		RB_REMOVE(failures_tree, &vd->failures, f);
-		vd->nfailures--;
-	} else if ((f = calloc(1, sizeof(*f))) == NULL)
-		return (NULL);
-	memset(f, 0, sizeof(*f));
-	(void)strlcpy(f->addr, addr, sizeof(f->addr));
-	f->start = now;
-	RB_INSERT(failures_tree, &vd->failures, f);
-	TAILQ_INSERT_TAIL(&vd->ages, f, age);
-	vd->nfailures++;
-	return (f);
-}
-
-void
-validator_failed(struct validator *vd, const char *addr)
-{
-	struct failures	*f;
-
-	if (vd->conf == NULL || !vd->conf->auth.ac_validate)
-		return;
-	if ((f = failures_get(vd, addr, 1)) != NULL)
-		f->count++;
-}
-
+/*
+ * Refused without asking the bridge: the address reached failures.limit
+ * here, or the parent said it did in the whole daemon.
+ */
 static int
 validator_throttled(struct validator *vd, const char *addr)
 {
-	struct failures	*f;
+	return (failtab_count(vd->failures, addr, ev_now(vd->px->loop),
+	    NULL) >= vd->conf->auth.ac_fail_limit);
+}
 
-	return ((f = failures_get(vd, addr, 0)) != NULL &&
-	    f->count >= vd->conf->auth.ac_fail_limit);
+/*
+ * Counted here, and reported to the parent, which counts for the whole
+ * daemon and tells every worker when the address reaches the limit.
+ * An address refused here already is not reported again: every failure
+ * counted here was, so the parent knows it is at the limit.  The report
+ * is written before the client's answer, which leaves from the loop:
+ * the parent hears of it before the client can try again.
+ */
+void
+validator_failed(struct validator *vd, const char *addr)
+{
+	struct auth_failed	 af;
+
+	if (vd->conf == NULL || !vd->conf->auth.ac_validate ||
+	    validator_throttled(vd, addr))
+		return;
+	memset(&af, 0, sizeof(af));
+	if (strlcpy(af.af_addr, addr, sizeof(af.af_addr)) >=
+	    sizeof(af.af_addr)) {
+		log_warnx("%s: address too long: %s", __func__, addr);
+		return;
+	}
+	af.af_window = vd->conf->auth.ac_fail_window;
+	(void)failtab_add(vd->failures, addr, ev_now(vd->px->loop),
+	    session_ms(af.af_window), NULL);
+	imsgev_compose(&vd->px->parent, IMSG_AUTH_FAILED, 0, -1, &af,
+	    sizeof(af));
+	imsgev_flush(&vd->px->parent);
+}
+
+/* IMSG_AUTH_THROTTLED: the parent counted enough for the address. */
+int
+validator_dispatch(struct validator *vd, struct imsg *imsg)
+{
+	struct auth_throttled	 at;
+	ev_tstamp		 now = ev_now(vd->px->loop);
+
+	if (imsg_get_data(imsg, &at, sizeof(at)) == -1 ||
+	    memchr(at.at_addr, '\0', sizeof(at.at_addr)) == NULL ||
+	    at.at_addr[0] == '\0' || at.at_count == 0 ||
+	    at.at_remaining == 0 || at.at_remaining > AIB_WINDOW_MAX)
+		return (-1);
+	failtab_raise(vd->failures, at.at_addr, now, at.at_count,
+	    now + session_ms(at.at_remaining));
+	return (0);
 }
 
 /* A resolved entry joins the cache, evicting the least recently used. */

@@ -8,8 +8,10 @@
  * valid ones for ttl, refusals for negative_ttl, at most max_entries,
  * the least recently used evicted first.  Checks of one new token made
  * at once share one request.  Failed credentials are counted per client
- * address, and an address past failures.limit in failures.window is
- * refused without asking the bridge.
+ * address, here and by the parent for the whole daemon (IMSG_AUTH_FAILED),
+ * and an address past failures.limit in failures.window, here or in the
+ * parent's count (IMSG_AUTH_THROTTLED), is refused without asking the
+ * bridge.
  */
 #ifndef AIB_VALIDATE_H
 #define AIB_VALIDATE_H
@@ -18,6 +20,7 @@
 
 #include "auth.h"
 
+struct imsg;
 struct proxy;
 struct proxy_conf;
 struct validator;
@@ -41,5 +44,7 @@ enum auth_result validator_check(struct validator *, const char *,
 void		 validator_cancel(struct validate_waiter *);
 /* Credentials a client sent that were malformed: count the failure. */
 void		 validator_failed(struct validator *, const char *);
+/* IMSG_AUTH_THROTTLED from the parent; -1 if malformed. */
+int		 validator_dispatch(struct validator *, struct imsg *);
 
 #endif /* AIB_VALIDATE_H */

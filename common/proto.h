@@ -22,6 +22,8 @@
 #define AIB_CRED_MAX		512	/* upstream "Basic ..." value */
 #define AIB_DNS_ADDRS_MAX	16
 #define AIB_PROXY_FROM_MAX	64	/* listen[].proxy_from entries */
+#define AIB_ADDR_MAX		64	/* a client address as text, NUL too */
+#define AIB_WINDOW_MAX		86400000	/* ms: failures.window, 1d */
 
 /* Well-known descriptors in a freshly exec'd child. */
 #define AIB_PARENT_FD		3
@@ -71,6 +73,8 @@ enum imsg_type {
 	IMSG_CERT_RES,		/* signer -> proxy: cert_res + PEM chain */
 	IMSG_DNS_REQ,		/* proxy -> resolver: struct dns_req */
 	IMSG_DNS_RES,		/* resolver -> proxy: struct dns_res */
+	IMSG_AUTH_FAILED,	/* proxy -> parent: struct auth_failed */
+	IMSG_AUTH_THROTTLED,	/* parent -> proxy: struct auth_throttled */
 	IMSG_MAX
 };
 
@@ -193,6 +197,26 @@ struct auth_config {
 	uint32_t	 ac_max_entries;
 	uint32_t	 ac_fail_limit;		/* failures per address ... */
 	uint32_t	 ac_fail_window;	/* ... in this many ms */
+};
+
+/*
+ * IMSG_AUTH_FAILED: credentials from af_addr were malformed or refused
+ * (auth.failures), counted by a worker whose failures.window is
+ * af_window; the parent counts them for the whole daemon.
+ */
+struct auth_failed {
+	char		 af_addr[AIB_ADDR_MAX];
+	uint32_t	 af_window;	/* ms */
+};
+
+/*
+ * IMSG_AUTH_THROTTLED: at_addr has at_count failures in a window that
+ * ends in at_remaining ms, at least failures.limit: refuse it until then.
+ */
+struct auth_throttled {
+	char		 at_addr[AIB_ADDR_MAX];
+	uint32_t	 at_count;
+	uint32_t	 at_remaining;	/* ms */
 };
 
 /*

@@ -166,11 +166,12 @@ doubles() {
 }
 
 # proxy_config FILE PORT BRIDGEURL [extra yaml...]: one worker (so a
-# per-worker limit or RSS is one process's), debug log, four providers.
+# per-worker limit or RSS is one process's; WORKERS=n for more), debug
+# log, four providers.
 proxy_config() {
 	local f="$1" port="$2" burl="$3"; shift 3
 	cat > "$f" <<YAML
-workers: 1
+workers: ${WORKERS:-1}
 listen:
   - address: 127.0.0.1:$port
 ca:

@@ -113,24 +113,6 @@ check "bridge down: an uncached token gets 503 with Retry-After" \
     --send "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\nProxy-Authorization: Basic $(printf 'coder:%s' "$ONE" | base64 -w0)\r\n\r\n"
 start_bridge "$BPORT" "$BLOG" --users "$USERS" || nok "bridge restarts"
 
-# --- Throttle: 20 failures from one address, then 429 without a check.
-SRC=127.0.0.4
-for i in $(seq 1 19); do
-	tok=$(printf 'thr%07d-S3cretS3cretS3cretS3c12' "$i")
-	tunnel "$tok" > /dev/null
-done
-n0=$(checks)
-tok=thr0000020-S3cretS3cretS3cretS3c12
-check_eq "the 20th failure is still a 407" "$(tunnel "$tok")" 407
-n1=$(checks)
-tok=thr0000021-S3cretS3cretS3cretS3c12
-check_eq "the 21st attempt from the address gets 429" "$(tunnel "$tok")" 429
-check_eq "... and makes no check at the bridge" "$(checks)" "$n1"
-SRC=127.0.0.2
-check_eq "another address is unaffected" "$(tunnel "$GOOD")" 200
-SRC=127.0.0.4
-check_eq "the throttled address stays refused" "$(tunnel "$GOOD")" 429
-
 # --- The counters equal what was sent: a known sequence from a fresh
 # address with fresh tokens, as the difference between two scrapes.
 SRC=127.0.0.3
@@ -168,8 +150,71 @@ d407() {
 check_eq "407 refused by the bridge: 2" "$(d407 refused)" 2
 check_eq "407 missing: 1" "$(d407 missing)" 1
 check_eq "407 malformed: 1" "$(d407 malformed)" 1
-check "the earlier 429 and 503 were counted" \
-    test "$(m throttled cache)" -ge 1 -a "$(m unavailable bridge)" -ge 1
+check "the earlier 503 was counted" test "$(m unavailable bridge)" -ge 1
+
+# --- Throttle: failures.limit holds for the whole daemon, whichever of
+# its 2 workers the kernel hands each connection to.  A stopped worker
+# accepts nothing, so the test chooses: 10 failures go to each worker,
+# and counted per worker neither count would be near 20.
+stop_daemon
+WORKERS=2 proxy_config "$T/t.yaml" "$PORT" "http://127.0.0.1:$BPORT" \
+    "auth: { tunnels: token, validate: {}, failures: { limit: 20, window: 60s } }" \
+    "tunnel: { ports: [443, $OPORT], allowed_private_cidrs: [127.0.0.0/8] }" \
+    "metrics: { listen: 127.0.0.1:$MPORT }"
+start_daemon "$T/t.yaml" || { nok "daemon starts"; exit 0; }
+printf '{"%s": "alice"}\n' "$GOOD" > "$USERS"
+P0=$(child_pids "proxy 0")
+P1=$(child_pids "proxy 1")
+check "two workers" test -n "$P0" -a -n "$P1"
+# serve N: only worker N accepts (the other is stopped); serve: both.
+serve() {
+	kill -CONT $P0 $P1
+	case "${1:-}" in
+	0) kill -STOP $P1 ;;
+	1) kill -STOP $P0 ;;
+	esac
+}
+# attempts FIRST LAST: tunnels with new tokens; their statuses, counted.
+attempts() {
+	local i
+	for i in $(seq "$1" "$2"); do
+		tunnel "$(printf 'thr%07d-S3cretS3cretS3cretS3c12' "$i")"
+		echo
+	done | sort | uniq -c | awk '{ print $2 "x" $1 }' | tr '\n' ' '
+}
+SRC=127.0.0.4
+n0=$(checks)
+serve 0
+check_eq "10 failures from one address at worker 0: 407" \
+    "$(attempts 1 10)" "407x10 "
+serve 1
+check_eq "10 more at worker 1: 407" "$(attempts 11 20)" "407x10 "
+check_eq "... each checked at the bridge" "$(checks)" $((n0 + 20))
+check_eq "the 21st attempt from the address gets 429 (at worker 1)" \
+    "$(attempts 21 21)" "429x1 "
+serve 0
+check_eq "... and so does the 22nd (at worker 0)" "$(attempts 22 22)" \
+    "429x1 "
+serve
+check_eq "... with no check at the bridge" "$(checks)" $((n0 + 20))
+# Each log line names the worker that wrote it.
+byworker() {
+	grep -E "proxy [0-9]+: conn [0-9]+ 127\.0\.0\.4:[0-9]+: $1" "$LOG" |
+	    sed -E 's/.*(proxy [0-9]+):.*/\1/' | sort | uniq -c |
+	    awk '{ print $2 $3 "x" $1 }' | tr '\n' ' '
+}
+check_eq "the bridge's refusals were split between the workers" \
+    "$(byworker 'token thr[0-9]+ refused by the bridge')" \
+    "proxy0x10 proxy1x10 "
+check_eq "each worker answered one 429" \
+    "$(byworker 'too many failed credentials')" "proxy0x1 proxy1x1 "
+SRC=127.0.0.2
+check_eq "another address is unaffected" "$(tunnel "$GOOD")" 200
+SRC=127.0.0.4
+check_eq "the throttled address stays refused" "$(tunnel "$GOOD")" 429
+scrape
+check_eq "the workers' 429s are summed in the metrics" \
+    "$(val 'aibproxyd_auth_total{result="throttled",source="cache"}')" 3
 
 # --- max_entries: the least recently used token is forgotten first.
 stop_daemon

@@ -113,17 +113,31 @@ wh_worker_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct wh	*h = iev->arg;
 
-	if (imsg->hdr.type != IMSG_STATS_RES)
+	switch (imsg->hdr.type) {
+	case IMSG_STATS_RES:
+		return (metrics_dispatch(&h->px, imsg));
+	case IMSG_AUTH_THROTTLED:
+		return (validator_dispatch(h->px.validator, imsg));
+	default:
 		return (-1);
-	return (metrics_dispatch(&h->px, imsg));
+	}
 }
 
-/* The parent, for a scrape: the sum over one worker is its counters. */
+/*
+ * The parent, for a scrape: the sum over one worker is its counters.
+ * Failures reported are kept for the test to look at.
+ */
 static int
 wh_fake_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct wh	*h = iev->arg;
 
+	if (imsg->hdr.type == IMSG_AUTH_FAILED) {
+		if (imsg_get_data(imsg, &h->failed, sizeof(h->failed)) == -1)
+			return (-1);
+		h->nfailed++;
+		return (0);
+	}
 	if (imsg->hdr.type != IMSG_STATS_REQ)
 		return (-1);
 	h->nscrapes++;

@@ -56,6 +56,8 @@ struct wh {
 	struct imsgev		 resolver;	/* the test's end: resolver */
 	struct imsgev		 parent;	/* the test's end: parent */
 	int			 nscrapes;	/* IMSG_STATS_REQ seen */
+	int			 nfailed;	/* IMSG_AUTH_FAILED seen */
+	struct auth_failed	 failed;	/* the last one */
 	struct ca		*ca;
 	int			 signer_refuse;	/* answer cs_ok 0 */
 	int			 signer_mute;	/* never answer */

@@ -31,7 +31,10 @@
  * base?  RFC 5280: any name made by adding labels on the left of base,
  * base itself included; an empty base holds every name.  A base with a
  * leading dot holds only names below it, as OpenSSL reads one.  0 no,
- * 1 yes, -1 when base is not a DNS name at all.
+ * 1 yes, -1 when base is not a DNS name at all, or ends in a dot: RFC
+ * 5280 has no absolute names in constraints, OpenSSL then matches no
+ * host (a permitted one leaves every leaf outside) and Go and webpki
+ * refuse the certificate outright.
  */
 int
 ca_names_within(const char *host, const ASN1_IA5STRING *base)
@@ -44,7 +47,7 @@ ca_names_within(const char *host, const ASN1_IA5STRING *base)
 		if (b[i] <= 0x20 || b[i] >= 0x7f)
 			return (-1);
 	if (blen > 0 && b[blen - 1] == '.')
-		blen--;		/* a final dot names the same subtree */
+		return (-1);
 	if (blen == 0)
 		return (1);
 	if (hlen < blen || strncasecmp(host + hlen - blen, b, blen) != 0)

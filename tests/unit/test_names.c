@@ -116,6 +116,16 @@ static const struct {
 	{ "permitted;DNS:.anthropic.com", NULL, "anthropic.com",
 	    "provider host anthropic.com is outside the name constraints of "
 	    "the CA certificate (permitted DNS: .anthropic.com)" REFUSE },
+	/*
+	 * A final dot: OpenSSL matches no host to it, Go and webpki
+	 * refuse to parse it; the CA file is refused whichever list.
+	 */
+	{ "permitted;DNS:anthropic.com.", NULL, "api.anthropic.com",
+	    "name constraints of the CA certificate hold a DNS name that "
+	    "is not one" },
+	{ "excluded;DNS:openai.com.", NULL, "api.anthropic.com",
+	    "name constraints of the CA certificate hold a DNS name that "
+	    "is not one" },
 	{ "permitted;DNS:anthropic.com,permitted;DNS:openai.com", NULL,
 	    "api.openai.com", NULL },
 	{ "permitted;DNS:anthropic.com,permitted;DNS:openai.com", NULL,

@@ -62,6 +62,12 @@ int	ca_allowed(const struct ca *, const char *);
 
 /* ca_issue.c: for ca_free(), which cannot see the cache entries. */
 void	ca_cache_flush(struct ca *);
+/*
+ * ca_issue.c: a leaf's subject for host, into an empty name: CN=host
+ * when it fits ub-common-name, else nothing (the SAN alone names it).
+ */
+#define CA_CN_MAX	64
+int	ca_leaf_subject(X509_NAME *, const char *);
 
 /* ca_names.c: may the CA file's name constraints sign for a host? */
 int	ca_names_check(const struct ca *, const char *, char *, size_t);

@@ -37,7 +37,6 @@
 
 #define CA_SERIAL_BITS	127
 #define CA_BACKDATE	3600	/* tolerate clients with slow clocks */
-#define CA_CN_MAX	64	/* ub-common-name; longer hosts: SAN only */
 #define CA_CACHE_MAX	256
 
 /*
@@ -160,21 +159,24 @@ ca_set_validity(const struct ca *ca, X509 *x, uint32_t lifetime,
 	return (0);
 }
 
-/* Subject CN=host (when it fits ub-common-name), issuer = CA subject. */
-static int
-ca_set_names(const struct ca *ca, X509 *x, const char *host)
+int
+ca_leaf_subject(X509_NAME *subj, const char *host)
 {
-	X509_NAME	*subj;
-
-	if (!X509_set_issuer_name(x, X509_get_subject_name(ca->cert)))
-		return (-1);
 	if (strlen(host) > CA_CN_MAX)
 		return (0);
-	subj = X509_get_subject_name(x);
 	if (!X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_ASC,
 	    (const unsigned char *)host, -1, -1, 0))
 		return (-1);
 	return (0);
+}
+
+/* The subject (ca_leaf_subject()); issuer = CA subject. */
+static int
+ca_set_names(const struct ca *ca, X509 *x, const char *host)
+{
+	if (!X509_set_issuer_name(x, X509_get_subject_name(ca->cert)))
+		return (-1);
+	return (ca_leaf_subject(X509_get_subject_name(x), host));
 }
 
 /* Exactly one dNSName, as a structure; critical when there is no CN. */

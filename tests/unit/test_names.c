@@ -28,6 +28,53 @@
 #define DAY	(24 * 60 * 60)
 #define REFUSE	": clients would refuse its certificates"
 
+/*
+ * A directoryName subtree, which openssl.cnf writes only through a
+ * section of its own: "permitted;dirName:CN=x" or "excluded;dirName:"
+ * (an empty name) here, at most one attribute, built by hand.
+ */
+static int
+nc_dirname(X509 *x, const char *nc)
+{
+	NAME_CONSTRAINTS	*ncs;
+	GENERAL_SUBTREE		*st;
+	X509_NAME		*name;
+	const char		*dn, *eq;
+	char			 attr[16];
+	int			 excluded;
+
+	if ((dn = strstr(nc, ";dirName:")) == NULL)
+		return (0);
+	excluded = strncmp(nc, "excluded;", 9) == 0;
+	dn += strlen(";dirName:");
+	if ((name = X509_NAME_new()) == NULL)
+		abort();
+	if ((eq = strchr(dn, '=')) != NULL) {
+		if ((size_t)(eq - dn) >= sizeof(attr))
+			abort();
+		memcpy(attr, dn, eq - dn);
+		attr[eq - dn] = '\0';
+		if (!X509_NAME_add_entry_by_txt(name, attr, MBSTRING_ASC,
+		    (const unsigned char *)eq + 1, -1, -1, 0))
+			abort();
+	}
+	if ((ncs = NAME_CONSTRAINTS_new()) == NULL ||
+	    (st = GENERAL_SUBTREE_new()) == NULL)
+		abort();
+	st->base->type = GEN_DIRNAME;
+	st->base->d.directoryName = name;
+	if (excluded)
+		ncs->excludedSubtrees = sk_GENERAL_SUBTREE_new_null();
+	else
+		ncs->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+	if (!sk_GENERAL_SUBTREE_push(excluded ? ncs->excludedSubtrees :
+	    ncs->permittedSubtrees, st) ||
+	    !X509_add1_ext_i2d(x, NID_name_constraints, ncs, 1, 0))
+		abort();
+	NAME_CONSTRAINTS_free(ncs);
+	return (1);
+}
+
 /* A self-signed CA certificate for key, with nc its name constraints. */
 static X509 *
 nc_cert(const char *cn, EVP_PKEY *key, const char *nc)
@@ -46,7 +93,7 @@ nc_cert(const char *cn, EVP_PKEY *key, const char *nc)
 		abort();
 	tc_ext(x, NID_basic_constraints, "critical,CA:TRUE");
 	tc_ext(x, NID_key_usage, "critical,keyCertSign");
-	if (nc != NULL)
+	if (nc != NULL && !nc_dirname(x, nc))
 		tc_ext(x, NID_name_constraints, nc);
 	if (X509_sign(x, key, EVP_sha256()) <= 0)
 		abort();
@@ -116,6 +163,16 @@ static const struct {
 	{ "permitted;DNS:.anthropic.com", NULL, "anthropic.com",
 	    "provider host anthropic.com is outside the name constraints of "
 	    "the CA certificate (permitted DNS: .anthropic.com)" REFUSE },
+	/*
+	 * A final dot: OpenSSL matches no host to it, Go and webpki
+	 * refuse to parse it; the CA file is refused whichever list.
+	 */
+	{ "permitted;DNS:anthropic.com.", NULL, "api.anthropic.com",
+	    "name constraints of the CA certificate hold a DNS name that "
+	    "is not one" },
+	{ "excluded;DNS:openai.com.", NULL, "api.anthropic.com",
+	    "name constraints of the CA certificate hold a DNS name that "
+	    "is not one" },
 	{ "permitted;DNS:anthropic.com,permitted;DNS:openai.com", NULL,
 	    "api.openai.com", NULL },
 	{ "permitted;DNS:anthropic.com,permitted;DNS:openai.com", NULL,
@@ -135,6 +192,28 @@ static const struct {
 	/* Constraints on other name types leave DNS names free. */
 	{ "permitted;IP:10.0.0.0/255.0.0.0", NULL, "api.openai.com", NULL },
 	{ "permitted;email:example.com", NULL, "api.openai.com", NULL },
+	/*
+	 * A directoryName subtree holds the leaf's subject, CN=host, only
+	 * when it is empty or that very name (openssl verify says
+	 * "permitted subtree violation" for an O=Example one); a host too
+	 * long for a CN leaves the subject empty, which none touches.
+	 */
+	{ "permitted;dirName:O=Example", NULL, "api.anthropic.com",
+	    "provider host api.anthropic.com is outside the name constraints "
+	    "of the CA certificate (permitted directory names: /O=Example)"
+	    REFUSE },
+	{ "permitted;dirName:CN=api.anthropic.com", NULL,
+	    "api.anthropic.com", NULL },
+	{ "permitted;dirName:CN=API.Anthropic.com", NULL,
+	    "api.anthropic.com", NULL },
+	{ "permitted;dirName:", NULL, "api.anthropic.com", NULL },
+	{ "permitted;dirName:O=Example", NULL, "a-host-name-that-is-longer-"
+	    "than-a-common-name-may-be.anthropic.com", NULL },
+	{ "excluded;dirName:O=Example", NULL, "api.anthropic.com", NULL },
+	{ "excluded;dirName:CN=api.anthropic.com", NULL, "api.anthropic.com",
+	    "provider host api.anthropic.com is excluded by the name "
+	    "constraints of the CA certificate (excluded directory names: "
+	    "/CN=api.anthropic.com)" REFUSE },
 	/* Every certificate of the file: a client checks the chain. */
 	{ NULL, "permitted;DNS:anthropic.com", "api.anthropic.com", NULL },
 	{ NULL, "permitted;DNS:anthropic.com", "api.openai.com",

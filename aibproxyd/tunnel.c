@@ -153,7 +153,7 @@ tunnel_dialed(void *arg, struct dial *d, int status, const char *why)
 		tunnel_established(t);
 		return;
 	}
-	/* Running out of descriptors was logged, rate-limited. */
+	/* The dialer logged a 503 (out of resources), rate-limited. */
 	if (status != 503)
 		log_warnx("conn %llu %s: %s %s:%d: %s",
 		    (unsigned long long)s->id, s->peer, t->forward ?

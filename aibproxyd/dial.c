@@ -159,7 +159,7 @@ dial_resolved_up(void *arg, int error, const struct dns_res *res)
 	d->dnsid = 0;
 	if (error != 0) {
 		dial_finish(d, 502, "cannot resolve the upstream %s: %s",
-		    dial_uc(d)->uc_host, gai_strerror(error));
+		    dial_uc(d)->uc_host, dns_strerror(error, res));
 		return;
 	}
 	d->addrs = *res;
@@ -213,7 +213,7 @@ dial_resolved(void *arg, int error, const struct dns_res *res)
 	d->dnsid = 0;
 	if (error != 0) {
 		dial_finish(d, 502, "cannot resolve %s: %s", d->host,
-		    gai_strerror(error));
+		    dns_strerror(error, res));
 		return;
 	}
 	dial_addresses(d, res);

@@ -11,12 +11,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../../aibproxyd/dns.h"
 #include "../../aibproxyd/endpoint.h"
 #include "../../aibproxyd/listener.h"
 #include "../../aibproxyd/request.h"
@@ -432,6 +434,22 @@ START_TEST(test_endpoint_error)
 }
 END_TEST
 
+/* A lookup that failed with EAI_SYSTEM says which system error. */
+START_TEST(test_dns_strerror)
+{
+	struct dns_res	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.dn_errno = EMFILE;
+	ck_assert_str_eq(dns_strerror(EAI_SYSTEM, &res), strerror(EMFILE));
+	ck_assert_str_eq(dns_strerror(EAI_NONAME, &res),
+	    gai_strerror(EAI_NONAME));
+	res.dn_errno = 0;
+	ck_assert_str_eq(dns_strerror(EAI_SYSTEM, &res),
+	    gai_strerror(EAI_SYSTEM));
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -453,6 +471,7 @@ session_suite(void)
 	tcase_add_test(tc, test_header_silent);
 	tcase_add_test(tc, test_header_too_large);
 	tcase_add_test(tc, test_endpoint_error);
+	tcase_add_test(tc, test_dns_strerror);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accept");

@@ -211,8 +211,12 @@ parent_live(struct parent *p)
 	if (p->readyfd == -1)
 		return;
 	log_keepfirst(NULL, 0);
-	if ((f = fopen(AIB_PIDFILE, "w")) == NULL ||
-	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) == EOF)
+	if ((f = fopen(AIB_PIDFILE, "w")) == NULL)
+		log_warn("%s", AIB_PIDFILE);
+	else if (fprintf(f, "%ld\n", (long)getpid()) < 0) {
+		log_warn("%s", AIB_PIDFILE);
+		(void)fclose(f);
+	} else if (fclose(f) == EOF)
 		log_warn("%s", AIB_PIDFILE);
 	else
 		p->pidfile = 1;

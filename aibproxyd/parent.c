@@ -651,7 +651,7 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	/* Detached, a failure from here on is told to the starter. */
 	if (p->readyfd != -1) {
 		log_keepfirst(p->why, sizeof(p->why));
-		if (atexit(parent_notready) == -1)
+		if (atexit(parent_notready) != 0)
 			fatalx("atexit failed");
 	}
 

@@ -70,7 +70,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
 		   common/stats.c common/buildinfo.c common/log_render.c \
-		   common/proxyproto.c common/failtab.c
+		   common/proxyproto.c common/failtab.c common/cryptoerr.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \

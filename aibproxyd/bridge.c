@@ -151,7 +151,7 @@ bridge_dialed(void *arg, struct dial *d, int status, const char *why)
 
 		snprintf(msg, sizeof(msg), "bridge %s:%d: %s", bc->bc_host,
 		    bc->bc_port, why);
-		/* Running out of descriptors was logged, rate-limited. */
+		/* The dialer logged a 503 (out of resources), rate-limited. */
 		if (status != 503)
 			log_warnx("%s", msg);
 		bridge_free(b);

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "certs.h"
+#include "cryptoerr.h"
 #include "log.h"
 #include "worker.h"
 
@@ -72,12 +73,14 @@ certs_newkey(void)
 	    EVP_PKEY_keygen_init(kctx) <= 0 ||
 	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kctx,
 	    NID_X9_62_prime256v1) <= 0 || EVP_PKEY_keygen(kctx, &pkey) <= 0)
-		fatalx("%s: cannot generate the leaf key", __func__);
+		fatalx("%s: cannot generate the leaf key: %s", __func__,
+		    crypto_why());
 	EVP_PKEY_CTX_free(kctx);
 
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL))
-		fatalx("%s: PEM_write_bio_PrivateKey", __func__);
+		fatalx("%s: PEM_write_bio_PrivateKey: %s", __func__,
+		    crypto_why());
 	n = BIO_get_mem_data(bio, &p);
 	freezero(ck.keypem, ck.keypemlen);
 	if ((ck.keypem = malloc(n)) == NULL)
@@ -87,9 +90,11 @@ certs_newkey(void)
 	BIO_free(bio);	/* BIO_s_mem clears its buffer on free */
 
 	free(ck.spki);
-	if ((len = i2d_PUBKEY(pkey, NULL)) <= 0 || len > AIB_SPKI_MAX ||
-	    (ck.spki = malloc(len)) == NULL)
-		fatalx("%s: i2d_PUBKEY", __func__);
+	if ((len = i2d_PUBKEY(pkey, NULL)) <= 0 || len > AIB_SPKI_MAX)
+		fatalx("%s: i2d_PUBKEY: %s", __func__, len <= 0 ?
+		    crypto_why() : "longer than AIB_SPKI_MAX");
+	if ((ck.spki = malloc(len)) == NULL)
+		fatal("%s", __func__);
 	q = ck.spki;
 	ck.spkilen = i2d_PUBKEY(pkey, &q);
 	EVP_PKEY_free(pkey);

@@ -75,6 +75,10 @@ dial_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * The end of a dial.  The callback may free the dial's owner: nothing
  * here touches d after calling it.  Within dial_start() it is deferred
  * to the next loop iteration.
+ *
+ * A 503 is this worker out of resources (descriptors, memory), which a
+ * flood repeats for every request: it is logged here, rate-limited,
+ * with its cause; the callers log the other failures once each.
  */
 static void
 dial_finish(struct dial *d, int status, const char *fmt, ...)
@@ -83,7 +87,8 @@ dial_finish(struct dial *d, int status, const char *fmt, ...)
 static void
 dial_finish(struct dial *d, int status, const char *fmt, ...)
 {
-	va_list	 ap;
+	static struct log_limit	 ll = LOG_LIMIT_INITIALIZER(10);
+	va_list			 ap;
 
 	d->status = status;
 	d->why[0] = '\0';
@@ -92,6 +97,9 @@ dial_finish(struct dial *d, int status, const char *fmt, ...)
 		(void)vsnprintf(d->why, sizeof(d->why), fmt, ap);
 		va_end(ap);
 	}
+	if (status == 503)
+		log_limited(&ll, "%s: connect to %s:%d: %s", d->label,
+		    d->host, d->spec.port, d->why);
 	if (status != 0) {
 		if (d->dnsid != 0)
 			dns_cancel(d->px->dns, d->dnsid);
@@ -151,7 +159,7 @@ dial_resolved_up(void *arg, int error, const struct dns_res *res)
 	d->dnsid = 0;
 	if (error != 0) {
 		dial_finish(d, 502, "cannot resolve the upstream %s: %s",
-		    dial_uc(d)->uc_host, gai_strerror(error));
+		    dial_uc(d)->uc_host, dns_strerror(error, res));
 		return;
 	}
 	d->addrs = *res;
@@ -174,7 +182,8 @@ dial_lookup_upstream(struct dial *d)
 	}
 	if ((d->dnsid = dns_lookup(d->px->dns, dial_uc(d)->uc_host,
 	    dial_resolved_up, d)) == 0)
-		dial_finish(d, 503, "cannot ask the resolver");
+		dial_finish(d, 503, "cannot ask the resolver: out of "
+		    "memory");
 }
 
 static void
@@ -204,7 +213,7 @@ dial_resolved(void *arg, int error, const struct dns_res *res)
 	d->dnsid = 0;
 	if (error != 0) {
 		dial_finish(d, 502, "cannot resolve %s: %s", d->host,
-		    gai_strerror(error));
+		    dns_strerror(error, res));
 		return;
 	}
 	dial_addresses(d, res);
@@ -243,7 +252,8 @@ dial_start(struct dial *d, struct proxy *px, struct proxy_conf *conf,
 		dial_lookup_upstream(d);
 	else if ((d->dnsid = dns_lookup(px->dns, d->host, dial_resolved,
 	    d)) == 0)
-		dial_finish(d, 503, "cannot ask the resolver");
+		dial_finish(d, 503, "cannot ask the resolver: out of "
+		    "memory");
 	d->starting = 0;
 }
 
@@ -287,7 +297,6 @@ dial_exhausted(int error)
 static void
 dial_connect_next(struct dial *d)
 {
-	static struct log_limit	 ll = LOG_LIMIT_INITIALIZER(10);
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	char			 a[INET6_ADDRSTRLEN];
@@ -303,8 +312,6 @@ dial_connect_next(struct dial *d)
 		if (fd == -1) {
 			error = errno;
 			if (dial_exhausted(error)) {
-				log_limited(&ll, "%s: connect to %s: socket: %s",
-				    d->label, d->host, strerror(error));
 				dial_finish(d, 503, "socket: %s",
 				    strerror(error));
 				return;

@@ -6,6 +6,7 @@
 #include <sys/tree.h>
 #include <arpa/inet.h>
 
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,14 @@ dns_cancel(struct dns_client *dc, uint32_t id)
 		RB_REMOVE(dns_tree, &dc->pending, d);
 		free(d);
 	}
+}
+
+const char *
+dns_strerror(int error, const struct dns_res *res)
+{
+	if (error == EAI_SYSTEM && res != NULL && res->dn_errno != 0)
+		return (strerror(res->dn_errno));
+	return (gai_strerror(error));
 }
 
 int

@@ -14,7 +14,7 @@
 
 struct dns_client;
 
-/* error: 0 or a getaddrinfo error code (gai_strerror). */
+/* error: 0 or a getaddrinfo error code (dns_strerror). */
 typedef void	(*dns_cb)(void *, int, const struct dns_res *);
 
 /* Lookups sent over the channel to the resolver. */
@@ -25,6 +25,11 @@ void		 dns_cancel(struct dns_client *, uint32_t);
 /* An IMSG_DNS_RES from the resolver: -1 if malformed. */
 int		 dns_dispatch(struct dns_client *, uint32_t,
 		    const struct dns_res *);
+/*
+ * The words for a failed lookup: gai_strerror(3), or for EAI_SYSTEM
+ * the system's error it stands for.
+ */
+const char	*dns_strerror(int, const struct dns_res *);
 /* A literal needs no lookup: fill res and return 0, else -1. */
 int		 dns_literal(const char *, struct dns_res *);
 

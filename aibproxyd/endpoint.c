@@ -96,6 +96,8 @@ endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 		*want = EV_READ;
 		return (EP_AGAIN);
 	}
+	if (n == -1)
+		ep->error = errno;
 	return (n);
 }
 
@@ -116,6 +118,8 @@ endpoint_lower_write(struct endpoint *ep, const void *p, size_t len,
 		*want = EV_WRITE;
 		return (EP_AGAIN);
 	}
+	if (n == -1)
+		ep->error = errno;
 	return (n);
 }
 
@@ -329,6 +333,9 @@ endpoint_error(struct endpoint *ep)
 
 	if (ep->tls != NULL && (e = tls_error(ep->tls)) != NULL)
 		return (e);
+	/* Kept when the call failed: what ran since may have reset errno. */
+	if (ep->error != 0)
+		return (strerror(ep->error));
 	return (strerror(errno));
 }
 

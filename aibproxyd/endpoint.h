@@ -36,6 +36,7 @@ struct endpoint {
 	int		 shut;		/* write side shut down */
 	int		 lowerread;	/* the TLS below delivered bytes */
 	int		 drained;	/* a short read emptied the socket */
+	int		 error;		/* errno of the last failed read/write */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;
 };

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tls.h>
+
 #include "bridge.h"
 #include "certs.h"
 #include "hostname.h"
@@ -179,6 +181,7 @@ static void
 mitm_handshake(struct mitm *m)
 {
 	struct session	*s = m->s;
+	char		 why[256];
 	int		 r;
 
 	/* First the 200, then our TLS on the same bytes. */
@@ -206,7 +209,9 @@ mitm_handshake(struct mitm *m)
 		m->cep->pre = s->cbuf;
 		buf_init(&s->cbuf, s->cbuf.cap);
 		if (endpoint_tls_accept(m->cep, leaf_tls(m->leaf)) == -1) {
-			mitm_fail(m, "TLS accept failed");
+			(void)snprintf(why, sizeof(why), "TLS accept: %s",
+			    tls_error(leaf_tls(m->leaf)));
+			mitm_fail(m, why);
 			return;
 		}
 	}

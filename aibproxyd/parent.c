@@ -210,8 +210,13 @@ parent_live(struct parent *p)
 
 	if (p->readyfd == -1)
 		return;
-	if ((f = fopen(AIB_PIDFILE, "w")) == NULL ||
-	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) == EOF)
+	log_keepfirst(NULL, 0);
+	if ((f = fopen(AIB_PIDFILE, "w")) == NULL)
+		log_warn("%s", AIB_PIDFILE);
+	else if (fprintf(f, "%ld\n", (long)getpid()) < 0) {
+		log_warn("%s", AIB_PIDFILE);
+		(void)fclose(f);
+	} else if (fclose(f) == EOF)
 		log_warn("%s", AIB_PIDFILE);
 	else
 		p->pidfile = 1;
@@ -220,12 +225,67 @@ parent_live(struct parent *p)
 	p->readyfd = -1;
 }
 
+/*
+ * The daemon exits before it was live, by fatal() too: hand the starter
+ * the first warning or error logged since it detached, which names the
+ * cause (the lines after it are consequences: "configuration refused,
+ * exiting").
+ */
+static void
+parent_notready(void)
+{
+	struct parent	*p = &env;
+
+	if (p->readyfd == -1)
+		return;
+	/* At most PIPE_BUF bytes: one write(2) that is never split. */
+	if (p->why[0] != '\0')
+		(void)write(p->readyfd, p->why, strnlen(p->why,
+		    sizeof(p->why)));
+	close(p->readyfd);
+	p->readyfd = -1;
+}
+
+/*
+ * The starter waits for one message on the readiness pipe: a NUL byte
+ * once the daemon is live (parent_live()), else the reason it did not
+ * start (parent_notready()), which it prints, or nothing at all if the
+ * daemon died without one.
+ */
+static __dead void
+parent_wait_ready(int fd)
+{
+	char	 why[PARENT_WHY_MAX];
+	size_t	 len = 0;
+	ssize_t	 n;
+
+	while (len < sizeof(why) - 1) {
+		if ((n = read(fd, why + len, sizeof(why) - 1 - len)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		if (why[0] == '\0')
+			_exit(0);
+	}
+	if (len == 0)
+		dprintf(STDERR_FILENO, "%s: did not start; the reason is in "
+		    "the system log (run with -d to see it here)\n",
+		    getprogname());
+	else {
+		why[len] = '\0';
+		dprintf(STDERR_FILENO, "%s: did not start: %s\n",
+		    getprogname(), why);
+	}
+	_exit(1);
+}
+
 /* Detach, but keep the starter waiting until parent_live(). */
 static int
 parent_daemonize(void)
 {
 	int	 pfd[2], fd;
-	char	 c;
 	pid_t	 pid;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1)
@@ -237,13 +297,7 @@ parent_daemonize(void)
 		break;
 	default:
 		close(pfd[1]);
-		/* Nothing on the pipe means the daemon did not start. */
-		if (read(pfd[0], &c, 1) == 1)
-			_exit(0);
-		dprintf(STDERR_FILENO, "%s: did not start; the reason is in "
-		    "the system log (run with -d to see it here)\n",
-		    getprogname());
-		_exit(1);
+		parent_wait_ready(pfd[0]);
 	}
 	close(pfd[0]);
 	if (setsid() == -1)
@@ -594,6 +648,12 @@ parent_main(const char *conffile, int debug, int noaction, int verbose)
 	log_setformat(conf->logformat);
 	p->readyfd = debug ? -1 : parent_daemonize();
 	parent_log_budget(p, was, fit);
+	/* Detached, a failure from here on is told to the starter. */
+	if (p->readyfd != -1) {
+		log_keepfirst(p->why, sizeof(p->why));
+		if (atexit(parent_notready) != 0)
+			fatalx("atexit failed");
+	}
 
 	if ((p->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");

@@ -19,6 +19,9 @@
 #define CHILD_DEATHS_MAX	5
 #define CHILD_DEATHS_SECS	60
 
+/* The reason a detached start failed, as the starter gets it. */
+#define PARENT_WHY_MAX		512
+
 struct failtab;
 
 struct child {
@@ -96,6 +99,7 @@ struct parent {
 	time_t			 last_reload_ok;
 	int64_t			 ca_not_after;	/* of the running ca.cert */
 	int			 readyfd;	/* tells the starter we are live */
+	char			 why[PARENT_WHY_MAX]; /* or why we are not */
 	int			 pidfile;	/* we wrote AIB_PIDFILE */
 	int			 lost_logged;
 	int			 reload_pending; /* SIGHUP during a restart */

@@ -174,12 +174,13 @@ parent_start_children(struct parent *p)
 		c->instance = i;
 		snprintf(c->name, sizeof(c->name), "aibproxyd: proxy %d", i);
 	}
-	if (parent_start_child(p, &p->signer) == -1 ||
-	    parent_start_child(p, &p->resolver) == -1)
-		fatal("%s", __func__);
+	if (parent_start_child(p, &p->signer) == -1)
+		fatal("cannot start %s", p->signer.name);
+	if (parent_start_child(p, &p->resolver) == -1)
+		fatal("cannot start %s", p->resolver.name);
 	for (i = 0; i < p->nproxies; i++) {
 		if (parent_start_child(p, &p->proxies[i]) == -1)
-			fatal("%s", __func__);
+			fatal("cannot start %s", p->proxies[i].name);
 		parent_join(p, &p->proxies[i]);
 	}
 }

@@ -137,7 +137,8 @@ static int
 parent_bind(const char *address, const struct sockaddr_storage *ss,
     socklen_t sslen)
 {
-	int	 fd, on = 1;
+	const char	*call;
+	int		 fd, on = 1;
 
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -145,18 +146,22 @@ parent_bind(const char *address, const struct sockaddr_storage *ss,
 		log_warn("listen %s: socket", address);
 		return (-1);
 	}
+	call = "setsockopt SO_REUSEADDR";
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
+	call = "setsockopt IPV6_V6ONLY";
 	if (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
+	call = "bind";
 	if (bind(fd, (const struct sockaddr *)ss, sslen) == -1)
 		goto fail;
+	call = "listen";
 	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
 	return (fd);
  fail:
-	log_warn("listen %s", address);
+	log_warn("listen %s: %s", address, call);
 	close(fd);
 	return (-1);
 }

@@ -126,9 +126,9 @@ request_accepted(struct session *s, struct plistener *l)
 	}
 	session_become(s, &request_tls_ops, NULL);
 	if (endpoint_tls_accept(&s->client, l->tls) == -1) {
+		/* No session yet: the reason is on the listener's context. */
 		log_warnx("conn %llu %s: TLS accept: %s",
-		    (unsigned long long)s->id, s->peer,
-		    endpoint_error(&s->client));
+		    (unsigned long long)s->id, s->peer, tls_error(l->tls));
 		session_free(s, "TLS accept failed");
 		return;
 	}

@@ -97,6 +97,9 @@ resolver_lookup(struct lookup *l)
 	hints.ai_flags = AI_ADDRCONFIG;
 	memset(&l->res, 0, sizeof(l->res));
 	error = getaddrinfo(l->req.dr_host, NULL, &hints, &ai);
+	/* errno is this thread's: read it before anything can change it. */
+	if (error == EAI_SYSTEM)
+		l->res.dn_errno = errno;
 	if (error == 0) {
 		resolver_fill(&l->res, ai);
 		freeaddrinfo(ai);
@@ -286,7 +289,7 @@ __dead void
 resolver_main(const struct child_opts *co)
 {
 	pthread_t	 t;
-	int		 i;
+	int		 i, rc;
 
 	log_init(co->debug, LOG_DAEMON);
 	log_procinit("resolver");
@@ -303,9 +306,11 @@ resolver_main(const struct child_opts *co)
 	pthread_cond_init(&rs.cond, NULL);
 	ev_async_init(&rs.done_ev, resolver_answer);
 	ev_async_start(rs.loop, &rs.done_ev);
+	/* pthread_create(3) returns its error rather than set errno. */
 	for (i = 0; i < RESOLVER_THREADS; i++)
-		if (pthread_create(&t, NULL, resolver_thread, NULL) != 0)
-			fatalx("%s: pthread_create", __func__);
+		if ((rc = pthread_create(&t, NULL, resolver_thread, NULL)) != 0)
+			fatalx("%s: pthread_create: %s", __func__,
+			    strerror(rc));
 	/* After the threads: on Linux they count against RLIMIT_NPROC. */
 	if (compat_noproc() == -1)
 		fatal("%s: setrlimit", __func__);

@@ -153,7 +153,7 @@ tunnel_dialed(void *arg, struct dial *d, int status, const char *why)
 		tunnel_established(t);
 		return;
 	}
-	/* Running out of descriptors was logged, rate-limited. */
+	/* The dialer logged a 503 (out of resources), rate-limited. */
 	if (status != 503)
 		log_warnx("conn %llu %s: %s %s:%d: %s",
 		    (unsigned long long)s->id, s->peer, t->forward ?
@@ -244,8 +244,10 @@ relay_splice(struct endpoint *src, struct endpoint *dst,
 			src->eof = 1;
 		else if (errno == EAGAIN)
 			p->full = p->len > 0;	/* else the socket is dry */
-		else
+		else {
+			src->error = errno;	/* for endpoint_error() */
 			return (-1);
+		}
 	}
 	src->rwant = EV_READ;
 	if (p->len > 0) {
@@ -255,8 +257,10 @@ relay_splice(struct endpoint *src, struct endpoint *dst,
 			dst->wbytes += n;
 			p->full = 0;
 			*moved = 1;
-		} else if (n == -1 && errno != EAGAIN)
+		} else if (n == -1 && errno != EAGAIN) {
+			dst->error = errno;
 			return (-1);
+		}
 	}
 	dst->wwant = EV_WRITE;
 	return (0);
@@ -415,6 +419,7 @@ static void
 tunnel_relay(struct tunnel *t)
 {
 	struct session	*s = t->s;
+	char		 why[160];
 	int		 i, moved;
 
 	/* A new wake-up: the sockets may have more now. */
@@ -423,7 +428,10 @@ tunnel_relay(struct tunnel *t)
 		moved = 0;
 		if (tunnel_step(t, &moved) == -1) {
 			t->outcome = "connection error";
-			session_free(s, "relay error");
+			(void)snprintf(why, sizeof(why), "relay error: %s",
+			    s->client.error != 0 ? endpoint_error(&s->client) :
+			    endpoint_error(t->server));
+			session_free(s, why);
 			return;
 		}
 		if (tunnel_halfclose(t)) {

@@ -22,6 +22,8 @@ static int		 log_stderr;
 static int		 log_level = LOG_LEVEL_INFO;
 static int		 log_format = LOG_FORMAT_TEXT;
 static const char	*log_procname = "parent";
+static char		*log_kept;
+static size_t		 log_keptlen;
 
 void
 log_init(int to_stderr, int facility)
@@ -57,6 +59,15 @@ void
 log_setformat(int format)
 {
 	log_format = format;
+}
+
+void
+log_keepfirst(char *buf, size_t len)
+{
+	log_kept = len > 0 ? buf : NULL;
+	log_keptlen = len;
+	if (log_kept != NULL)
+		log_kept[0] = '\0';
 }
 
 static int
@@ -119,12 +130,17 @@ void
 vlog(int pri, const char *fmt, va_list ap)
 {
 	char	 msg[2048];
-	int	 saved_errno = errno;
+	int	 saved_errno = errno, keep;
 
-	if (!log_wanted(pri))
+	/* LOG_CRIT, LOG_ERR and LOG_WARNING: fatal*, log_warn* */
+	keep = log_kept != NULL && log_kept[0] == '\0' && pri <= LOG_WARNING;
+	if (!log_wanted(pri) && !keep)
 		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_emit(pri, msg, NULL);
+	if (keep)
+		(void)strlcpy(log_kept, msg, log_keptlen);
+	if (log_wanted(pri))
+		log_emit(pri, msg, NULL);
 	errno = saved_errno;
 }
 

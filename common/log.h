@@ -57,6 +57,12 @@ void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setlevel(int);
 void	log_setformat(int);
+/*
+ * From now on, keep the first warning or error in buf (len bytes, cut
+ * short if need be), whatever the level; NULL stops.  The parent keeps
+ * the reason a start failed this way, for the process that started it.
+ */
+void	log_keepfirst(char *, size_t);
 /* An audit event, at the info level. */
 void	log_audit(const struct audit *);
 

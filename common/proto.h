@@ -260,9 +260,13 @@ struct dns_addr {
 	uint8_t		 da_addr[16];
 };
 
-/* IMSG_DNS_RES: peerid = request id; dn_error is a gai error or 0. */
+/*
+ * IMSG_DNS_RES: peerid = request id; dn_error is a gai error or 0, and
+ * with EAI_SYSTEM dn_errno is the errno it stands for.
+ */
 struct dns_res {
 	int32_t		 dn_error;
+	int32_t		 dn_errno;
 	int32_t		 dn_naddrs;
 	struct dns_addr	 dn_addrs[AIB_DNS_ADDRS_MAX];
 };

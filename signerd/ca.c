@@ -27,6 +27,7 @@
 
 #include "ca.h"
 #include "ca_int.h"
+#include "cryptoerr.h"
 #include "hostname.h"
 #include "proto.h"
 
@@ -460,9 +461,7 @@ ca_key_proof(struct ca *ca, char *err, size_t errlen)
 	    (sig = malloc(siglen)) == NULL ||
 	    EVP_DigestSign(md, sig, &siglen, msg, sizeof(msg)) != 1) {
 		(void)snprintf(err, errlen, "CA key cannot sign: %s",
-		    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
-		    ERR_reason_error_string(ERR_peek_last_error()) :
-		    "unknown error");
+		    crypto_why());
 		goto done;
 	}
 	EVP_MD_CTX_reset(md);

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "cryptoerr.h"
 #include "imsg.h"
 #include "log.h"
 #include "pkcs11_uri.h"
@@ -31,16 +32,10 @@ static struct {
 	char		 module[AIB_PATH_MAX];
 } tok;
 
-/* libp11 puts the token's CKR_* reason on the OpenSSL error queue. */
-static const char *
-token_why(void)
-{
-	const char	*why;
-
-	why = ERR_reason_error_string(ERR_peek_last_error());
-	return (why != NULL ? why : "unknown error");
-}
-
+/*
+ * libp11 puts the token's CKR_* reason on the OpenSSL error queue,
+ * where crypto_why() finds it.
+ */
 int
 token_init(const char *module, char *err, size_t errlen)
 {
@@ -51,12 +46,12 @@ token_init(const char *module, char *err, size_t errlen)
 	}
 	if (PKCS11_CTX_load(tok.ctx, module) != 0) {
 		(void)snprintf(err, errlen, "PKCS#11 module %s cannot be "
-		    "loaded: %s", module, token_why());
+		    "loaded: %s", module, crypto_why());
 		goto fail;
 	}
 	if (PKCS11_enumerate_slots(tok.ctx, &tok.slots, &tok.nslots) != 0) {
 		(void)snprintf(err, errlen, "PKCS#11 module %s: no slots: %s",
-		    module, token_why());
+		    module, crypto_why());
 		PKCS11_CTX_unload(tok.ctx);
 		goto fail;
 	}
@@ -129,7 +124,7 @@ token_login(PKCS11_SLOT *slot, const char *pin, char *err, size_t errlen)
 		return (0);
 	if (PKCS11_login(slot, 0, pin) != 0) {
 		(void)snprintf(err, errlen, "PKCS#11 login to token \"%s\" "
-		    "failed: %s", slot->token->label, token_why());
+		    "failed: %s", slot->token->label, crypto_why());
 		return (-1);
 	}
 	return (0);
@@ -175,7 +170,7 @@ token_key(const struct pkcs11_config *pk, char *err, size_t errlen)
 		goto done;
 	if (PKCS11_enumerate_keys(slot->token, &keys, &nkeys) != 0) {
 		(void)snprintf(err, errlen, "PKCS#11 token \"%s\": cannot list "
-		    "keys: %s", u.pu_token, token_why());
+		    "keys: %s", u.pu_token, crypto_why());
 		goto done;
 	}
 	for (i = 0; i < nkeys; i++) {
@@ -195,7 +190,7 @@ token_key(const struct pkcs11_config *pk, char *err, size_t errlen)
 		    u.pu_has_object ? "\"" : "", u.pu_token);
 	else if ((pkey = PKCS11_get_private_key(key)) == NULL)
 		(void)snprintf(err, errlen, "PKCS#11 token \"%s\": key "
-		    "unusable: %s", u.pu_token, token_why());
+		    "unusable: %s", u.pu_token, crypto_why());
  done:
 	explicit_bzero(&u, sizeof(u));
 	ERR_clear_error();

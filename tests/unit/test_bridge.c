@@ -26,6 +26,7 @@ struct bget {
 	int		 called;
 	int		 status;
 	struct bconn	*bc;
+	char		 why[400];
 };
 
 static void
@@ -36,6 +37,7 @@ bget_cb(void *arg, struct bconn *bc, int status, const char *why)
 	bg->called++;
 	bg->status = status;
 	bg->bc = bc;
+	(void)strlcpy(bg->why, why != NULL ? why : "", sizeof(bg->why));
 }
 
 static int
@@ -44,20 +46,27 @@ bget_called(struct wh *h, void *arg)
 	return (((struct bget *)arg)->called > 0);
 }
 
-/* 4. bridge_get() out of descriptors: 503, only from the loop. */
+/*
+ * 4. bridge_get() out of descriptors: 503, only from the loop, and the
+ * cause in the system's words (issue 10: not the line of a bridge out
+ * of reach, below).
+ */
 START_TEST(test_bridge_get_emfile)
 {
-	struct bget	 bg = { 0, 0, NULL };
+	struct bget	 bg = { 0, 0, NULL, "" };
 	struct bconn	*bc = NULL;
+	const char	*log;
 	int		 filled, r, before, ran;
 
 	wh_init(&W);
 	wh_set_bridge(&W, "127.0.0.1", 9);
+	wh_log_start();
 	filled = wh_fill_fds(&W);
 	r = bridge_get(W.px.bridges, bget_cb, &bg, &bc);
 	before = bg.called;
 	ran = wh_run(&W, bget_called, &bg, 1.0);
 	wh_release_fds(&W);
+	log = wh_log_text();
 	ck_assert_int_eq(filled, 0);
 	ck_assert_int_eq(r, 1);
 	ck_assert_ptr_nonnull(bc);
@@ -66,6 +75,39 @@ START_TEST(test_bridge_get_emfile)
 	ck_assert_int_eq(bg.called, 1);
 	ck_assert_int_eq(bg.status, 503);
 	ck_assert_ptr_null(bg.bc);
+	ck_assert_str_eq(bg.why,
+	    "bridge 127.0.0.1:9: socket: Too many open files");
+	ck_assert_msg(strstr(log, "bridge: connect to 127.0.0.1:9: socket: "
+	    "Too many open files\n") != NULL && strstr(log,
+	    "cannot connect") == NULL, "log: %s", log);
+	wh_done(&W);
+}
+END_TEST
+
+/* Nobody listens at bridge.url: 502, and "Connection refused". */
+START_TEST(test_bridge_get_refused)
+{
+	struct bget	 bg = { 0, 0, NULL, "" };
+	struct bconn	*bc = NULL;
+	const char	*log;
+	char		 want[128];
+	int		 fd, port;
+
+	wh_init(&W);
+	fd = wh_listen(&port);
+	close(fd);
+	wh_set_bridge(&W, "127.0.0.1", port);
+	wh_log_start();
+	ck_assert_int_eq(bridge_get(W.px.bridges, bget_cb, &bg, &bc), 1);
+	ck_assert_int_eq(wh_run(&W, bget_called, &bg, 1.0), 0);
+	log = wh_log_text();
+	ck_assert_int_eq(bg.status, 502);
+	ck_assert_ptr_null(bg.bc);
+	(void)snprintf(want, sizeof(want), "bridge 127.0.0.1:%d: cannot "
+	    "connect to 127.0.0.1:%d: Connection refused", port, port);
+	ck_assert_str_eq(bg.why, want);
+	ck_assert_msg(strstr(log, want) != NULL, "no \"%s\" in %s", want,
+	    log);
 	wh_done(&W);
 }
 END_TEST
@@ -355,6 +397,7 @@ bridge_suite(void)
 	tc = tcase_create("failures");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_bridge_get_emfile);
+	tcase_add_test(tc, test_bridge_get_refused);
 	tcase_add_test(tc, test_intercept_emfile);
 	tcase_add_test(tc, test_intercept_bridge_refused);
 	tcase_add_test(tc, test_intercept_bridge_timeout);

@@ -2,9 +2,12 @@
  * The log renderers (log_render.c): the text of each audit event as
  * its line has always read, and the same record as one JSON object
  * with every documented field, whatever bytes the network put in it;
- * then a line through log_audit() to stderr, as -d writes it.
+ * then a line through log_audit() to stderr, as -d writes it; and the
+ * first warning kept for a start that fails after detaching.
  */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +289,41 @@ START_TEST(test_emit_stderr)
 }
 END_TEST
 
+/*
+ * The parent keeps the first warning or error after it detached, even
+ * below log.level, and hands it to its starter: the line that names
+ * why a start failed, not the consequences logged after it.
+ */
+START_TEST(test_keepfirst)
+{
+	char	 why[64], small[8];
+	int	 fd;
+
+	ck_assert_int_ne((fd = open("/dev/null", O_WRONLY)), -1);
+	ck_assert_int_ne(dup2(fd, STDERR_FILENO), -1);
+	log_init(1, LOG_DAEMON);
+	log_setlevel(LOG_LEVEL_ERROR);
+	memset(why, 'x', sizeof(why));
+	log_keepfirst(why, sizeof(why));
+	ck_assert_str_eq(why, "");
+	log_info("started: not a reason");
+	ck_assert_str_eq(why, "");
+	errno = EADDRINUSE;
+	log_warn("listen 127.0.0.1:%d: bind", 8888);
+	log_warnx("configuration refused, exiting");
+	ck_assert_str_eq(why,
+	    "listen 127.0.0.1:8888: bind: Address already in use");
+	log_keepfirst(NULL, 0);
+	log_keepfirst(small, sizeof(small));
+	log_warnx("a line longer than the buffer");
+	ck_assert_str_eq(small, "a line ");
+	log_keepfirst(NULL, 0);
+	log_warnx("after it stopped");
+	ck_assert_str_eq(small, "a line ");
+	close(fd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -298,6 +336,7 @@ main(void)
 	tcase_add_loop_test(tc, test_json_hostile, 0, nitems(hostile));
 	tcase_add_loop_test(tc, test_json_levels, 0, nitems(levels));
 	tcase_add_test(tc, test_emit_stderr);
+	tcase_add_test(tc, test_keepfirst);
 	suite_add_tcase(s, tc);
 	return (unit_run(s) != 0);
 }

@@ -11,12 +11,15 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../../aibproxyd/dns.h"
+#include "../../aibproxyd/endpoint.h"
 #include "../../aibproxyd/listener.h"
 #include "../../aibproxyd/request.h"
 #include "../../aibproxyd/session.h"
@@ -412,6 +415,41 @@ START_TEST(test_header_too_large)
 }
 END_TEST
 
+/*
+ * A failed write says why with the errno of the call that failed, not
+ * whatever errno holds by the time the caller logs it.
+ */
+START_TEST(test_endpoint_error)
+{
+	struct endpoint	 ep;
+	int		 sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	endpoint_init(&ep, sv[0], NULL, NULL);
+	ck_assert_int_eq(endpoint_write(&ep, "x", 1), -1);
+	errno = ENOENT;
+	ck_assert_str_eq(endpoint_error(&ep), strerror(EPIPE));
+	close(sv[0]);
+}
+END_TEST
+
+/* A lookup that failed with EAI_SYSTEM says which system error. */
+START_TEST(test_dns_strerror)
+{
+	struct dns_res	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.dn_errno = EMFILE;
+	ck_assert_str_eq(dns_strerror(EAI_SYSTEM, &res), strerror(EMFILE));
+	ck_assert_str_eq(dns_strerror(EAI_NONAME, &res),
+	    gai_strerror(EAI_NONAME));
+	res.dn_errno = 0;
+	ck_assert_str_eq(dns_strerror(EAI_SYSTEM, &res),
+	    gai_strerror(EAI_SYSTEM));
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -432,6 +470,8 @@ session_suite(void)
 	tcase_add_test(tc, test_header_deadline);
 	tcase_add_test(tc, test_header_silent);
 	tcase_add_test(tc, test_header_too_large);
+	tcase_add_test(tc, test_endpoint_error);
+	tcase_add_test(tc, test_dns_strerror);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accept");

@@ -47,7 +47,7 @@ struct tunnel {
 };
 
 static void	tunnel_server_io(struct ev_loop *, ev_io *, int);
-static void	tunnel_relay(struct tunnel *);
+static void	tunnel_relay(struct tunnel *, struct endpoint *, int);
 
 static void
 tunnel_close(struct session *s)
@@ -107,7 +107,7 @@ tunnel_io(struct session *s, int revents)
 	struct tunnel	*t = s->kind;
 
 	if (t->st == T_RELAY)
-		tunnel_relay(t);
+		tunnel_relay(t, &s->client, revents);
 }
 
 static const struct session_ops tunnel_ops = {
@@ -140,7 +140,7 @@ tunnel_established(struct tunnel *t)
 	t->st = T_RELAY;
 	t->outcome = "closed";
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_idle));
-	tunnel_relay(t);
+	tunnel_relay(t, NULL, 0);
 }
 
 static void
@@ -242,12 +242,13 @@ relay_splice(struct endpoint *src, struct endpoint *dst,
 			*moved = 1;
 		} else if (n == 0)
 			src->eof = 1;
-		else if (errno == EAGAIN)
-			p->full = p->len > 0;	/* else the socket is dry */
-		else {
+		else if (errno != EAGAIN) {
 			src->error = errno;	/* for endpoint_error() */
 			return (-1);
-		}
+		} else if (p->len > 0)
+			p->full = 1;
+		else
+			src->drained = 1;	/* dry until it signals */
 	}
 	src->rwant = EV_READ;
 	if (p->len > 0) {
@@ -415,15 +416,24 @@ tunnel_arm(struct tunnel *t)
 	endpoint_arm(s->px->loop, t->server, rd_s, wr_s);
 }
 
+/*
+ * A wake-up: woke is the endpoint whose watcher fired with revents, or
+ * NULL when the tunnel starts or comes back after running out of
+ * rounds.  A spliced socket found dry stays so until its own watcher
+ * says it is readable (epoll is level-triggered, so none is missed):
+ * the other side's wake-up costs no splice that would only fail.
+ */
 static void
-tunnel_relay(struct tunnel *t)
+tunnel_relay(struct tunnel *t, struct endpoint *woke, int revents)
 {
 	struct session	*s = t->s;
 	char		 why[160];
 	int		 i, moved;
 
-	/* A new wake-up: the sockets may have more now. */
-	s->client.drained = t->server->drained = 0;
+	if (woke == NULL || (revents & EV_CUSTOM))
+		s->client.drained = t->server->drained = 0;
+	else if (revents & EV_READ)
+		woke->drained = 0;
 	for (i = 0; i < RELAY_ROUNDS; i++) {
 		moved = 0;
 		if (tunnel_step(t, &moved) == -1) {
@@ -457,5 +467,5 @@ tunnel_server_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tunnel	*t = w->data;
 
-	tunnel_relay(t);
+	tunnel_relay(t, t->server, revents);
 }

@@ -5,8 +5,47 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "endpoint.h"
 #include "log.h"
+
+/*
+ * OpenSSL keeps a read and a write buffer of a whole record (about
+ * 17 KiB each) for the life of a connection, busy or idle, unless
+ * SSL_MODE_RELEASE_BUFFERS is set (SSL_CTX_set_mode(3)): then each is
+ * freed as soon as it is empty, and taken again for the next record.
+ * libtls sets no such mode and gives no access to its SSL objects, but
+ * each of them passes through the ex_data constructors
+ * (CRYPTO_get_ex_new_index(3)) once its mode has been copied from the
+ * context: the mode is added there.  LibreSSL's constructor still
+ * returns int, OpenSSL's has returned void since 1.1.0.
+ */
+#ifdef LIBRESSL_VERSION_NUMBER
+static int
+#else
+static void
+#endif
+endpoint_ssl_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	if (parent != NULL)
+		SSL_set_mode(parent, SSL_MODE_RELEASE_BUFFERS);
+#ifdef LIBRESSL_VERSION_NUMBER
+	return (1);
+#endif
+}
+
+int
+endpoint_tls_lean(void)
+{
+	static int	 idx = -1;
+
+	if (idx == -1)
+		idx = SSL_get_ex_new_index(0, NULL, endpoint_ssl_new, NULL,
+		    NULL);
+	return (idx == -1 ? -1 : 0);
+}
 
 void
 endpoint_init(struct endpoint *ep, int fd, ev_io_cb cb, void *data)

@@ -41,6 +41,12 @@ struct endpoint {
 	uint64_t	 wbytes;
 };
 
+/*
+ * Once per process, before any TLS session: every session's record
+ * buffers go back to the heap whenever they are empty, so an idle
+ * connection holds none.  -1 if the TLS library refused.
+ */
+int	 endpoint_tls_lean(void);
 void	 endpoint_init(struct endpoint *, int, ev_io_cb, void *);
 /* Stop the watcher, free TLS, close the socket. */
 void	 endpoint_close(struct ev_loop *, struct endpoint *);

@@ -23,6 +23,7 @@
 #include "bridge.h"
 #include "certs.h"
 #include "dns.h"
+#include "endpoint.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -248,6 +249,9 @@ proxy_main(const struct child_opts *co)
 	/* Reads the OpenSSL configuration: must happen before chroot. */
 	if (tls_init() == -1)
 		fatalx("tls_init");
+	/* Idle connections hold no TLS record buffers (endpoint.h). */
+	if (endpoint_tls_lean() == -1)
+		fatalx("%s: cannot hook the TLS library", __func__);
 	certs_reset(&proxy_env);
 	proc_privdrop(co->user, co->root);
 	/* Workers share a user: keep one from reading another's memory. */

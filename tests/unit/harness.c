@@ -343,6 +343,9 @@ wh_init(struct wh *h)
 	if (wh_ca_pem == NULL)
 		wh_make_ca();
 	memset(h, 0, sizeof(*h));
+	/* As in a worker: idle TLS sessions hold no record buffers. */
+	if (endpoint_tls_lean() == -1)
+		abort();
 	if ((h->px.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
 		abort();
 	TAILQ_INIT(&h->px.sessions);

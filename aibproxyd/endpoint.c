@@ -75,8 +75,12 @@ endpoint_close(struct ev_loop *loop, struct endpoint *ep)
 void
 endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 {
-	int	 events = 0;
+	struct endpoint	*e;
+	int		 events = 0;
 
+	/* Back to the loop: readiness speaks for the socket again. */
+	for (e = ep; e != NULL; e = e->outer)
+		e->dry = 0;
 	if (ep->fd == -1)
 		return;
 	if (rd)
@@ -101,6 +105,7 @@ static ssize_t
 endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 {
 	ssize_t	 n;
+	size_t	 asked;
 	int	 saved;
 
 	if (buf_len(&ep->pre) > 0) {
@@ -116,21 +121,32 @@ endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 		return (n);
 	}
 	/*
+	 * A read that got less than it asked for emptied the socket: the
+	 * next one would only fail with EAGAIN, so wait for readiness
+	 * (epoll is level-triggered: bytes that came since are not missed).
+	 */
+	if (ep->dry) {
+		*want = EV_READ;
+		return (EP_AGAIN);
+	}
+	/*
 	 * Under TLS, OpenSSL asks for a record header, then the rest: read
 	 * ahead so a record costs one system call, not two.
 	 */
 	if (ep->tls != NULL && len < TLS_READAHEAD && buf_wptr(&ep->pre) !=
 	    NULL && buf_space(&ep->pre) >= TLS_READAHEAD) {
-		n = read(ep->fd, buf_wptr(&ep->pre), buf_space(&ep->pre));
+		asked = buf_space(&ep->pre);
+		n = read(ep->fd, buf_wptr(&ep->pre), asked);
 		if (n > 0) {
+			ep->dry = (size_t)n < asked;
 			buf_produced(&ep->pre, n);
 			return (endpoint_lower_read(ep, p, len, want));
 		}
 		saved = errno;
 		buf_free(&ep->pre);
 		errno = saved;
-	} else
-		n = read(ep->fd, p, len);
+	} else if ((n = read(ep->fd, p, len)) > 0)
+		ep->dry = (size_t)n < len;
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 		*want = EV_READ;
 		return (EP_AGAIN);

@@ -35,7 +35,8 @@ struct endpoint {
 	int		 eof;		/* read side ended */
 	int		 shut;		/* write side shut down */
 	int		 lowerread;	/* the TLS below delivered bytes */
-	int		 drained;	/* a short read emptied the socket */
+	int		 drained;	/* a short splice emptied the socket */
+	int		 dry;		/* a short read did: none till armed */
 	int		 error;		/* errno of the last failed read/write */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;

@@ -174,7 +174,8 @@ dial_lookup_upstream(struct dial *d)
 	struct dns_res	 lit;
 
 	d->st = D_RESOLVE_UP;
-	if (dns_literal(dial_uc(d)->uc_host, &lit) == 0) {
+	if (dns_literal(dial_uc(d)->uc_host, &lit) == 0 ||
+	    dns_cached(d->px->dns, dial_uc(d)->uc_host, &lit) == 0) {
 		d->addrs = lit;
 		d->addri = 0;
 		dial_connect_next(d);
@@ -245,7 +246,9 @@ dial_start(struct dial *d, struct proxy *px, struct proxy_conf *conf,
 	d->spec.label = d->label;
 	d->st = D_RESOLVE;
 	d->starting = 1;
-	if (dns_literal(d->host, &lit) == 0)
+	/* A cached answer is checked address by address like a new one. */
+	if (dns_literal(d->host, &lit) == 0 ||
+	    dns_cached(px->dns, d->host, &lit) == 0)
 		dial_addresses(d, &lit);
 	else if (spec->via_upstream && !spec->check)
 		/* Only the upstream's name is ours to find. */

@@ -2,6 +2,7 @@
  * Name lookups, asked of the resolver process by id; see dns.h.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/tree.h>
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@ struct dns_pending {
 	uint32_t		 id;
 	dns_cb			 cb;
 	void			*arg;
+	char			 host[AIB_HOSTNAME_MAX + 1];
 };
 
 static int
@@ -30,22 +32,118 @@ RB_HEAD(dns_tree, dns_pending);
 RB_PROTOTYPE_STATIC(dns_tree, dns_pending, entry, dns_cmp)
 RB_GENERATE_STATIC(dns_tree, dns_pending, entry, dns_cmp)
 
+/* A kept answer, found by name, dropped oldest first. */
+struct dns_entry {
+	RB_ENTRY(dns_entry)	 byname;
+	TAILQ_ENTRY(dns_entry)	 age;
+	double			 expires;
+	char			 host[AIB_HOSTNAME_MAX + 1];
+	int			 naddrs;
+	struct dns_addr		 addrs[AIB_DNS_ADDRS_MAX];
+};
+
+static int
+dns_entry_cmp(struct dns_entry *a, struct dns_entry *b)
+{
+	return (strcmp(a->host, b->host));
+}
+
+RB_HEAD(dns_names, dns_entry);
+RB_PROTOTYPE_STATIC(dns_names, dns_entry, byname, dns_entry_cmp)
+RB_GENERATE_STATIC(dns_names, dns_entry, byname, dns_entry_cmp)
+
 struct dns_client {
 	struct imsgev		*resolver;
 	struct dns_tree		 pending;
 	uint32_t		 nextid;
+	double			(*now)(void *);
+	void			*clock;
+	struct dns_names	 names;
+	TAILQ_HEAD(, dns_entry)	 ages;		/* oldest first */
+	int			 nnames;
 };
 
 struct dns_client *
-dns_client_new(struct imsgev *resolver)
+dns_client_new(struct imsgev *resolver, double (*now)(void *), void *clock)
 {
 	struct dns_client	*dc;
 
 	if ((dc = calloc(1, sizeof(*dc))) == NULL)
 		fatal("%s", __func__);
 	dc->resolver = resolver;
+	dc->now = now;
+	dc->clock = clock;
 	RB_INIT(&dc->pending);
+	RB_INIT(&dc->names);
+	TAILQ_INIT(&dc->ages);
 	return (dc);
+}
+
+static void
+dns_entry_drop(struct dns_client *dc, struct dns_entry *e)
+{
+	RB_REMOVE(dns_names, &dc->names, e);
+	TAILQ_REMOVE(&dc->ages, e, age);
+	dc->nnames--;
+	free(e);
+}
+
+/* Every entry lives as long: the expired ones are the oldest. */
+static void
+dns_expire(struct dns_client *dc, double now)
+{
+	struct dns_entry	*e;
+
+	while ((e = TAILQ_FIRST(&dc->ages)) != NULL && e->expires <= now)
+		dns_entry_drop(dc, e);
+}
+
+void
+dns_cache_clear(struct dns_client *dc)
+{
+	struct dns_entry	*e;
+
+	while ((e = TAILQ_FIRST(&dc->ages)) != NULL)
+		dns_entry_drop(dc, e);
+}
+
+int
+dns_cached(struct dns_client *dc, const char *host, struct dns_res *res)
+{
+	struct dns_entry	 key, *e;
+
+	dns_expire(dc, dc->now(dc->clock));
+	if (strlcpy(key.host, host, sizeof(key.host)) >= sizeof(key.host) ||
+	    (e = RB_FIND(dns_names, &dc->names, &key)) == NULL)
+		return (-1);
+	memset(res, 0, sizeof(*res));
+	res->dn_naddrs = e->naddrs;
+	memcpy(res->dn_addrs, e->addrs, e->naddrs * sizeof(e->addrs[0]));
+	return (0);
+}
+
+/* Keep an answer with addresses; a newer one for the name replaces it. */
+static void
+dns_keep(struct dns_client *dc, const char *host, const struct dns_res *res)
+{
+	struct dns_entry	 key, *e;
+
+	if (res->dn_error != 0 || res->dn_naddrs <= 0)
+		return;
+	(void)strlcpy(key.host, host, sizeof(key.host));
+	if ((e = RB_FIND(dns_names, &dc->names, &key)) != NULL)
+		dns_entry_drop(dc, e);
+	if (dc->nnames >= DNS_CACHE_MAX)
+		dns_entry_drop(dc, TAILQ_FIRST(&dc->ages));
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return;		/* only a lost shortcut */
+	(void)strlcpy(e->host, host, sizeof(e->host));
+	e->expires = dc->now(dc->clock) + DNS_CACHE_TTL;
+	e->naddrs = res->dn_naddrs;
+	memcpy(e->addrs, res->dn_addrs, e->naddrs * sizeof(e->addrs[0]));
+	RB_INSERT(dns_names, &dc->names, e);
+	TAILQ_INSERT_TAIL(&dc->ages, e, age);
+	dc->nnames++;
 }
 
 int
@@ -77,6 +175,7 @@ dns_lookup(struct dns_client *dc, const char *host, dns_cb cb,
 		free(d);
 		return (0);
 	}
+	(void)strlcpy(d->host, host, sizeof(d->host));
 	/* 0 means "no lookup" to callers. */
 	if (++dc->nextid == 0)
 		dc->nextid = 1;
@@ -123,6 +222,7 @@ dns_dispatch(struct dns_client *dc, uint32_t id,
 	if ((d = RB_FIND(dns_tree, &dc->pending, &key)) == NULL)
 		return (0);	/* cancelled */
 	RB_REMOVE(dns_tree, &dc->pending, d);
+	dns_keep(dc, d->host, res);
 	cb = d->cb;
 	arg = d->arg;
 	free(d);

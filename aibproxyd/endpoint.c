@@ -5,8 +5,47 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "endpoint.h"
 #include "log.h"
+
+/*
+ * OpenSSL keeps a read and a write buffer of a whole record (about
+ * 17 KiB each) for the life of a connection, busy or idle, unless
+ * SSL_MODE_RELEASE_BUFFERS is set (SSL_CTX_set_mode(3)): then each is
+ * freed as soon as it is empty, and taken again for the next record.
+ * libtls sets no such mode and gives no access to its SSL objects, but
+ * each of them passes through the ex_data constructors
+ * (CRYPTO_get_ex_new_index(3)) once its mode has been copied from the
+ * context: the mode is added there.  LibreSSL's constructor still
+ * returns int, OpenSSL's has returned void since 1.1.0.
+ */
+#ifdef LIBRESSL_VERSION_NUMBER
+static int
+#else
+static void
+#endif
+endpoint_ssl_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	if (parent != NULL)
+		SSL_set_mode(parent, SSL_MODE_RELEASE_BUFFERS);
+#ifdef LIBRESSL_VERSION_NUMBER
+	return (1);
+#endif
+}
+
+int
+endpoint_tls_lean(void)
+{
+	static int	 idx = -1;
+
+	if (idx == -1)
+		idx = SSL_get_ex_new_index(0, NULL, endpoint_ssl_new, NULL,
+		    NULL);
+	return (idx == -1 ? -1 : 0);
+}
 
 void
 endpoint_init(struct endpoint *ep, int fd, ev_io_cb cb, void *data)
@@ -36,8 +75,12 @@ endpoint_close(struct ev_loop *loop, struct endpoint *ep)
 void
 endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 {
-	int	 events = 0;
+	struct endpoint	*e;
+	int		 events = 0;
 
+	/* Back to the loop: readiness speaks for the socket again. */
+	for (e = ep; e != NULL; e = e->outer)
+		e->dry = 0;
 	if (ep->fd == -1)
 		return;
 	if (rd)
@@ -62,6 +105,7 @@ static ssize_t
 endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 {
 	ssize_t	 n;
+	size_t	 asked;
 	int	 saved;
 
 	if (buf_len(&ep->pre) > 0) {
@@ -77,21 +121,32 @@ endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 		return (n);
 	}
 	/*
+	 * A read that got less than it asked for emptied the socket: the
+	 * next one would only fail with EAGAIN, so wait for readiness
+	 * (epoll is level-triggered: bytes that came since are not missed).
+	 */
+	if (ep->dry) {
+		*want = EV_READ;
+		return (EP_AGAIN);
+	}
+	/*
 	 * Under TLS, OpenSSL asks for a record header, then the rest: read
 	 * ahead so a record costs one system call, not two.
 	 */
 	if (ep->tls != NULL && len < TLS_READAHEAD && buf_wptr(&ep->pre) !=
 	    NULL && buf_space(&ep->pre) >= TLS_READAHEAD) {
-		n = read(ep->fd, buf_wptr(&ep->pre), buf_space(&ep->pre));
+		asked = buf_space(&ep->pre);
+		n = read(ep->fd, buf_wptr(&ep->pre), asked);
 		if (n > 0) {
+			ep->dry = (size_t)n < asked;
 			buf_produced(&ep->pre, n);
 			return (endpoint_lower_read(ep, p, len, want));
 		}
 		saved = errno;
 		buf_free(&ep->pre);
 		errno = saved;
-	} else
-		n = read(ep->fd, p, len);
+	} else if ((n = read(ep->fd, p, len)) > 0)
+		ep->dry = (size_t)n < len;
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 		*want = EV_READ;
 		return (EP_AGAIN);

@@ -35,12 +35,19 @@ struct endpoint {
 	int		 eof;		/* read side ended */
 	int		 shut;		/* write side shut down */
 	int		 lowerread;	/* the TLS below delivered bytes */
-	int		 drained;	/* a short read emptied the socket */
+	int		 drained;	/* a short splice emptied the socket */
+	int		 dry;		/* a short read did: none till armed */
 	int		 error;		/* errno of the last failed read/write */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;
 };
 
+/*
+ * Once per process, before any TLS session: every session's record
+ * buffers go back to the heap whenever they are empty, so an idle
+ * connection holds none.  -1 if the TLS library refused.
+ */
+int	 endpoint_tls_lean(void);
 void	 endpoint_init(struct endpoint *, int, ev_io_cb, void *);
 /* Stop the watcher, free TLS, close the socket. */
 void	 endpoint_close(struct ev_loop *, struct endpoint *);

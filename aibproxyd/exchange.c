@@ -90,14 +90,14 @@ mitm_begin(struct mitm *m, const struct http_head *h)
 		mitm_answer(m, 421, 1);
 		return;
 	}
-	m->pv = *pv;
+	(void)strlcpy(m->pvname, pv->pc_name, sizeof(m->pvname));
 	if (h->upgrade) {
 		mitm_answer(m, 501, h->framing != HTTP_BODY_NONE);
 		return;
 	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.bridge = &m->s->px->conf->bridge;
-	ctx.provider = &m->pv;
+	ctx.provider = pv;	/* the configuration in force now */
 	ctx.host = m->s->host;
 	ctx.port = m->s->port;
 	ctx.token = m->token;
@@ -108,10 +108,10 @@ mitm_begin(struct mitm *m, const struct http_head *h)
 		mitm_answer(m, status, 1);
 		return;
 	}
-	dump_open(&m->dreq, m->s->px->conf->dumpfd, m->pv.pc_name, m->reqid,
+	dump_open(&m->dreq, m->s->px->conf->dumpfd, m->pvname, m->reqid,
 	    "req");
 	dump_head(&m->dreq, (const char *)buf_rptr(&m->tob), buf_len(&m->tob));
-	if ((sp = stats_provider(&m->s->px->stats, m->pv.pc_name)) != NULL) {
+	if ((sp = stats_provider(&m->s->px->stats, m->pvname)) != NULL) {
 		sp->sp_requests++;
 		sp->sp_inflight++;
 		m->routed = 1;
@@ -221,7 +221,7 @@ mitm_parse_response(struct mitm *m, int *bridge_close)
 		break;
 	}
 	if (m->dresp.fd == -1 && m->routed)
-		dump_open(&m->dresp, m->s->px->conf->dumpfd, m->pv.pc_name,
+		dump_open(&m->dresp, m->s->px->conf->dumpfd, m->pvname,
 		    m->reqid, "resp");
 	dump_head(&m->dresp, (const char *)buf_rptr(&m->s->sbuf), h.size);
 	buf_consume(&m->s->sbuf, h.size);

@@ -32,12 +32,15 @@ mitm_close(struct session *s)
 	bridge_cancel(m->bcwait);
 	if (m->bc != NULL)
 		bridge_put(m->bc, 0);
-	endpoint_close(s->px->loop, &m->inner);
+	if (m->inner != NULL) {
+		endpoint_close(s->px->loop, m->inner);
+		free(m->inner);
+	}
 	dump_close(&m->dreq);
 	dump_close(&m->dresp);
 	buf_free(&m->tob);
 	buf_free(&m->toc);
-	explicit_bzero(m->token, sizeof(m->token));
+	freezero(m->token, m->tokensize);
 	free(m);
 }
 
@@ -49,7 +52,7 @@ mitm_fail(struct mitm *m, const char *why)
 	if (m->inflight)
 		mitm_audit(m, why);
 	log_info("conn %llu %s: %s %s: %s", (unsigned long long)s->id,
-	    s->peer, m->pv.pc_name, s->host, why);
+	    s->peer, m->pvname, s->host, why);
 	session_free(s, why);
 	return (-1);
 }
@@ -70,7 +73,7 @@ mitm_audit(struct mitm *m, const char *outcome)
 	dump_close(&m->dreq);
 	dump_close(&m->dresp);
 	if (m->routed && (sp = stats_provider(&s->px->stats,
-	    m->pv.pc_name)) != NULL) {
+	    m->pvname)) != NULL) {
 		sp->sp_inflight--;
 		stats_response(sp, m->status, secs);
 	}
@@ -81,7 +84,7 @@ mitm_audit(struct mitm *m, const char *outcome)
 	au.au_client = s->peer;
 	au.au_user = s->user;
 	au.au_token_id = s->tokenid;
-	au.au_provider = m->pv.pc_name;
+	au.au_provider = m->pvname;
 	au.au_method = m->method;
 	au.au_path = m->path;
 	au.au_status = m->status;
@@ -171,7 +174,7 @@ mitm_handshake_done(struct mitm *m)
 	/* Established: refused and failed CONNECTs are not sessions. */
 	s->px->stats.st_sessions_mitm++;
 	log_debug("conn %llu %s: intercepting %s for provider %s",
-	    (unsigned long long)s->id, s->peer, s->host, m->pv.pc_name);
+	    (unsigned long long)s->id, s->peer, s->host, m->pvname);
 	m->st = M_REQ_HEAD;
 	mitm_set_idle(m);
 	mitm_loop(m);
@@ -196,13 +199,20 @@ mitm_handshake(struct mitm *m)
 		}
 	}
 	if (!m->tls_started) {
-		/* Through a TLS listener, ours runs inside its session. */
+		/*
+		 * Through a TLS listener, ours runs inside its session, on
+		 * an endpoint of its own that only such a session holds.
+		 */
 		if (s->client.tls != NULL) {
+			if ((m->inner = malloc(sizeof(*m->inner))) == NULL) {
+				mitm_fail(m, "out of memory");
+				return;
+			}
 			endpoint_arm(s->px->loop, &s->client, 0, 0);
-			endpoint_init(&m->inner, s->client.fd,
+			endpoint_init(m->inner, s->client.fd,
 			    s->client.io.cb, s);
-			m->inner.outer = &s->client;
-			m->cep = &m->inner;
+			m->inner->outer = &s->client;
+			m->cep = m->inner;
 		}
 		m->tls_started = 1;
 		/* Bytes the client sent early belong to its ClientHello. */
@@ -359,17 +369,22 @@ mitm_start(struct session *s, const struct provider_config *pv,
 	struct mitm	*m;
 	struct leaf	*leaf;
 
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
+	/*
+	 * The token is kept for every request's rewrite: in as many bytes
+	 * as it has, not AUTH_TOKEN_MAX, since an idle connection keeps it.
+	 */
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->token = strdup(token)) == NULL) {
+		free(m);
 		session_reply(s, 503, NULL, NULL);
 		return;
 	}
+	m->tokensize = strlen(m->token) + 1;
 	m->s = s;
 	m->st = M_CERT;
-	m->pv = *pv;
+	(void)strlcpy(m->pvname, pv->pc_name, sizeof(m->pvname));
 	m->cep = &s->client;
 	m->dreq.fd = m->dresp.fd = -1;
-	endpoint_init(&m->inner, -1, s->client.io.cb, s);
-	strlcpy(m->token, token, sizeof(m->token));
 	buf_init(&m->tob, s->conf->gc.gc_header_bytes + 8192);
 	buf_init(&m->toc, s->conf->gc.gc_header_bytes + 8192);
 	session_become(s, &mitm_ops, m);

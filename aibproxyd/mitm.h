@@ -35,11 +35,12 @@ enum mitm_state {
 struct mitm {
 	struct session		*s;
 	enum mitm_state		 st;
-	struct provider_config	 pv;
-	char			 token[AUTH_TOKEN_MAX];
+	char			 pvname[AIB_NAME_MAX];	/* the provider's */
+	char			*token;		/* held as long as its length */
+	size_t			 tokensize;
 	struct leaf		*leaf;
 	struct cert_waiter	*certwait;
-	struct endpoint		 inner;		/* ours, inside a TLS listener's */
+	struct endpoint		*inner;		/* ours, inside a TLS listener's */
 	struct endpoint		*cep;		/* the client: &inner or &client */
 	int			 tls_started;
 	int			 inflight;	/* a request is being served */

@@ -23,6 +23,7 @@
 #include "bridge.h"
 #include "certs.h"
 #include "dns.h"
+#include "endpoint.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -220,6 +221,13 @@ proxy_dispatch_resolver(struct imsgev *iev, struct imsg *imsg)
 	}
 }
 
+/* The DNS client's clock: the loop's, read once per iteration. */
+static double
+proxy_now(void *arg)
+{
+	return (ev_now(proxy_env.loop));
+}
+
 static void
 proxy_parent_closed(struct imsgev *iev, const char *why)
 {
@@ -241,6 +249,9 @@ proxy_main(const struct child_opts *co)
 	/* Reads the OpenSSL configuration: must happen before chroot. */
 	if (tls_init() == -1)
 		fatalx("tls_init");
+	/* Idle connections hold no TLS record buffers (endpoint.h). */
+	if (endpoint_tls_lean() == -1)
+		fatalx("%s: cannot hook the TLS library", __func__);
 	certs_reset(&proxy_env);
 	proc_privdrop(co->user, co->root);
 	/* Workers share a user: keep one from reading another's memory. */
@@ -253,7 +264,7 @@ proxy_main(const struct child_opts *co)
 	TAILQ_INIT(&proxy_env.sessions);
 	proxy_env.bridges = bridge_pool_new(&proxy_env);
 	proxy_env.pipes = pipe_pool_new();
-	proxy_env.dns = dns_client_new(&proxy_env.resolver);
+	proxy_env.dns = dns_client_new(&proxy_env.resolver, proxy_now, NULL);
 	proxy_env.validator = validator_new(&proxy_env);
 	imsgev_init(&proxy_env.parent, proxy_env.loop, AIB_PARENT_FD, 1,
 	    "parent", proxy_dispatch_parent, proxy_parent_closed, NULL);

@@ -76,6 +76,11 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 	proxy_conf_ref(s->conf);
 	endpoint_init(&s->client, fd, session_io_cb, s);
 	/*
+	 * A client speaks once accepted, seldom in the same instant: its
+	 * first read waits for readiness rather than fail with EAGAIN.
+	 */
+	s->client.dry = 1;
+	/*
 	 * One byte over limits.header_bytes must fit, or an oversize head
 	 * (431 from a client, 502 from the bridge) would wait for a
 	 * timeout instead of being refused at once.

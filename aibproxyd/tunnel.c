@@ -47,7 +47,7 @@ struct tunnel {
 };
 
 static void	tunnel_server_io(struct ev_loop *, ev_io *, int);
-static void	tunnel_relay(struct tunnel *);
+static void	tunnel_relay(struct tunnel *, struct endpoint *, int);
 
 static void
 tunnel_close(struct session *s)
@@ -107,7 +107,9 @@ tunnel_io(struct session *s, int revents)
 	struct tunnel	*t = s->kind;
 
 	if (t->st == T_RELAY)
-		tunnel_relay(t);
+		tunnel_relay(t, &s->client, revents);
+	else	/* early bytes wait for the destination */
+		endpoint_arm(s->px->loop, &s->client, 0, 0);
 }
 
 static const struct session_ops tunnel_ops = {
@@ -140,7 +142,14 @@ tunnel_established(struct tunnel *t)
 	t->st = T_RELAY;
 	t->outcome = "closed";
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_idle));
-	tunnel_relay(t);
+	/*
+	 * Neither side has spoken through the tunnel yet: a client waits
+	 * for the 200 (bytes it sent early are in cbuf), a server for the
+	 * client.  Readiness will say when either does.
+	 */
+	s->client.drained = t->server->drained = 1;
+	t->server->dry = 1;
+	tunnel_relay(t, NULL, 0);
 }
 
 static void
@@ -187,8 +196,12 @@ tunnel_start(struct session *s, struct tunnel_forward *fw)
 	}
 	session_become(s, &tunnel_ops, t);
 	session_set_timeout(s, session_ms(s->conf->gc.gc_timeout_connect));
-	/* No reading from the client until the destination answers. */
-	endpoint_arm(s->px->loop, &s->client, 0, 0);
+	/*
+	 * No reading from the client until the destination answers.  Its
+	 * watcher stays as it is: a client waits for the 200, and
+	 * stopping and starting it again would cost two epoll changes;
+	 * one that sends early is stopped by tunnel_io().
+	 */
 	memset(&spec, 0, sizeof(spec));
 	(void)snprintf(label, sizeof(label), "conn %llu %s",
 	    (unsigned long long)s->id, s->peer);
@@ -242,12 +255,13 @@ relay_splice(struct endpoint *src, struct endpoint *dst,
 			*moved = 1;
 		} else if (n == 0)
 			src->eof = 1;
-		else if (errno == EAGAIN)
-			p->full = p->len > 0;	/* else the socket is dry */
-		else {
+		else if (errno != EAGAIN) {
 			src->error = errno;	/* for endpoint_error() */
 			return (-1);
-		}
+		} else if (p->len > 0)
+			p->full = 1;
+		else
+			src->drained = 1;	/* dry until it signals */
 	}
 	src->rwant = EV_READ;
 	if (p->len > 0) {
@@ -386,6 +400,13 @@ tunnel_halfclose(struct tunnel *t)
 		up_done = t->fwdbody.done && t->fwdready == 0 &&
 		    buf_len(&t->obuf) == 0;
 	down_done = t->server->eof && !tunnel_pending(t, 1);
+	/*
+	 * Both ways done: the close that follows sends plain sockets
+	 * their FIN; only TLS needs its close_notify written first.
+	 */
+	if (down_done && (up_done || s->client.eof) &&
+	    s->client.tls == NULL && t->server->tls == NULL)
+		return (1);
 	if (up_done && !t->server->shut && !t->forward)
 		endpoint_shutdown(t->server);
 	if (down_done && !s->client.shut)
@@ -415,15 +436,24 @@ tunnel_arm(struct tunnel *t)
 	endpoint_arm(s->px->loop, t->server, rd_s, wr_s);
 }
 
+/*
+ * A wake-up: woke is the endpoint whose watcher fired with revents
+ * (EV_CUSTOM: fed after running out of rounds), or NULL when the tunnel
+ * starts.  A spliced socket found dry stays so until its own watcher
+ * says it is readable (epoll is level-triggered, so none is missed):
+ * the other side's wake-up costs no splice that would only fail.
+ */
 static void
-tunnel_relay(struct tunnel *t)
+tunnel_relay(struct tunnel *t, struct endpoint *woke, int revents)
 {
 	struct session	*s = t->s;
 	char		 why[160];
 	int		 i, moved;
 
-	/* A new wake-up: the sockets may have more now. */
-	s->client.drained = t->server->drained = 0;
+	if (revents & EV_CUSTOM)
+		s->client.drained = t->server->drained = 0;
+	else if (woke != NULL && (revents & EV_READ))
+		woke->drained = 0;
 	for (i = 0; i < RELAY_ROUNDS; i++) {
 		moved = 0;
 		if (tunnel_step(t, &moved) == -1) {
@@ -457,5 +487,5 @@ tunnel_server_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct tunnel	*t = w->data;
 
-	tunnel_relay(t);
+	tunnel_relay(t, t->server, revents);
 }

@@ -68,6 +68,7 @@ struct wh {
 	const struct wh_name	*names;		/* NULL-terminated */
 	int			 small_buffers;	/* clients' sockets: 16 KiB */
 	int			 nlookups;	/* IMSG_DNS_REQ seen */
+	double			 skew;		/* added to the DNS cache's clock */
 	int			 fill[WH_FILL_MAX];	/* wh_fill_fds() */
 	int			 nfill;
 };

@@ -15,8 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "../../aibproxyd/bridge.h"
 #include "../../aibproxyd/certs.h"
+#include "../../aibproxyd/endpoint.h"
 #include "../../aibproxyd/session.h"
 #include "../../aibproxyd/vcheck.h"
 #include "harness.h"
@@ -548,6 +551,26 @@ START_TEST(test_vcheck_username)
 }
 END_TEST
 
+/*
+ * After endpoint_tls_lean(), every new TLS session of the process, ours
+ * through libtls or any other, frees its record buffers when they are
+ * empty; a second call adds no second hook.
+ */
+START_TEST(test_tls_lean)
+{
+	SSL_CTX	*ctx;
+	SSL	*ssl;
+
+	ck_assert_int_eq(endpoint_tls_lean(), 0);
+	ck_assert_int_eq(endpoint_tls_lean(), 0);
+	ck_assert_ptr_nonnull(ctx = SSL_CTX_new(TLS_server_method()));
+	ck_assert_ptr_nonnull(ssl = SSL_new(ctx));
+	ck_assert_uint_ne(SSL_get_mode(ssl) & SSL_MODE_RELEASE_BUFFERS, 0);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+}
+END_TEST
+
 static Suite *
 mitm_suite(void)
 {
@@ -573,6 +596,10 @@ mitm_suite(void)
 	tcase_add_test(tc, test_intercept_header_too_large);
 	tcase_add_test(tc, test_signer_refuses);
 	tcase_add_test(tc, test_signer_silent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tls_lean");
+	tcase_add_test(tc, test_tls_lean);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tls_listener");

@@ -450,6 +450,38 @@ START_TEST(test_dns_strerror)
 }
 END_TEST
 
+/*
+ * A read that gets less than it asked for emptied the socket: the next
+ * read waits for the loop (EP_AGAIN, no system call) until the endpoint
+ * is armed again, even with bytes come since; then it reads them.
+ */
+START_TEST(test_endpoint_dry)
+{
+	struct endpoint	 ep;
+	struct ev_loop	*loop;
+	char		 got[64];
+	int		 sv[2];
+
+	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	endpoint_init(&ep, sv[0], NULL, NULL);
+	ck_assert_int_eq(write(sv[1], "0123456789", 10), 10);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 10);
+	ck_assert_int_eq(write(sv[1], "abcde", 5), 5);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
+	ck_assert_int_eq(ep.rwant, EV_READ);
+	endpoint_arm(loop, &ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&ep, got, 5), 5);
+	/* A full read says nothing of what is left: read on. */
+	ck_assert_int_eq(write(sv[1], "xyz", 3), 3);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 3);
+	endpoint_close(loop, &ep);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -484,6 +516,10 @@ session_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_stop_delay);
 	tcase_add_test(tc, test_stop_nodelay);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("endpoint");
+	tcase_add_test(tc, test_endpoint_dry);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../aibproxyd/dial.h"
+#include "../../aibproxyd/dns.h"
 #include "../../aibproxyd/session.h"
 #include "harness.h"
 #include "unit.h"
@@ -237,6 +238,60 @@ START_TEST(test_tunnel_resolved)
 	fd = tunnel_connect("echo.test", e.port);
 	tunnel_talk(fd, &e);
 	ck_assert_int_eq(W.nlookups, 1);
+	wh_done(&W);
+}
+END_TEST
+
+/*
+ * A second tunnel to the name within DNS_CACHE_TTL asks the resolver
+ * nothing; once the answer is older, it asks again.
+ */
+START_TEST(test_tunnel_cached)
+{
+	static const struct wh_name	 names[] = {
+		{ "echo.test", { "127.0.0.1", NULL } }, { NULL, { NULL } }
+	};
+	struct wh_echo			 e[3];
+	int				 i, fd;
+
+	wh_init(&W);
+	W.names = names;
+	for (i = 0; i < 3; i++) {
+		if (i == 2)
+			W.skew = DNS_CACHE_TTL + 1;
+		wh_echo_start(&e[i]);
+		wh_allow_port(&W, e[i].port);
+		fd = tunnel_connect("echo.test", e[i].port);
+		tunnel_talk(fd, &e[i]);
+		ck_assert_int_eq(W.nlookups, (i == 2 ? 2 : 1));
+	}
+	wh_done(&W);
+}
+END_TEST
+
+/*
+ * A cached answer is judged by the policy again, like a fresh one; a
+ * failed lookup is not kept.
+ */
+START_TEST(test_tunnel_cached_refused)
+{
+	static const struct wh_name	 names[] = {
+		{ "lan.test", { "10.1.2.3", NULL } }, { NULL, { NULL } }
+	};
+	int				 i;
+
+	wh_init(&W);
+	W.names = names;
+	for (i = 0; i < 2; i++) {
+		wh_exchange(&W, wh_client(&W),
+		    "CONNECT lan.test:443 HTTP/1.1\r\nHost: lan.test:443\r\n"
+		    "\r\n", wh_answer(403, "Forbidden", ""));
+		wh_exchange(&W, wh_client(&W),
+		    "CONNECT nowhere.test:443 HTTP/1.1\r\nHost: "
+		    "nowhere.test:443\r\n\r\n", wh_answer(502, "Bad Gateway",
+		    ""));
+	}
+	ck_assert_int_eq(W.nlookups, 3);
 	wh_done(&W);
 }
 END_TEST
@@ -486,6 +541,8 @@ tunnel_suite(void)
 	tcase_add_test(tc, test_tunnel_upstream);
 	tcase_add_test(tc, test_tunnel_emfile_relay);
 	tcase_add_test(tc, test_tunnel_resolved_refused);
+	tcase_add_test(tc, test_tunnel_cached);
+	tcase_add_test(tc, test_tunnel_cached_refused);
 	tcase_add_test(tc, test_tunnel_connect_timeout);
 	tcase_add_test(tc, test_forward_host);
 	tcase_add_test(tc, test_forward_body_eof);

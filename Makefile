@@ -71,7 +71,8 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
 		   common/stats.c common/buildinfo.c common/log_render.c \
-		   common/proxyproto.c common/failtab.c common/cryptoerr.c
+		   common/proxyproto.c common/failtab.c common/cryptoerr.c \
+		   common/asn1time.c
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
@@ -96,7 +97,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
 		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr \
-		   failtab throttle
+		   failtab throttle asn1time
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)

@@ -92,8 +92,9 @@ admit_refuse(struct session *s, enum auth_result r)
 	case AUTH_THROTTLED:
 		log_warnx("conn %llu %s: too many failed credentials from %s",
 		    (unsigned long long)s->id, s->peer, s->addr);
+		/* When its window ends, not a whole window from now. */
 		(void)snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n",
-		    s->conf->auth.ac_fail_window / 1000);
+		    validator_retry_after(s->px->validator, s->addr));
 		session_reply(s, 429, hdr, "too many failed proxy "
 		    "credentials\n");
 		break;

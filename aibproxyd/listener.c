@@ -1,7 +1,8 @@
 /*
  * Accepting clients.  Two limits apply: limits.connections (this
- * worker's share of it, from the parent), answered with 503, and the
- * process's descriptor limit.  At EMFILE or ENFILE the pending client
+ * worker's share of it, from the parent), answered with 503 on a plain
+ * listener and with a close on the others, and the process's
+ * descriptor limit.  At EMFILE or ENFILE the pending client
  * stays in the kernel's backlog, so a level-triggered watcher would
  * fire again at once: accepting pauses for a short back-off instead,
  * then resumes by itself.
@@ -73,12 +74,22 @@ listener_pause(struct proxy *px, int error)
 	ev_timer_start(px->loop, &px->backoff);
 }
 
-/* Over limits.connections: say so on the fresh socket and close it. */
+/*
+ * Over limits.connections: say so on the fresh socket and close it.
+ * Only a plain listener's client reads HTTP first.  Behind
+ * proxy_protocol the peer is the balancer, and an answer would reach
+ * whichever client it forwards (proxyhdr.c); a TLS client would read
+ * plaintext where it wants a ServerHello.  Both get the close alone.
+ */
 static void
-listener_overload(int fd)
+listener_overload(const struct plistener *l, int fd)
 {
 	struct buf	 b;
 
+	if (l->lc.lc_proxy_protocol || l->tls != NULL) {
+		close(fd);
+		return;
+	}
 	buf_init(&b, 256);
 	/* Best effort on a fresh socket: its send buffer is empty. */
 	if (http_answer(&b, 503, NULL, NULL, 1) == 0)
@@ -121,7 +132,7 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			log_limited(&ll, "%u connections, refusing more: this "
 			    "worker's share of limits.connections",
 			    px->nsessions);
-			listener_overload(fd);
+			listener_overload(l, fd);
 			continue;
 		}
 		if ((s = session_new(px, l, fd, &ss)) == NULL) {

@@ -113,7 +113,7 @@ parent_check_listener(const struct aib_config *conf, int tostderr,
 	enum keypair_part		 part;
 	uint8_t				*cert = NULL, *key = NULL;
 	size_t				 certlen = 0, keylen = 0;
-	char				 name[64], why[512];
+	char				 name[64], why[PATH_MAX + 64];
 	int				 rv = -1;
 
 	if (parent_read(l->cert.path, PROXY_PEM_MAX, &cert, &certlen) == -1) {
@@ -130,9 +130,11 @@ parent_check_listener(const struct aib_config *conf, int tostderr,
 		rv = 0;
 	else if (part == KEYPAIR_CERT)
 		f = &l->cert;
-	else if (part == KEYPAIR_MISMATCH)
-		(void)snprintf(why, sizeof(why), "not the private key of the "
-		    "certificate in %s", l->cert.path);
+	else if (part == KEYPAIR_MISMATCH &&
+	    snprintf(why, sizeof(why), "not the private key of the "
+	    "certificate in %s", l->cert.path) >= (int)sizeof(why))
+		(void)strlcpy(why, "not the private key of its certificate",
+		    sizeof(why));
  done:
 	if (rv == -1) {
 		(void)snprintf(name, sizeof(name), "listen[%d].tls.%s", index,
@@ -190,6 +192,23 @@ parent_check_files(const struct aib_config *conf, int tostderr)
 }
 
 /*
+ * How signerd -n names a CA file in what it reports: "file:line: key:
+ * path".  Both paths are shorter than PATH_MAX, so it fits; a cut name
+ * would still be no name to report under.
+ */
+static void
+parent_configtest_name(char *buf, size_t len, const struct aib_config *conf,
+    const char *key, const struct config_file *f)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s:%d: %s: %s", conf->path, f->line, key,
+	    f->path);
+	if (n < 0 || (size_t)n >= len)
+		errx(1, "%s: %s: name too long", conf->path, key);
+}
+
+/*
  * -n: signerd -n loads the CA as a start would and checks that it may
  * sign for every provider host (its name constraints).  A key in a
  * token is never loaded here: the certificate and the hosts are still
@@ -209,10 +228,10 @@ parent_configtest_ca(const struct aib_config *conf)
 		n++;
 	if ((argv = calloc(n + 8, sizeof(*argv))) == NULL)
 		err(1, "%s", __func__);
-	(void)snprintf(certname, sizeof(certname), "%s:%d: ca.cert: %s",
-	    conf->path, conf->ca_cert.line, conf->ca_cert.path);
-	(void)snprintf(keyname, sizeof(keyname), "%s:%d: ca.key: %s",
-	    conf->path, conf->ca_key.line, conf->ca_key.path);
+	parent_configtest_name(certname, sizeof(certname), conf, "ca.cert",
+	    &conf->ca_cert);
+	parent_configtest_name(keyname, sizeof(keyname), conf, "ca.key",
+	    &conf->ca_key);
 	n = 0;
 	argv[n++] = "signerd";
 	argv[n++] = "-n";

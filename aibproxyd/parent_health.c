@@ -17,26 +17,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "asn1time.h"
 #include "file.h"
 #include "log.h"
 #include "parent.h"
 
 _Static_assert(STATS_PROCS_MAX >= 3 + AIB_WORKERS_MAX,
     "a stats_proc for every process");
-
-/* Seconds since the Epoch of an ASN.1 time, or 0. */
-static int64_t
-parent_asn1_time(const ASN1_TIME *t)
-{
-	struct tm	 tm;
-	time_t		 secs;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
-	    (secs = timegm(&tm)) == (time_t)-1)
-		return (0);
-	return ((int64_t)secs);
-}
 
 /*
  * The earliest notAfter of the certificates in ca.cert (a chain: the
@@ -51,7 +38,8 @@ parent_ca_not_after(const struct aib_config *conf)
 	size_t		 rawlen;
 	BIO		*bio;
 	X509		*x;
-	int64_t		 t, first = 0;
+	int64_t		 first = 0;
+	time_t		 t;
 	int		 fd;
 
 	if ((fd = open(conf->ca_cert.path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -64,8 +52,8 @@ parent_ca_not_after(const struct aib_config *conf)
 	}
 	if ((bio = BIO_new_mem_buf(raw, (int)rawlen)) != NULL) {
 		while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-			t = parent_asn1_time(X509_get0_notAfter(x));
-			if (t != 0 && (first == 0 || t < first))
+			if (asn1_time_epoch(X509_get0_notAfter(x), &t) == 0 &&
+			    t != 0 && (first == 0 || t < first))
 				first = t;
 			X509_free(x);
 		}

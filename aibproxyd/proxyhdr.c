@@ -129,8 +129,10 @@ proxyhdr_read(struct session *s)
 			return;
 		}
 		if (n == 0 && buf_len(&s->cbuf) == 0) {
-			/* A balancer's TCP check: connect, then close. */
-			s->px->stats.st_proxyproto[PPERR_CLOSED]++;
+			/*
+			 * A balancer's plain TCP check: connect, then
+			 * close.  No error, so no count: a debug line.
+			 */
 			session_free(s, "closed before a PROXY header");
 			return;
 		}

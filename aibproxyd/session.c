@@ -26,12 +26,37 @@ session_ms(uint32_t ms)
 	return (ms / 1000.0);
 }
 
+/*
+ * ::ffff:a.b.c.d is the IPv4 client a.b.c.d (RFC 4291 2.5.5.2), from a
+ * PROXY header (v1 TCP6, v2 AF_INET6) or a dual-stack socket: written
+ * as the IPv4 address, so that it is one client in the logs, the audit
+ * and the throttle, however it came.
+ */
+static const struct sockaddr_storage *
+session_unmap(const struct sockaddr_storage *ss, struct sockaddr_storage *v4)
+{
+	const struct sockaddr_in6	*s6 = (const void *)ss;
+	struct sockaddr_in		*s4 = (void *)v4;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return (ss);
+	memset(v4, 0, sizeof(*v4));
+	s4->sin_family = AF_INET;
+	s4->sin_port = s6->sin6_port;
+	memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12],
+	    sizeof(s4->sin_addr));
+	return (v4);
+}
+
 void
 session_addr_text(const struct sockaddr_storage *ss, char *peer,
     size_t peerlen, char *addr, size_t addrlen)
 {
-	char	 a[INET6_ADDRSTRLEN];
+	struct sockaddr_storage	 v4;
+	char			 a[INET6_ADDRSTRLEN];
 
+	ss = session_unmap(ss, &v4);
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)ss;
 

@@ -77,7 +77,10 @@ struct session	*session_new(struct proxy *, struct plistener *, int,
  */
 void		 session_set_peer(struct session *,
 		    const struct sockaddr_storage *);
-/* The same text: "address:port" ("[v6]:port") and the address alone. */
+/*
+ * The same text: "address:port" ("[v6]:port") and the address alone;
+ * an IPv4-mapped IPv6 address is written as the IPv4 address.
+ */
 void		 session_addr_text(const struct sockaddr_storage *, char *,
 		    size_t, char *, size_t);
 /* Close and free: the kind's close runs first. */

@@ -8,8 +8,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -79,25 +77,15 @@ setup_authority(struct session *s, const struct http_head *h, int tls,
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 slen = sizeof(ss);
-	const struct sockaddr_in *s4 = (const void *)&ss;
-	const struct sockaddr_in6 *s6 = (const void *)&ss;
 	const char		*host;
-	char			 a[INET6_ADDRSTRLEN];
 
 	if ((host = http_header(h, "Host")) != NULL &&
 	    host_authority(host, tls ? 443 : 80, out, len) == 0)
 		return;
-	if (getsockname(s->client.fd, (struct sockaddr *)&ss, &slen) == 0) {
-		if (ss.ss_family == AF_INET && inet_ntop(AF_INET,
-		    &s4->sin_addr, a, sizeof(a)) != NULL) {
-			snprintf(out, len, "%s:%d", a, ntohs(s4->sin_port));
-			return;
-		}
-		if (ss.ss_family == AF_INET6 && inet_ntop(AF_INET6,
-		    &s6->sin6_addr, a, sizeof(a)) != NULL) {
-			snprintf(out, len, "[%s]:%d", a, ntohs(s6->sin6_port));
-			return;
-		}
+	if (getsockname(s->client.fd, (struct sockaddr *)&ss, &slen) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+		session_addr_text(&ss, out, len, NULL, 0);
+		return;
 	}
 	strlcpy(out, "HOST:PORT", len);
 }

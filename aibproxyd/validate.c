@@ -160,6 +160,23 @@ validator_throttled(struct validator *vd, const char *addr)
 	    NULL) >= vd->conf->auth.ac_fail_limit);
 }
 
+uint32_t
+validator_retry_after(struct validator *vd, const char *addr)
+{
+	double		 end, left;
+	uint32_t	 secs;
+
+	if (failtab_count(vd->failures, addr, ev_now(vd->px->loop),
+	    &end) == 0)
+		return (1);
+	/* Rounded up: a client that waits this long is let in again. */
+	left = end - ev_now(vd->px->loop);
+	secs = (uint32_t)left;
+	if ((double)secs < left)
+		secs++;
+	return (secs > 0 ? secs : 1);
+}
+
 /*
  * Counted here, and reported to the parent, which counts for the whole
  * daemon and tells every worker when the address reaches the limit.

@@ -17,6 +17,7 @@
 #define AIB_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 
@@ -42,6 +43,12 @@ enum auth_result validator_check(struct validator *, const char *,
 		    const char *, char *, size_t, validate_cb, void *,
 		    struct validate_waiter **);
 void		 validator_cancel(struct validate_waiter *);
+/*
+ * For an address refused AUTH_THROTTLED: the seconds until its window
+ * ends, by our count or the parent's word, rounded up and at least 1
+ * (the 429's Retry-After).
+ */
+uint32_t	 validator_retry_after(struct validator *, const char *);
 /* Credentials a client sent that were malformed: count the failure. */
 void		 validator_failed(struct validator *, const char *);
 /* IMSG_AUTH_THROTTLED from the parent; -1 if malformed. */

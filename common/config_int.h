@@ -149,5 +149,9 @@ void		 cfg_check(struct cfg_ctx *);
 
 /* config_schema.c */
 void		 cfg_schema(struct cfg_ctx *, yaml_node_t *);
+cfg_parse_fn	 cfg_parse_file;
+
+/* config_listen.c: listen[] */
+cfg_parse_fn	 cfg_parse_listen;
 
 #endif /* AIB_CONFIG_INT_H */

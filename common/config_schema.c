@@ -19,7 +19,6 @@
 #include "log.h"
 #include "pkcs11_uri.h"
 
-#define CONFIG_LISTEN_MAX	16
 #define CONFIG_PROVIDERS_MAX	64
 #define CONFIG_CIDRS_MAX	256
 
@@ -30,8 +29,9 @@
  * Parsers shared by several keys.
  */
 
-static void
-parse_file(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
+/* Also the parser of listen[].tls's files (config_listen.c). */
+void
+cfg_parse_file(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 {
 	cfg_file(ctx, it, (struct config_file *)CFG_DEST(it, arg));
 }
@@ -41,7 +41,7 @@ static void
 parse_optfile(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 {
 	if (!cfg_unset(it))
-		parse_file(ctx, it, arg);
+		cfg_parse_file(ctx, it, arg);
 }
 
 static void
@@ -111,107 +111,6 @@ parse_workers(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 }
 
 /*
- * listen
- */
-
-static const struct cfg_key tls_keys[] = {
-	CFG_FIELD("cert",	1, parse_file, struct listen_conf, cert),
-	CFG_FIELD("key",	1, parse_file, struct listen_conf, key)
-};
-
-static void
-parse_listen_tls(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
-{
-	struct listen_conf	*lc = arg;
-
-	lc->tls = 1;
-	cfg_map(ctx, it, tls_keys, nitems(tls_keys), arg);
-}
-
-static void
-parse_listen_address(struct cfg_ctx *ctx, const struct cfg_item *it,
-    void *arg)
-{
-	struct listen_conf	*lc = arg;
-
-	if (cfg_address(ctx, it, lc->address, sizeof(lc->address), &lc->ss,
-	    &lc->sslen) == 0)
-		cfg_listen_taken(ctx, it->line, it->path, lc->address, &lc->ss,
-		    lc);
-}
-
-static void
-parse_listen_proxy(struct cfg_ctx *ctx, const struct cfg_item *it,
-    void *arg)
-{
-	struct listen_conf	*lc = arg;
-
-	/*
-	 * A value that is not a boolean is an error already: taken as
-	 * true, it does not make proxy_from a second one.
-	 */
-	if (cfg_bool(ctx, it, &lc->proxy_protocol) == -1)
-		lc->proxy_protocol = 1;
-}
-
-static void
-parse_proxy_from_item(struct cfg_ctx *ctx, const struct cfg_item *it,
-    int idx, void *arg)
-{
-	struct listen_conf	*lc = arg;
-	const char		*s, *msg;
-
-	if ((s = cfg_scalar(ctx, it)) == NULL)
-		return;
-	if ((msg = cfg_cidr_parse(s, &lc->proxy_from[idx])) != NULL) {
-		cfg_badvalue(ctx, it, s, "%s", msg);
-		return;
-	}
-	lc->nproxy_from = idx + 1;
-}
-
-static void
-parse_listen_proxy_from(struct cfg_ctx *ctx, const struct cfg_item *it,
-    void *arg)
-{
-	struct listen_conf	*lc = arg;
-
-	lc->proxy_from_line = it->line;
-	if (cfg_list(ctx, it, AIB_PROXY_FROM_MAX, "ranges",
-	    parse_proxy_from_item, lc) == 0)
-		cfg_error(ctx, it->line, it->path, "must not be empty");
-}
-
-static const struct cfg_key listen_keys[] = {
-	CFG_VALUE("address",		1, parse_listen_address),
-	CFG_VALUE("tls",		0, parse_listen_tls),
-	CFG_VALUE("proxy_protocol",	0, parse_listen_proxy),
-	CFG_VALUE("proxy_from",		0, parse_listen_proxy_from)
-};
-
-static void
-parse_listen_item(struct cfg_ctx *ctx, const struct cfg_item *it, int idx,
-    void *arg)
-{
-	struct listen_conf	*lc;
-
-	if ((lc = cfg_calloc(ctx, it, sizeof(*lc))) == NULL)
-		return;
-	lc->line = it->line;
-	TAILQ_INSERT_TAIL(&ctx->conf->listens, lc, entry);
-	cfg_map(ctx, it, listen_keys, nitems(listen_keys), lc);
-	cfg_check_listen(ctx, it, lc);
-}
-
-static void
-parse_listen(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
-{
-	if (cfg_list(ctx, it, CONFIG_LISTEN_MAX, "listeners",
-	    parse_listen_item, NULL) == 0)
-		cfg_error(ctx, it->line, it->path, "must not be empty");
-}
-
-/*
  * ca, bridge
  */
 
@@ -253,14 +152,14 @@ parse_ca_key(struct cfg_ctx *ctx, const struct cfg_item *it, void *arg)
 }
 
 static const struct cfg_key pkcs11_keys[] = {
-	CFG_FIELD("module", 1, parse_file, struct aib_config,
+	CFG_FIELD("module", 1, cfg_parse_file, struct aib_config,
 	    ca_pkcs11_module),
-	CFG_FIELD("pin_file", 1, parse_file, struct aib_config,
+	CFG_FIELD("pin_file", 1, cfg_parse_file, struct aib_config,
 	    ca_pkcs11_pin)
 };
 
 static const struct cfg_key ca_keys[] = {
-	CFG_FIELD("cert", 1, parse_file, struct aib_config, ca_cert),
+	CFG_FIELD("cert", 1, cfg_parse_file, struct aib_config, ca_cert),
 	CFG_VALUE("key", 1, parse_ca_key),
 	CFG_MAPPING("pkcs11", 0, pkcs11_keys),
 	CFG_VALUE("leaf_lifetime", 0, parse_leaf_lifetime)
@@ -821,7 +720,7 @@ static const struct cfg_key top_keys[] = {
 	CFG_VALUE("signer_user",	0, parse_signer_user),
 	CFG_VALUE("chroot",		0, parse_chroot),
 	CFG_VALUE("workers",		0, parse_workers),
-	CFG_VALUE("listen",		1, parse_listen),
+	CFG_VALUE("listen",		1, cfg_parse_listen),
 	CFG_MAPPING("ca",		1, ca_keys),
 	CFG_MAPPING("bridge",		1, bridge_keys),
 	CFG_VALUE("providers",		1, parse_providers),

@@ -79,6 +79,12 @@ int	log_audit_text(const struct audit *, char *, size_t);
  */
 char	*log_json(int, const struct timespec *, const char *, int,
 	    const char *, const struct audit *);
+/*
+ * The longest JSON line: 8192 bytes, rsyslog's default maxMessageSize,
+ * less 256 for syslog(3)'s header (priority, date, name, pid).  A
+ * longer one has msg, then path, cut, and "truncated": true.
+ */
+#define LOG_JSON_MAX	(8192 - 256)
 /* A warning that may repeat: see log_limited(). */
 struct log_limit {
 	int		 interval;	/* seconds between lines */

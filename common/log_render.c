@@ -160,6 +160,73 @@ json_audit(json_t *o, const struct audit *au)
 	return (rc != 0 ? -1 : 0);
 }
 
+/* Would o be written in at most LOG_JSON_MAX bytes? */
+static int
+json_fits(const json_t *o)
+{
+	return (json_dumpb(o, NULL, 0, JSON_COMPACT) <= LOG_JSON_MAX);
+}
+
+/*
+ * o's key set to the first n bytes of s, less the start of a character
+ * that n would cut (UTF-8); 0 if o then fits.
+ */
+static int
+json_try(json_t *o, const char *key, const char *s, size_t n, char *cut)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(cut, s, n);
+	cut[n] = '\0';
+	if (json_object_set_new(o, key, json_text(cut, 0)) == -1)
+		return (-1);
+	return (json_fits(o) ? 0 : -1);
+}
+
+/*
+ * o's key set to the longest start of s with which o fits: 0, or -1 if
+ * even "" does not.  A binary search over the length, since escaping
+ * (six bytes for \x01) tells the written length only once written.
+ */
+static int
+json_fit(json_t *o, const char *key, const char *s)
+{
+	size_t	 lo = 0, hi = strlen(s), mid;
+	char	*cut;
+	int	 rc;
+
+	if ((cut = malloc(hi + 1)) == NULL)
+		return (-1);
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		if (json_try(o, key, s, mid, cut) == 0)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	rc = json_try(o, key, s, lo, cut);
+	free(cut);
+	return (rc);
+}
+
+/*
+ * A line longer than LOG_JSON_MAX is cut to it, msg first, then the
+ * path, and says so: "truncated": true.  The other fields are bounded
+ * far below it (aibproxyd(8) LOGGING).
+ */
+static int
+json_cap(json_t *o, const char *msg, const struct audit *au)
+{
+	if (json_object_set_new(o, "truncated", json_true()) == -1)
+		return (-1);
+	if (json_fit(o, "msg", msg) == 0)
+		return (0);
+	if (au != NULL && au->au_event == AUDIT_REQUEST &&
+	    au->au_path != NULL && json_fit(o, "path", au->au_path) == 0)
+		return (0);
+	return (-1);
+}
+
 char *
 log_json(int pri, const struct timespec *ts, const char *proc, int pid,
     const char *msg, const struct audit *au)
@@ -185,6 +252,13 @@ log_json(int pri, const struct timespec *ts, const char *proc, int pid,
 	rc |= json_object_set_new(o, "msg", json_text(msg, 0));
 	if (rc == 0 && (au == NULL || json_audit(o, au) == 0))
 		line = json_dumps(o, JSON_COMPACT);
+	/* Written once; only a line too long is written again, cut. */
+	if (line != NULL && strlen(line) > LOG_JSON_MAX) {
+		free(line);
+		line = NULL;
+		if (json_cap(o, msg, au) == 0)
+			line = json_dumps(o, JSON_COMPACT);
+	}
 	json_decref(o);
 	return (line);
 }

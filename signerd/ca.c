@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "asn1time.h"
 #include "ca.h"
 #include "ca_int.h"
 #include "cryptoerr.h"
@@ -40,7 +41,6 @@ struct ca_host {
 	char			 name[AIB_HOSTNAME_MAX + 1];
 };
 
-static int	ca_asn1_time(const ASN1_TIME *, time_t *);
 static int	ca_read_chain(STACK_OF(X509) *, const uint8_t *, size_t,
 		    char *, size_t);
 static int	ca_load_chain(struct ca *, const uint8_t *, size_t, char *,
@@ -62,18 +62,6 @@ ca_timestr(time_t t, char *buf, size_t len)
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		(void)snprintf(buf, len, "%lld", (long long)t);
-}
-
-static int
-ca_asn1_time(const ASN1_TIME *at, time_t *t)
-{
-	struct tm	 tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (at == NULL || !ASN1_TIME_to_tm(at, &tm))
-		return (-1);
-	*t = timegm(&tm);
-	return (0);
 }
 
 /*
@@ -299,8 +287,9 @@ ca_check_cert(struct ca *ca, time_t now, char *err, size_t errlen)
 		    "CA certificate keyUsage lacks keyCertSign");
 		return (-1);
 	}
-	if (ca_asn1_time(X509_get0_notBefore(ca->cert), &ca->notbefore) ==
-	    -1 || ca_asn1_time(X509_get0_notAfter(ca->cert),
+	if (asn1_time_epoch(X509_get0_notBefore(ca->cert),
+	    &ca->notbefore) == -1 ||
+	    asn1_time_epoch(X509_get0_notAfter(ca->cert),
 	    &ca->notafter) == -1) {
 		(void)snprintf(err, errlen,
 		    "CA certificate validity does not parse");

@@ -12,6 +12,8 @@ Prints the objects as one JSON list; exits 1 with the first problem
 import json, re, sys
 
 TYPES = {"string": str, "number": int}
+# Fields only on some lines ("Pq true if cut"): {name: the one value}.
+OPTIONAL = {}
 
 
 def documented(man):
@@ -22,6 +24,9 @@ def documented(man):
     for block in sect.split(".Bl ")[1:]:
         fields = {}
         for name, kind in re.findall(r"^\.It Li (\w+) Pq (.+)$", block, re.M):
+            if kind == "true if cut":
+                OPTIONAL[name] = True
+                continue
             types = tuple(TYPES[k] for k in kind.split(" or ") if k in TYPES)
             fields[name] = types + ((None,) if kind.endswith(" or null") else ())
         lists.append(fields)
@@ -64,7 +69,10 @@ def check(n, line):
         fail(n, "unknown level or event", line)
     if not PROCESS.match(e["process"]):
         fail(n, "unknown process", line)
-    extra = set(e) - set(COMMON)
+    for k, v in OPTIONAL.items():
+        if k in e and e[k] is not v:
+            fail(n, "%s is not %s" % (k, json.dumps(v)), line)
+    extra = set(e) - set(COMMON) - set(OPTIONAL)
     if e["event"] == "message":
         if extra:
             fail(n, "a message with more fields: %s" % sorted(extra), line)

@@ -50,6 +50,14 @@ openkey|0|@T@/openkey.yaml:6: ca.key: @T@/ca/open.key: warning: readable or writ
 route|1|@T@/route.yaml:8: bridge.url: URL path already has /api/v2/aibridge, which aibproxyd appends itself: drop it from the URL
 EOF
 
+# A certificate's path of some 600 bytes is named whole, not cut.
+L=$T/$(printf '%0200d/%0200d/%0200d' 1 2 3)
+mkdir -p "$L" && cp "$T/l1/listen.crt" "$L/"
+sed "s|$T/l1/listen.crt|$L/listen.crt|" "$T/mismatch.yaml" > "$T/long.yaml"
+out=$("$AIBPROXYD" -n -f "$T/long.yaml" 2>&1)
+check_eq "-n with a long certificate path: exit 1, the path whole" "$? $out" \
+    "1 $T/long.yaml:4: listen[0].tls.key: $T/l2/listen.key: not the private key of the certificate in $L/listen.crt"
+
 # A start says what -n says, on standard error, before it detaches.
 out=$("$AIBPROXYD" -f "$T/mismatch.yaml" 2>&1); rc=$?
 check_eq "start with a mismatched listener key: exit 1, and why" "$rc $out" \

@@ -72,6 +72,14 @@ check_log "v1 UNKNOWN, then GET /healthz: 200" \
     pc raw --proxy "$P" --header 'raw:PROXY UNKNOWN\r\n' --send "$HEALTHZ" \
     --expect-status 200
 
+# --- A balancer's plain TCP check: connect, close.  No error.
+tcp_check() {
+	python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5).close()' "$1"
+}
+check_log "a TCP check: connect, then close (not counted: see below)" \
+    tcp_check "$PORT"
+
 # --- No header, a bad one: closed without an answer, and a line.
 check_log "no header: closed without an answer" \
     pc raw --proxy "$P" --send "$HEALTHZ" --expect-silent
@@ -138,3 +146,4 @@ check_eq "refused headers: missing" "$(val missing)" 3
 check_eq "refused headers: malformed" "$(val malformed)" 2
 check_eq "refused headers: not_allowed" "$(val not_allowed)" 1
 check_eq "refused headers: timeout" "$(val timeout)" 0
+check_eq "refused headers: closed (a TCP check is none)" "$(val closed)" 0

@@ -220,6 +220,82 @@ START_TEST(test_json_hostile)
 }
 END_TEST
 
+/*
+ * The longest line: every field at its bound (log.c's message buffer,
+ * mitm.h's path, AUTH_USER_MAX, ...) and made of bytes that escape to
+ * six (\u0001) or of UTF-8 that a cut could split.  Cut to
+ * LOG_JSON_MAX, msg first, path kept whole, "truncated": true, and each
+ * cut a start of what was given, whole characters only.
+ */
+static const char *const fills[] = {
+	"\x01",
+	"\x01\x01\x01\xc3\xa9",			/* e acute */
+	"\x01\x01\xf0\x9f\x98\x80\x01\x01\x01",	/* U+1F600 */
+	"\\\"\x01"
+};
+
+/* A string of len bytes, fill repeated (no character cut). */
+static char *
+filled(const char *fill, size_t len)
+{
+	size_t	 f = strlen(fill), n = 0;
+	char	*s;
+
+	ck_assert_ptr_nonnull(s = malloc(len + 1));
+	while (n + f <= len) {
+		memcpy(s + n, fill, f);
+		n += f;
+	}
+	memset(s + n, 'x', len - n);
+	s[len] = '\0';
+	return (s);
+}
+
+START_TEST(test_json_bounded)
+{
+	struct audit	 au = records[1].au;
+	char		*msg, *path, *user, *tok, *line;
+	const char	*got;
+	json_t		*o;
+
+	msg = filled(fills[_i], 2047);
+	path = filled(fills[_i], 255);
+	user = filled(fills[_i], 63);
+	tok = filled(fills[_i], 31);
+	au.au_path = path;
+	au.au_user = user;
+	au.au_token_id = tok;
+	au.au_outcome = "bad response body from the bridge";
+	line = log_json(LOG_INFO, &ts, "proxy 63", 4194304, msg, &au);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_msg(strlen(line) <= LOG_JSON_MAX, "%zu bytes",
+	    strlen(line));
+	o = parse(line);
+	ck_assert(json_is_true(json_object_get(o, "truncated")));
+	ck_assert_str_eq(str(o, "path"), path);
+	ck_assert_str_eq(str(o, "user"), user);
+	got = str(o, "msg");
+	ck_assert_uint_gt(strlen(got), 0);
+	ck_assert(strncmp(got, msg, strlen(got)) == 0);
+	ck_assert_ptr_null(strchr(got, '?'));
+	/* Not cut further than needed: one more character would not fit. */
+	ck_assert_uint_gt(strlen(line), LOG_JSON_MAX - 6 * 4);
+	json_decref(o);
+	free(line);
+	/* A line that fits says nothing of it. */
+	line = log_json(LOG_INFO, &ts, "proxy 0", 1, path, &au);
+	o = parse(line);
+	ck_assert_ptr_null(json_object_get(o, "truncated"));
+	ck_assert_str_eq(str(o, "msg"), path);
+	json_decref(o);
+	free(line);
+	free(msg);
+	free(path);
+	free(user);
+	free(tok);
+}
+END_TEST
+
 static const struct {
 	int		 pri;
 	const char	*level;
@@ -334,6 +410,7 @@ main(void)
 	tcase_add_loop_test(tc, test_audit_json, 0, nitems(records));
 	tcase_add_test(tc, test_json_exact);
 	tcase_add_loop_test(tc, test_json_hostile, 0, nitems(hostile));
+	tcase_add_loop_test(tc, test_json_bounded, 0, nitems(fills));
 	tcase_add_loop_test(tc, test_json_levels, 0, nitems(levels));
 	tcase_add_test(tc, test_emit_stderr);
 	tcase_add_test(tc, test_keepfirst);

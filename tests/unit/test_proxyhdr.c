@@ -136,6 +136,77 @@ START_TEST(test_split)
 }
 END_TEST
 
+/*
+ * An IPv4-mapped IPv6 address names the IPv4 client: the same text,
+ * hence the same throttle key and audit line, as TCP4 names it.
+ */
+#define MAPPED_V2	V2_SIG "\x21\x21\x00\x24"				\
+			"\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\x00\x02\x01"	\
+			"\0\0\0\0\0\0\0\0\0\0\xff\xff\xc6\x33\x64\x02"	\
+			"\xdc\x04\x01\xbb"
+static const struct {
+	const char	*hdr;
+	size_t		 len;
+} mapped_cases[] = {
+	{ V1, sizeof(V1) - 1 },
+	{ "PROXY TCP6 ::ffff:192.0.2.1 ::ffff:198.51.100.2 56324 443\r\n",
+	    sizeof("PROXY TCP6 ::ffff:192.0.2.1 ::ffff:198.51.100.2 56324 "
+	    "443\r\n") - 1 },
+	{ MAPPED_V2, sizeof(MAPPED_V2) - 1 }
+};
+
+/* A wh_run() condition: the header has replaced the peer. */
+static int
+peer_replaced(struct wh *h, void *arg)
+{
+	struct session	*s = TAILQ_FIRST(&h->px.sessions);
+
+	return (s != NULL && strncmp(s->peer, "127.0.0.1:", 10) != 0);
+}
+
+START_TEST(test_mapped)
+{
+	struct session	*s;
+	int		 fd;
+
+	pp_init();
+	fd = wh_client(&W);
+	ck_assert_int_eq(send(fd, mapped_cases[_i].hdr, mapped_cases[_i].len,
+	    MSG_NOSIGNAL), (ssize_t)mapped_cases[_i].len);
+	ck_assert_int_eq(wh_run(&W, peer_replaced, NULL, 1.0), 0);
+	s = TAILQ_FIRST(&W.px.sessions);
+	ck_assert_str_eq(s->peer, "192.0.2.1:56324");
+	ck_assert_str_eq(s->addr, "192.0.2.1");
+	close(fd);
+	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)0, 1.0), 0);
+	wh_done(&W);
+}
+END_TEST
+
+/* The accepted socket's address of a dual-stack listener, alike. */
+START_TEST(test_mapped_socket)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	char			 peer[64], addr[64];
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(40000);
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6->sin6_addr);
+	session_addr_text(&ss, peer, sizeof(peer), addr, sizeof(addr));
+	ck_assert_str_eq(peer, "10.1.2.3:40000");
+	ck_assert_str_eq(addr, "10.1.2.3");
+	/* Only ::ffff:0:0/96: an IPv4-compatible address stays IPv6. */
+	inet_pton(AF_INET6, "::10.1.2.3", &sin6->sin6_addr);
+	session_addr_text(&ss, peer, sizeof(peer), addr, sizeof(addr));
+	ck_assert_str_eq(peer, "[::10.1.2.3]:40000");
+	inet_pton(AF_INET6, "2001:db8::ffff:a01:203", &sin6->sin6_addr);
+	session_addr_text(&ss, peer, sizeof(peer), addr, sizeof(addr));
+	ck_assert_str_eq(addr, "2001:db8::ffff:a01:203");
+}
+END_TEST
+
 struct bad_case {
 	const char	*in;
 	size_t		 len;
@@ -189,12 +260,15 @@ START_TEST(test_bad)
 }
 END_TEST
 
-/* A connection that closes at once (a TCP check): counted, no warning. */
+/*
+ * A connection that closes at once (a balancer's TCP check) is no
+ * error: neither counted nor warned about.
+ */
 START_TEST(test_closed_at_once)
 {
 	struct wh_reader	 r;
 	const char		*log;
-	int			 fd;
+	int			 fd, i;
 
 	pp_init();
 	wh_log_start();
@@ -204,7 +278,8 @@ START_TEST(test_closed_at_once)
 	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
 	log = wh_log_text();
 	ck_assert_str_eq(log, "");
-	ck_assert_uint_eq(W.px.stats.st_proxyproto[PPERR_CLOSED], 1);
+	for (i = 0; i < PPERR_MAX; i++)
+		ck_assert_uint_eq(W.px.stats.st_proxyproto[i], 0);
 	close(fd);
 	wh_done(&W);
 }
@@ -338,6 +413,8 @@ proxyhdr_suite(void)
 	tcase_add_test(tc, test_v2);
 	tcase_add_test(tc, test_v2_local);
 	tcase_add_test(tc, test_split);
+	tcase_add_loop_test(tc, test_mapped, 0, nitems(mapped_cases));
+	tcase_add_test(tc, test_mapped_socket);
 	tcase_add_loop_test(tc, test_bad, 0, nitems(bad_cases));
 	tcase_add_test(tc, test_closed_at_once);
 	tcase_add_test(tc, test_timeout);

@@ -217,13 +217,33 @@ START_TEST(test_accept_emfile)
 }
 END_TEST
 
-/* The over-limit client gets 503 on its fresh socket. */
+/*
+ * The over-limit client gets 503 on its fresh socket, on a plain
+ * listener only.  Behind proxy_protocol the peer is the balancer (an
+ * answer would reach whichever client it forwards), and a TLS client
+ * would read plaintext: both are closed without an answer.
+ */
+static const struct {
+	int		 proxy_protocol;
+	int		 tls;
+	int		 answer;
+} overload_cases[] = {
+	{ 0, 0, 1 },
+	{ 1, 0, 0 },
+	{ 0, 1, 0 },
+	{ 1, 1, 0 }
+};
+
 START_TEST(test_accept_overload)
 {
-	int	 lfd, port, fd1, fd2;
+	const char	*log;
+	int		 lfd, port, fd1, fd2;
 
 	wh_init(&W);
 	W.pc->gc.gc_max_connections = 1;
+	W.l->lc.lc_proxy_protocol = overload_cases[_i].proxy_protocol;
+	if (overload_cases[_i].tls)
+		wh_tls_listener(&W);
 	lfd = wh_listen(&port);
 	ck_assert_int_ne(fcntl(lfd, F_SETFL, O_NONBLOCK), -1);
 	W.l->fd = lfd;
@@ -231,10 +251,21 @@ START_TEST(test_accept_overload)
 	fd1 = wh_connect(port);
 	ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)1, 1.0), 0);
 	fd2 = wh_connect(port);
-	wh_exchange(&W, fd2, "", wh_answer(503, "Service Unavailable", ""));
+	wh_log_start();
+	wh_exchange(&W, fd2, "", overload_cases[_i].answer ?
+	    wh_answer(503, "Service Unavailable", "") : "");
+	log = wh_log_text();
+	ck_assert_msg(strstr(log, "1 connections, refusing more") != NULL,
+	    "%s", log);
 	ck_assert_uint_eq(W.px.nsessions, 1);
-	wh_exchange(&W, fd1, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-	    PAGE_OK);
+	if (!overload_cases[_i].proxy_protocol &&
+	    !overload_cases[_i].tls)
+		wh_exchange(&W, fd1, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+		    PAGE_OK);
+	else {
+		close(fd1);
+		ck_assert_int_eq(wh_run(&W, wh_nsessions, (void *)0, 1.0), 0);
+	}
 	wh_done(&W);
 }
 END_TEST
@@ -509,7 +540,8 @@ session_suite(void)
 	tc = tcase_create("accept");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_accept_emfile);
-	tcase_add_test(tc, test_accept_overload);
+	tcase_add_loop_test(tc, test_accept_overload, 0,
+	    nitems(overload_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stop");

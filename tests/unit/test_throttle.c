@@ -47,9 +47,12 @@ throttle_init(void)
 	W.pc->auth.ac_fail_window = WINDOW;
 }
 
-/* The status line and Retry-After of what one request is answered. */
+/*
+ * The status line of what one request is answered, and a 429's
+ * Retry-After: the seconds left in the address's window, rounded up.
+ */
 static void
-throttle_expect(const char *req, int status)
+throttle_expect_retry(const char *req, int status, int retry)
 {
 	struct wh_reader	 r;
 	char			 line[64];
@@ -61,9 +64,19 @@ throttle_expect(const char *req, int status)
 	snprintf(line, sizeof(line), "HTTP/1.1 %d ", status);
 	ck_assert_msg(strncmp(r.got, line, strlen(line)) == 0, "got %s",
 	    r.got);
-	if (status == 429)
-		ck_assert_ptr_nonnull(strstr(r.got, "\r\nRetry-After: 60\r\n"));
+	if (status == 429) {
+		snprintf(line, sizeof(line), "\r\nRetry-After: %d\r\n",
+		    retry);
+		ck_assert_msg(strstr(r.got, line) != NULL, "got %s", r.got);
+	}
 	close(fd);
+}
+
+/* The same, the window having opened just now (WINDOW). */
+static void
+throttle_expect(const char *req, int status)
+{
+	throttle_expect_retry(req, status, WINDOW / 1000);
 }
 
 /* Whatever one end sent was read and dispatched by the other. */
@@ -144,6 +157,19 @@ START_TEST(test_parent_word)
 	    1);
 	/* Failures of a refused address are not reported: the parent knows. */
 	throttle_bad(0);
+	wh_done(&W);
+}
+END_TEST
+
+/*
+ * Retry-After is what is left of the window, whoever counted it: not
+ * the whole of failures.window.
+ */
+START_TEST(test_retry_after)
+{
+	throttle_init();
+	throttle_tell(ADDR, LIMIT, 10900);
+	throttle_expect_retry(WH_CONNECT_AUTH, 429, 11);
 	wh_done(&W);
 }
 END_TEST
@@ -276,6 +302,7 @@ throttle_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_reported);
 	tcase_add_test(tc, test_parent_word);
+	tcase_add_test(tc, test_retry_after);
 	tcase_add_test(tc, test_parent_count);
 	tcase_add_test(tc, test_local_limit);
 	tcase_add_loop_test(tc, test_word_checked, 0, nitems(word_cases));

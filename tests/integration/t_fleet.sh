@@ -185,7 +185,12 @@ roll() {
 	done
 	check_eq "$n: after SIGTERM its /readyz answers 503" "$st" 503
 	check "$n: HAProxy takes it out" ha_wait "$n" DOWN
-	st=$(ha_state "$n")
+	# While a check runs, HAProxy shows its status as "* L7STS" with
+	# code 0: read the state once that check has finished.
+	for i in $(seq 1 40); do
+		st=$(ha_state "$n")
+		case "$st" in *" * "*) sleep 0.025 ;; *) break ;; esac
+	done
 	check_eq "$n: because its check got 503 (HAProxy: $st)" \
 	    "${st#* }" "L7STS 503"
 	check "$n: it was still running then (drain_delay)" kill -0 "$pid"

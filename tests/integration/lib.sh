@@ -327,6 +327,18 @@ check_eq() {
 	fi
 }
 
+# wait_log ERE [N]: a line of the daemon log after line N (0) matches
+# the extended regular expression, within 2 s: a session's closing
+# line is written after its client may have seen the end.
+wait_log() {
+	local i
+	for i in $(seq 1 40); do
+		tail -n +"$((${2:-0} + 1))" "$LOG" | grep -qE "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Lines of the daemon log matching an extended regular expression.
 log_count() {
 	grep -cE "$1" "$LOG"

@@ -196,16 +196,6 @@ done
 wait $cpids
 check_eq "names resolve through the new resolver (20 forwards)" \
     "$(grep -c '^200$' "$T/codes")" 20
-# logged_since N PATTERN: a line of the log after line N matches the
-# grep(1) PATTERN, within 2 s.
-logged_since() {
-	local i
-	for i in $(seq 1 40); do
-		tail -n +"$1" "$LOG" | grep -q "$2" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # Then each worker in turn, the other one stopped.
 for w in "$new0:0" "$old1:1"; do
 	n0=$(wc -l < "$LOG")
@@ -213,8 +203,9 @@ for w in "$new0:0" "$old1:1"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 	    -x "http://$P" "http://localhost:$OHTTP/w${w#*:}")
 	check_eq "proxy ${w#*:} forwards by name" "$code" 200
-	check "proxy ${w#*:} used the new resolver" logged_since "$n0" \
-	    "^aibproxyd\[${w%:*}\]: proxy ${w#*:}: forward .* localhost:$OHTTP: closed"
+	check "proxy ${w#*:} used the new resolver" wait_log \
+	    "^aibproxyd\[${w%:*}\]: proxy ${w#*:}: forward .* localhost:$OHTTP: closed" \
+	    "$n0"
 done
 serve_only
 check "the daemon stays up after the resolver's death" kill -0 "$DAEMON_PID"

@@ -66,7 +66,7 @@ check "the audit lines name the user" \
 code=$(tunnel "$GOOD")
 check_eq "a tunnel with the valid token opens" "$code" 200
 check "the tunnel's audit line names the token and the user" \
-    grep -Eq "tunnel 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$OPORT: .*, token goodid1234 user alice$" "$LOG"
+    wait_log "tunnel 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$OPORT: .*, token goodid1234 user alice$"
 
 # --- A refused token: 407 on both kinds, remembered for negative_ttl.
 n0=$(checks)

@@ -109,7 +109,8 @@ mitm_request_begin(struct mitm *m)
 	m->status = 0;
 	m->inflight = 1;
 	/* The first byte of a request starts the whole head's clock. */
-	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
+	session_set_deadline(s, m->t0,
+	    session_ms(s->conf->gc.gc_timeout_header));
 }
 
 void

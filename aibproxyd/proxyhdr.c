@@ -13,7 +13,11 @@
  *
  * A connection without a valid header is closed without an answer:
  * the peer is a balancer, and an HTTP error would go to whichever
- * client it forwards.  The phase runs under timeouts.header.
+ * client it forwards.  The phase runs under timeouts.header from the
+ * accept; on a plain listener the same deadline then runs on to the end
+ * of the request head (request_accepted()), so a client that sends the
+ * header late has that much less time for the head, as aibproxyd.yaml(5)
+ * says: timeouts.header counts from the accept for the first request.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -175,6 +179,7 @@ proxyhdr_start(struct session *s, struct plistener *l)
 {
 	/* The kind's state is the listener: nothing to allocate. */
 	session_become(s, &proxyhdr_ops, l);
-	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
+	session_set_deadline(s, s->started,
+	    session_ms(s->conf->gc.gc_timeout_header));
 	proxyhdr_read(s);
 }

@@ -87,12 +87,18 @@ static const struct session_ops request_head_ops = {
 	.idle = request_head_idle,
 };
 
-/* The whole head within timeouts.header: a slow sender gains nothing. */
+/*
+ * The whole head within timeouts.header of from: a slow sender gains
+ * nothing.  aibproxyd.yaml(5): from the accept on a plain listener, a
+ * PROXY header's time included; on a TLS listener from the end of the
+ * handshake, which has timeouts.handshake of its own.
+ */
 static void
-request_read_head(struct session *s)
+request_read_head(struct session *s, ev_tstamp from)
 {
 	session_become(s, &request_head_ops, NULL);
-	session_set_deadline(s, session_ms(s->conf->gc.gc_timeout_header));
+	session_set_deadline(s, from,
+	    session_ms(s->conf->gc.gc_timeout_header));
 	request_head(s);
 }
 
@@ -114,14 +120,14 @@ request_tls_accept(struct session *s)
 		session_free(s, NULL);
 		return;
 	}
-	request_read_head(s);
+	request_read_head(s, ev_now(s->px->loop));
 }
 
 void
 request_accepted(struct session *s, struct plistener *l)
 {
 	if (l->tls == NULL) {
-		request_read_head(s);
+		request_read_head(s, s->started);
 		return;
 	}
 	session_become(s, &request_tls_ops, NULL);

@@ -201,11 +201,15 @@ session_set_timeout(struct session *s, double secs)
 }
 
 void
-session_set_deadline(struct session *s, double secs)
+session_set_deadline(struct session *s, ev_tstamp from, double secs)
 {
+	double	 left;
+
 	s->timeout = secs;
-	s->deadline = ev_now(s->px->loop) + secs;
-	session_timer_arm(s, secs);
+	s->deadline = from + secs;
+	left = s->deadline - ev_now(s->px->loop);
+	/* One already past fires on the loop's next turn. */
+	session_timer_arm(s, left > 0 ? left : 1e-6);
 }
 
 static void

@@ -101,8 +101,11 @@ void		 session_reply(struct session *, int, const char *,
 void		 session_send(struct session *);
 /* An idle limit, restarted by every byte moved (session_touch). */
 void		 session_set_timeout(struct session *, double);
-/* A fixed limit from now that activity does not move. */
-void		 session_set_deadline(struct session *, double);
+/*
+ * A fixed limit of secs from a moment (ev_now() or earlier) that
+ * activity does not move.
+ */
+void		 session_set_deadline(struct session *, ev_tstamp, double);
 void		 session_touch(struct session *);
 /* Milliseconds from the configuration, in libev's seconds. */
 double		 session_ms(uint32_t);

@@ -9,6 +9,12 @@ and only the preprocessor expands them exactly as the compiler does.
 Each harness's own input format (a selector byte, a framing header) is
 added here.  Run from anywhere, as `make fuzz-corpus`; the directories
 are rewritten from scratch, so the result depends only on the tables.
+
+With --add, nothing is removed or rewritten: each seed whose bytes are
+not in its directory yet is added under the next free number of its
+table.  A table that grew then adds its new cases without dropping the
+seeds that the cap would leave out now (nor what a fuzzer found and
+someone kept).
 """
 
 import os
@@ -336,29 +342,57 @@ def pick(seeds):
     return out
 
 
-def write(harness, seeds):
+def add(path, chosen):
+    """The seeds of chosen whose bytes are new to path, renumbered."""
+    have, last = set(), {}
+    for fname in os.listdir(path):
+        with open(os.path.join(path, fname), "rb") as f:
+            have.add(f.read())
+        name, _, n = fname.rpartition("-")
+        if n.isdigit():
+            last[name] = max(last.get(name, -1), int(n))
+    out = []
+    for fname, data in chosen:
+        if data in have:
+            continue
+        have.add(data)
+        name = fname.rpartition("-")[0]
+        last[name] = last.get(name, -1) + 1
+        out.append(("%s-%02d" % (name, last[name]), data))
+    return out
+
+
+def write(harness, seeds, adding=False):
     path = os.path.join(CORPUS, harness)
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
     chosen = pick(seeds)
+    if adding and os.path.isdir(path):
+        chosen = add(path, chosen)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path)
     for fname, data in chosen:
         with open(os.path.join(path, fname), "wb") as f:
             f.write(data)
-    print("%-14s %3d seeds" % (harness, len(chosen)))
+    print("%-14s %3d seeds%s" % (harness, len(chosen),
+                                 " added" if adding else ""))
 
 
 def main():
+    if sys.argv[1:] not in ([], ["--add"]):
+        print("usage: mkcorpus.py [--add]", file=sys.stderr)
+        return 2
+    a = sys.argv[1:] == ["--add"]
     req, resp, body = http_seeds()
     rewrite, heads = rewrite_seeds()
-    write("http_request", req + heads)
-    write("http_response", resp)
-    write("http_body", body)
-    write("rewrite", rewrite)
-    write("auth", auth_seeds())
-    write("hostname", hostname_seeds())
-    write("imsg", imsg_seeds())
-    write("config", config_seeds())
-    write("proxyproto", proxyproto_seeds())
+    write("http_request", req + heads, a)
+    write("http_response", resp, a)
+    write("http_body", body, a)
+    write("rewrite", rewrite, a)
+    write("auth", auth_seeds(), a)
+    write("hostname", hostname_seeds(), a)
+    write("imsg", imsg_seeds(), a)
+    write("config", config_seeds(), a)
+    write("proxyproto", proxyproto_seeds(), a)
     return 0
 
 

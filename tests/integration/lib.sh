@@ -128,6 +128,8 @@ wait_started() {
 
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
+	# A worker a test left stopped (serve_only) could not drain.
+	serve_only 2>/dev/null
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=
@@ -139,6 +141,29 @@ child_pids() {
 	for pid in $(pgrep -P "$DAEMON_PID"); do
 		tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "^aibproxyd: $role" &&
 		    echo "$pid"
+	done
+}
+
+# serve_only [PID]: only the proxy worker PID takes new connections;
+# without PID, every worker does again.  The workers share one
+# listening socket and the kernel hands a connection to whichever
+# calls accept(2) first, so a test that needs a given worker cannot
+# count on the kernel: every other worker is stopped (SIGSTOP, and a
+# stopped process accepts nothing) until the next serve_only.  Returns
+# once they are stopped.
+serve_only() {
+	local pid i
+	for pid in $(child_pids proxy); do
+		if [ -z "${1:-}" ] || [ "$pid" = "$1" ]; then
+			kill -CONT "$pid"
+			continue
+		fi
+		kill -STOP "$pid"
+		for i in $(seq 1 100); do
+			awk '/^State:/ { exit $2 != "T" }' "/proc/$pid/status" &&
+			    break
+			sleep 0.01
+		done
 	done
 }
 
@@ -300,6 +325,18 @@ check_eq() {
 		echo "#   got:  $(printf '%s' "$2" | head -c 400)"
 		echo "#   want: $(printf '%s' "$3" | head -c 400)"
 	fi
+}
+
+# wait_log ERE [N]: a line of the daemon log after line N (0) matches
+# the extended regular expression, within 2 s: a session's closing
+# line is written after its client may have seen the end.
+wait_log() {
+	local i
+	for i in $(seq 1 40); do
+		tail -n +"$((${2:-0} + 1))" "$LOG" | grep -qE "$1" && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # Lines of the daemon log matching an extended regular expression.

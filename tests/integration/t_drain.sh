@@ -43,15 +43,25 @@ check "the keep-alive connection's first request is served" \
     grep -q "^1 200" "$T/ka.out"
 
 pid=$DAEMON_PID
+w0=$(child_pids "proxy 0")
+w1=$(child_pids "proxy 1")
 kill -TERM "$pid"
-ready=
-for i in $(seq 1 40); do
-	ready=$(page /readyz)
-	[ "$ready" = 503 ] && break
-	sleep 0.025
+# Each worker answers for itself: each in turn takes the connections
+# (serve_only), or the kernel would choose which one is asked.
+for w in "$w0:0" "$w1:1"; do
+	serve_only "${w%:*}"
+	ready=
+	for i in $(seq 1 40); do
+		ready=$(page /readyz)
+		[ "$ready" = 503 ] && break
+		sleep 0.025
+	done
+	check_eq "after SIGTERM /readyz answers 503 (proxy ${w#*:})" \
+	    "$ready" 503
+	check_eq "with the word (proxy ${w#*:})" \
+	    "$(curl -sS -m 5 "http://$P/readyz")" stopping
 done
-check_eq "after SIGTERM /readyz answers 503" "$ready" 503
-check_eq "with the word" "$(curl -sS -m 5 "http://$P/readyz")" stopping
+serve_only
 check_eq "/healthz still answers 200" "$(page /healthz)" 200
 check_eq "a new intercepted request is still served" "$(mitm)" 200
 touch "$T/go"

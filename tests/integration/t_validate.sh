@@ -66,7 +66,7 @@ check "the audit lines name the user" \
 code=$(tunnel "$GOOD")
 check_eq "a tunnel with the valid token opens" "$code" 200
 check "the tunnel's audit line names the token and the user" \
-    grep -Eq "tunnel 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$OPORT: .*, token goodid1234 user alice$" "$LOG"
+    wait_log "tunnel 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:$OPORT: .*, token goodid1234 user alice$"
 
 # --- A refused token: 407 on both kinds, remembered for negative_ttl.
 n0=$(checks)
@@ -153,8 +153,8 @@ check_eq "407 malformed: 1" "$(d407 malformed)" 1
 check "the earlier 503 was counted" test "$(m unavailable bridge)" -ge 1
 
 # --- Throttle: failures.limit holds for the whole daemon, whichever of
-# its 2 workers the kernel hands each connection to.  A stopped worker
-# accepts nothing, so the test chooses: 10 failures go to each worker,
+# its 2 workers the kernel hands each connection to.  The test chooses
+# the worker (serve_only): 10 failures go to each worker,
 # and counted per worker neither count would be near 20.
 stop_daemon
 WORKERS=2 proxy_config "$T/t.yaml" "$PORT" "http://127.0.0.1:$BPORT" \
@@ -166,14 +166,6 @@ printf '{"%s": "alice"}\n' "$GOOD" > "$USERS"
 P0=$(child_pids "proxy 0")
 P1=$(child_pids "proxy 1")
 check "two workers" test -n "$P0" -a -n "$P1"
-# serve N: only worker N accepts (the other is stopped); serve: both.
-serve() {
-	kill -CONT $P0 $P1
-	case "${1:-}" in
-	0) kill -STOP $P1 ;;
-	1) kill -STOP $P0 ;;
-	esac
-}
 # attempts FIRST LAST: tunnels with new tokens; their statuses, counted.
 attempts() {
 	local i
@@ -184,18 +176,18 @@ attempts() {
 }
 SRC=127.0.0.4
 n0=$(checks)
-serve 0
+serve_only "$P0"
 check_eq "10 failures from one address at worker 0: 407" \
     "$(attempts 1 10)" "407x10 "
-serve 1
+serve_only "$P1"
 check_eq "10 more at worker 1: 407" "$(attempts 11 20)" "407x10 "
 check_eq "... each checked at the bridge" "$(checks)" $((n0 + 20))
 check_eq "the 21st attempt from the address gets 429 (at worker 1)" \
     "$(attempts 21 21)" "429x1 "
-serve 0
+serve_only "$P0"
 check_eq "... and so does the 22nd (at worker 0)" "$(attempts 22 22)" \
     "429x1 "
-serve
+serve_only
 check_eq "... with no check at the bridge" "$(checks)" $((n0 + 20))
 # Each log line names the worker that wrote it.
 byworker() {

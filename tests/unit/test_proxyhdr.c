@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,105 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+static int
+pp_never(struct wh *h, void *arg)
+{
+	return (0);
+}
+
+/* The session reads its request head (the PROXY header is done). */
+static int
+pp_in_head(struct wh *h, void *arg)
+{
+	struct session	*s = TAILQ_FIRST(&h->px.sessions);
+
+	return (s != NULL && s->ops != NULL &&
+	    strcmp(s->ops->name, "request") == 0);
+}
+
+/*
+ * aibproxyd.yaml(5): timeouts.header counts from the accept for the
+ * first request.  A header that comes late leaves the head only the
+ * rest of that one deadline, not a fresh one.  The deadline itself is
+ * compared, not when the 408 comes, so that a slow machine cannot make
+ * it pass or fail: it is the accept's time plus timeouts.header, and
+ * the header came a tenth of a second after the accept.
+ */
+START_TEST(test_one_deadline)
+{
+	struct wh_reader	 r;
+	struct session		*s;
+	const char		*log;
+	double			 limit;
+	int			 fd;
+
+	pp_init();
+	limit = session_ms(W.pc->gc.gc_timeout_header);
+	wh_log_start();
+	fd = wh_client(&W);
+	wh_reader_init(&r, fd);
+	ck_assert_int_eq(wh_run(&W, pp_never, NULL, 0.1), -1);
+	wh_send(fd, V1);
+	ck_assert_int_eq(wh_run(&W, pp_in_head, NULL, 1.5), 0);
+	s = TAILQ_FIRST(&W.px.sessions);
+	ck_assert_str_eq(s->peer, "192.0.2.1:56324");
+	ck_assert_msg(ev_now(W.px.loop) >= s->started + 0.1, "no delay");
+	ck_assert_msg(fabs(s->deadline - s->started - limit) < 0.001,
+	    "deadline %.3f s after the accept, not %.3f", s->deadline -
+	    s->started, limit);
+	/* Half a head: 408 at that deadline. */
+	wh_send(fd, "GET /healthz HTTP/1.1\r\n");
+	ck_assert_int_eq(wh_read_eof(&W, &r, 1.5), 0);
+	log = wh_log_text();
+	ck_assert_str_eq(r.got, wh_answer(408, "Request Timeout", ""));
+	ck_assert_msg(strstr(log, " 192.0.2.1:56324: request head not "
+	    "complete within timeouts.header") != NULL, "%s", log);
+	close(fd);
+	wh_done(&W);
+}
+END_TEST
+
+/*
+ * A TLS listener keeps its own clocks: the PROXY header within
+ * timeouts.header of the accept, the handshake within
+ * timeouts.handshake, and the head within timeouts.header of the
+ * handshake's end, here a tenth of a second or more after the accept.
+ */
+START_TEST(test_tls_deadline)
+{
+	static const char *const lines[] = { PORT_25, NULL };
+	struct wh_tls		 c;
+	struct session		*s;
+	double			 limit;
+	int			 fd;
+
+	pp_init();
+	limit = session_ms(W.pc->gc.gc_timeout_header);
+	wh_tls_listener(&W);
+	wh_tls_prepare(&c, lines, 0, 1);
+	c.connect = NULL;
+	c.listener_tls = 1;
+	c.preface = V2_TCP6;
+	c.prefacelen = sizeof(V2_TCP6) - 1;
+	fd = wh_client(&W);
+	ck_assert_int_eq(wh_run(&W, pp_never, NULL, 0.1), -1);
+	wh_tls_start(&c, fd);
+	ck_assert_int_eq(wh_run(&W, wh_tls_ready, &c, 2.0), 0);
+	ck_assert_msg(c.handshake == 0, "%s", c.err);
+	ck_assert_int_eq(wh_run(&W, pp_in_head, NULL, 1.5), 0);
+	s = TAILQ_FIRST(&W.px.sessions);
+	ck_assert_str_eq(s->peer, "[2001:db8::1]:4242");
+	ck_assert_msg(s->deadline - s->started >= 0.1 + limit,
+	    "deadline %.3f s after the accept, not %.3f or more", s->deadline -
+	    s->started, 0.1 + limit);
+	c.go = 1;
+	wh_tls_finish(&W, &c);
+	ck_assert_int_eq(c.handshake, 0);
+	ck_assert_str_eq(c.got, wh_answer(403, "Forbidden", ""));
+	wh_done(&W);
+}
+END_TEST
+
 /*
  * A TLS listener: the header and the ClientHello in one write.  The
  * handshake gets every byte after the header, the request inside it
@@ -418,7 +518,9 @@ proxyhdr_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, nitems(bad_cases));
 	tcase_add_test(tc, test_closed_at_once);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_one_deadline);
 	tcase_add_test(tc, test_tls);
+	tcase_add_test(tc, test_tls_deadline);
 	tcase_add_test(tc, test_allowed);
 	tcase_add_test(tc, test_off);
 	suite_add_tcase(s, tc);

@@ -36,6 +36,13 @@
 #include "validate.h"
 #include "worker.h"
 
+/*
+ * Freed heap a worker keeps for the next request rather than give
+ * back (compat_malloc_keep()): the TLS record buffers of a few hundred
+ * requests at once, a fixed amount whatever the number of connections.
+ */
+#define PROXY_HEAP_KEEP		(4 * 1024 * 1024)
+
 /* This process's worker; session code is handed it, never reads it. */
 static struct proxy	 proxy_env;
 
@@ -252,6 +259,9 @@ proxy_main(const struct child_opts *co)
 	/* Idle connections hold no TLS record buffers (endpoint.h). */
 	if (endpoint_tls_lean() == -1)
 		fatalx("%s: cannot hook the TLS library", __func__);
+	/* Buffers freed after each request are taken again by the next. */
+	if (compat_malloc_keep(PROXY_HEAP_KEEP) == -1)
+		fatalx("%s: mallopt refused", __func__);
 	certs_reset(&proxy_env);
 	proc_privdrop(co->user, co->root);
 	/* Workers share a user: keep one from reading another's memory. */

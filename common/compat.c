@@ -7,8 +7,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "compat.h"
 
@@ -35,6 +39,25 @@ compat_noproc(void)
 	struct rlimit	rl = { 0, 0 };
 
 	return (setrlimit(RLIMIT_NPROC, &rl));
+}
+
+/*
+ * glibc gives the top of its heap back to the kernel (brk(2)) as soon
+ * as more than M_TRIM_THRESHOLD (128 KiB) of it is free, and the next
+ * allocation takes it back, page faults included: a worker whose TLS
+ * sessions free their record buffers after each request does both for
+ * every request once its heap is large (mallopt(3)).  Keeping up to
+ * keep bytes free at the top ends that; OpenBSD's malloc(3) caches
+ * freed pages by itself.
+ */
+int
+compat_malloc_keep(size_t keep)
+{
+#ifdef __GLIBC__
+	if (keep > INT_MAX || mallopt(M_TRIM_THRESHOLD, (int)keep) == 0)
+		return (-1);
+#endif
+	return (0);
 }
 
 #ifdef __linux__

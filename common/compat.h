@@ -39,6 +39,8 @@
 int	 compat_nodump(void);
 /* Forbid the calling process from ever forking again. */
 int	 compat_noproc(void);
+/* Keep up to so many bytes of freed heap rather than return them. */
+int	 compat_malloc_keep(size_t);
 
 
 /*

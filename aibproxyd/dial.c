@@ -25,6 +25,23 @@
 
 #define DIAL_EXTRA_MAX	(64 * 1024)
 
+/* Only while dialing (see dial.h). */
+struct dial_work {
+	struct dial_spec	 spec;
+	char			 host[AIB_HOSTNAME_MAX + 1];
+	char			 label[96];
+	uint32_t		 dnsid;
+	struct dns_res		 addrs;		/* candidates, policy passed */
+	int			 addri;
+	int			 refused;	/* addresses policy refused */
+	int			 lasterr;	/* of the last connect tried */
+	struct upconnect	 up;
+	char			 why[300];
+};
+
+/* A 503 is repeated by a flood: logged once here, rate-limited. */
+static struct log_limit	 dial_ll = LOG_LIMIT_INITIALIZER(10);
+
 static void	dial_io_cb(struct ev_loop *, ev_io *, int);
 static void	dial_connect_next(struct dial *);
 static int	addr_connected(int);
@@ -36,6 +53,20 @@ dial_init(struct dial *d)
 	endpoint_init(&d->ep, -1, dial_io_cb, d);
 	endpoint_init(&d->inner, -1, dial_io_cb, d);
 	ev_init(&d->defer, NULL);
+}
+
+static void
+dial_work_free(struct dial *d)
+{
+	struct dial_work	*w = d->w;
+
+	if (w == NULL)
+		return;
+	if (w->dnsid != 0)
+		dns_cancel(d->px->dns, w->dnsid);
+	upstream_clear(&w->up);
+	free(w);
+	d->w = NULL;
 }
 
 static const struct upstream_config *
@@ -50,10 +81,7 @@ dial_clear(struct dial *d)
 	if (d->px == NULL)
 		return;
 	ev_timer_stop(d->px->loop, &d->defer);
-	if (d->dnsid != 0)
-		dns_cancel(d->px->dns, d->dnsid);
-	d->dnsid = 0;
-	upstream_clear(&d->up);
+	dial_work_free(d);
 	buf_free(&d->extra);
 	endpoint_close(d->px->loop, &d->inner);
 	endpoint_close(d->px->loop, &d->ep);
@@ -63,12 +91,35 @@ dial_clear(struct dial *d)
 	d->st = D_IDLE;
 }
 
+/*
+ * The work is freed before the callback, which may free the dial's
+ * owner: the reason is handed over from the stack.  Without work,
+ * dial_start() could not allocate it.
+ */
+static void
+dial_deliver(struct dial *d)
+{
+	char	 why[sizeof(d->w->why)];
+
+	(void)strlcpy(why, d->w != NULL ? d->w->why : "out of memory",
+	    sizeof(why));
+	dial_work_free(d);
+	d->cb(d->arg, d, d->status, why);
+}
+
 static void
 dial_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct dial	*d = w->data;
+	dial_deliver(w->data);
+}
 
-	d->cb(d->arg, d, d->status, d->why);
+/* Within dial_start() the callback waits for the next loop iteration. */
+static void
+dial_defer(struct dial *d)
+{
+	ev_timer_init(&d->defer, dial_defer_cb, 0., 0.);
+	d->defer.data = d;
+	ev_timer_start(d->px->loop, &d->defer);
 }
 
 /*
@@ -87,35 +138,32 @@ dial_finish(struct dial *d, int status, const char *fmt, ...)
 static void
 dial_finish(struct dial *d, int status, const char *fmt, ...)
 {
-	static struct log_limit	 ll = LOG_LIMIT_INITIALIZER(10);
+	struct dial_work	*w = d->w;
 	va_list			 ap;
 
 	d->status = status;
-	d->why[0] = '\0';
+	w->why[0] = '\0';
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		(void)vsnprintf(d->why, sizeof(d->why), fmt, ap);
+		(void)vsnprintf(w->why, sizeof(w->why), fmt, ap);
 		va_end(ap);
 	}
 	if (status == 503)
-		log_limited(&ll, "%s: connect to %s:%d: %s", d->label,
-		    d->host, d->spec.port, d->why);
+		log_limited(&dial_ll, "%s: connect to %s:%d: %s", w->label,
+		    w->host, w->spec.port, w->why);
 	if (status != 0) {
-		if (d->dnsid != 0)
-			dns_cancel(d->px->dns, d->dnsid);
-		d->dnsid = 0;
+		if (w->dnsid != 0)
+			dns_cancel(d->px->dns, w->dnsid);
+		w->dnsid = 0;
 		endpoint_close(d->px->loop, &d->inner);
 		endpoint_close(d->px->loop, &d->ep);
 		d->st = D_FAILED;
 	} else
 		d->st = D_DONE;
-	if (d->starting) {
-		ev_timer_init(&d->defer, dial_defer_cb, 0., 0.);
-		d->defer.data = d;
-		ev_timer_start(d->px->loop, &d->defer);
-		return;
-	}
-	d->cb(d->arg, d, status, d->why);
+	if (d->starting)
+		dial_defer(d);
+	else
+		dial_deliver(d);
 }
 
 static const char *
@@ -135,19 +183,19 @@ dial_filter(struct dial *d, const struct dns_res *res)
 	char			 a[INET6_ADDRSTRLEN];
 	int			 i;
 
-	memset(&d->addrs, 0, sizeof(d->addrs));
-	d->refused = 0;
+	memset(&d->w->addrs, 0, sizeof(d->w->addrs));
+	d->w->refused = 0;
 	for (i = 0; i < res->dn_naddrs && i < AIB_DNS_ADDRS_MAX; i++) {
 		da = &res->dn_addrs[i];
-		if (d->spec.check && policy_addr_blocked(da->da_af,
+		if (d->w->spec.check && policy_addr_blocked(da->da_af,
 		    da->da_addr, d->conf->cidrs, d->conf->ncidrs, &range)) {
 			log_warnx("%s: blocking %s:%d (%s): destination is in "
-			    "%s", d->label, d->host, d->spec.port,
+			    "%s", d->w->label, d->w->host, d->w->spec.port,
 			    dial_addr_text(da, a, sizeof(a)), range);
-			d->refused++;
+			d->w->refused++;
 			continue;
 		}
-		d->addrs.dn_addrs[d->addrs.dn_naddrs++] = *da;
+		d->w->addrs.dn_addrs[d->w->addrs.dn_naddrs++] = *da;
 	}
 }
 
@@ -156,14 +204,14 @@ dial_resolved_up(void *arg, int error, const struct dns_res *res)
 {
 	struct dial	*d = arg;
 
-	d->dnsid = 0;
+	d->w->dnsid = 0;
 	if (error != 0) {
 		dial_finish(d, 502, "cannot resolve the upstream %s: %s",
 		    dial_uc(d)->uc_host, dns_strerror(error, res));
 		return;
 	}
-	d->addrs = *res;
-	d->addri = 0;
+	d->w->addrs = *res;
+	d->w->addri = 0;
 	dial_connect_next(d);
 }
 
@@ -176,12 +224,12 @@ dial_lookup_upstream(struct dial *d)
 	d->st = D_RESOLVE_UP;
 	if (dns_literal(dial_uc(d)->uc_host, &lit) == 0 ||
 	    dns_cached(d->px->dns, dial_uc(d)->uc_host, &lit) == 0) {
-		d->addrs = lit;
-		d->addri = 0;
+		d->w->addrs = lit;
+		d->w->addri = 0;
 		dial_connect_next(d);
 		return;
 	}
-	if ((d->dnsid = dns_lookup(d->px->dns, dial_uc(d)->uc_host,
+	if ((d->w->dnsid = dns_lookup(d->px->dns, dial_uc(d)->uc_host,
 	    dial_resolved_up, d)) == 0)
 		dial_finish(d, 503, "cannot ask the resolver: out of "
 		    "memory");
@@ -191,17 +239,17 @@ static void
 dial_addresses(struct dial *d, const struct dns_res *res)
 {
 	dial_filter(d, res);
-	if (d->addrs.dn_naddrs == 0)
+	if (d->w->addrs.dn_naddrs == 0)
 		dial_finish(d, 403, "every address of %s is refused "
-		    "by policy", d->host);
-	else if (d->spec.via_upstream && d->refused > 0)
+		    "by policy", d->w->host);
+	else if (d->w->spec.via_upstream && d->w->refused > 0)
 		/* The upstream resolves the name again: all or nothing. */
 		dial_finish(d, 403, "%s has an address refused by "
-		    "policy", d->host);
-	else if (d->spec.via_upstream)
+		    "policy", d->w->host);
+	else if (d->w->spec.via_upstream)
 		dial_lookup_upstream(d);
 	else {
-		d->addri = 0;
+		d->w->addri = 0;
 		dial_connect_next(d);
 	}
 }
@@ -211,9 +259,9 @@ dial_resolved(void *arg, int error, const struct dns_res *res)
 {
 	struct dial	*d = arg;
 
-	d->dnsid = 0;
+	d->w->dnsid = 0;
 	if (error != 0) {
-		dial_finish(d, 502, "cannot resolve %s: %s", d->host,
+		dial_finish(d, 502, "cannot resolve %s: %s", d->w->host,
 		    dns_strerror(error, res));
 		return;
 	}
@@ -226,35 +274,45 @@ dial_start(struct dial *d, struct proxy *px, struct proxy_conf *conf,
 {
 	struct dns_res	 lit;
 
+	struct dial_work	*w;
+	const char		*label = spec->label != NULL ? spec->label :
+				    "dial";
+
 	dial_init(d);
 	d->px = px;
 	d->conf = conf;
 	proxy_conf_ref(conf);
-	d->spec = *spec;
 	d->cb = cb;
 	d->arg = arg;
 	buf_init(&d->extra, DIAL_EXTRA_MAX);
-	if (strlcpy(d->host, spec->host, sizeof(d->host)) >= sizeof(d->host)) {
-		d->starting = 1;
+	if ((w = d->w = calloc(1, sizeof(*w))) == NULL) {
+		log_limited(&dial_ll, "%s: connect to %s:%d: out of memory",
+		    label, spec->host, spec->port);
+		d->status = 503;
+		d->st = D_FAILED;
+		dial_defer(d);
+		return;
+	}
+	w->spec = *spec;
+	(void)strlcpy(w->label, label, sizeof(w->label));
+	w->spec.label = w->label;
+	d->starting = 1;
+	if (strlcpy(w->host, spec->host, sizeof(w->host)) >= sizeof(w->host)) {
 		dial_finish(d, 502, "host name too long");
 		d->starting = 0;
 		return;
 	}
-	d->spec.host = d->host;
-	(void)strlcpy(d->label, spec->label != NULL ? spec->label : "dial",
-	    sizeof(d->label));
-	d->spec.label = d->label;
+	w->spec.host = w->host;
 	d->st = D_RESOLVE;
-	d->starting = 1;
 	/* A cached answer is checked address by address like a new one. */
-	if (dns_literal(d->host, &lit) == 0 ||
-	    dns_cached(px->dns, d->host, &lit) == 0)
+	if (dns_literal(w->host, &lit) == 0 ||
+	    dns_cached(px->dns, w->host, &lit) == 0)
 		dial_addresses(d, &lit);
 	else if (spec->via_upstream && !spec->check)
 		/* Only the upstream's name is ours to find. */
 		dial_lookup_upstream(d);
-	else if ((d->dnsid = dns_lookup(px->dns, d->host, dial_resolved,
-	    d)) == 0)
+	else if ((w->dnsid = dns_lookup(px->dns, w->host, dial_resolved, d)) ==
+	    0)
 		dial_finish(d, 503, "cannot ask the resolver: out of "
 		    "memory");
 	d->starting = 0;
@@ -285,7 +343,9 @@ dial_sockaddr(const struct dns_addr *a, int port, struct sockaddr_storage *ss,
 static int
 dial_port(const struct dial *d)
 {
-	return (d->spec.via_upstream ? dial_uc(d)->uc_port : d->spec.port);
+	const struct dial_spec	*spec = &d->w->spec;
+
+	return (spec->via_upstream ? dial_uc(d)->uc_port : spec->port);
 }
 
 /* Out of descriptors or memory: this worker's trouble, not the peer's. */
@@ -303,13 +363,13 @@ dial_connect_next(struct dial *d)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	char			 a[INET6_ADDRSTRLEN];
-	int			 fd, on = 1, error = d->lasterr;
+	int			 fd, on = 1, error = d->w->lasterr;
 
 	endpoint_close(d->px->loop, &d->ep);
 	d->st = D_CONNECT;
-	for (; d->addri < d->addrs.dn_naddrs; d->addri++) {
-		dial_sockaddr(&d->addrs.dn_addrs[d->addri], dial_port(d), &ss,
-		    &len);
+	for (; d->w->addri < d->w->addrs.dn_naddrs; d->w->addri++) {
+		dial_sockaddr(&d->w->addrs.dn_addrs[d->w->addri], dial_port(d),
+		    &ss, &len);
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (fd == -1) {
@@ -332,17 +392,17 @@ dial_connect_next(struct dial *d)
 		}
 		error = errno;
 		close(fd);
-		log_debug("connect %s (%s): %s", d->host, dial_addr_text(
-		    &d->addrs.dn_addrs[d->addri], a, sizeof(a)),
+		log_debug("connect %s (%s): %s", d->w->host, dial_addr_text(
+		    &d->w->addrs.dn_addrs[d->w->addri], a, sizeof(a)),
 		    strerror(error));
 	}
-	if (d->spec.via_upstream)
+	if (d->w->spec.via_upstream)
 		dial_finish(d, 502, "cannot connect to the upstream %s:%d%s%s",
 		    dial_uc(d)->uc_host, dial_uc(d)->uc_port,
 		    error ? ": " : "", error ? strerror(error) : "");
 	else
-		dial_finish(d, 502, "cannot connect to %s:%d%s%s", d->host,
-		    d->spec.port, error ? ": " : "",
+		dial_finish(d, 502, "cannot connect to %s:%d%s%s", d->w->host,
+		    d->w->spec.port, error ? ": " : "",
 		    error ? strerror(error) : "");
 }
 
@@ -376,8 +436,9 @@ dial_path_ready(struct dial *d)
 {
 	struct endpoint	*ep;
 	struct tls	*ctx;
+	int		 owned;
 
-	if (d->spec.tls == NULL) {
+	if (d->w->spec.tls == NULL) {
 		endpoint_arm(d->px->loop, &d->ep, 0, 0);
 		dial_finish(d, 0, NULL);
 		return;
@@ -396,10 +457,12 @@ dial_path_ready(struct dial *d)
 		dial_finish(d, 503, "TLS: out of memory");
 		return;
 	}
-	if (tls_configure(ctx, d->spec.tls) == -1 ||
-	    endpoint_tls_connect(ep, ctx, d->host) == -1) {
+	if (tls_configure(ctx, d->w->spec.tls) == -1 ||
+	    endpoint_tls_connect(ep, ctx, d->w->host) == -1) {
+		/* The callback may free d: ep is not looked at after it. */
+		owned = ep->tls != ctx;
 		dial_finish(d, 502, "TLS: %s", tls_error(ctx));
-		if (ep->tls != ctx)
+		if (owned)
 			tls_free(ctx);
 		return;
 	}
@@ -413,8 +476,8 @@ dial_upstream_step(struct dial *d)
 	char	 why[256];
 	int	 r, rd, wr;
 
-	if ((r = upstream_step(&d->up, &d->ep, why, sizeof(why))) == 0) {
-		upstream_interest(&d->up, &rd, &wr);
+	if ((r = upstream_step(&d->w->up, &d->ep, why, sizeof(why))) == 0) {
+		upstream_interest(&d->w->up, &rd, &wr);
 		endpoint_arm(d->px->loop, &d->ep, rd, wr);
 		return;
 	}
@@ -423,12 +486,12 @@ dial_upstream_step(struct dial *d)
 		    dial_uc(d)->uc_host, dial_uc(d)->uc_port, why);
 		return;
 	}
-	if (buf_add(&d->extra, buf_rptr(&d->up.in), buf_len(&d->up.in)) ==
+	if (buf_add(&d->extra, buf_rptr(&d->w->up.in), buf_len(&d->w->up.in)) ==
 	    -1) {
 		dial_finish(d, 502, "the upstream sent too much");
 		return;
 	}
-	upstream_clear(&d->up);
+	upstream_clear(&d->w->up);
 	dial_path_ready(d);
 }
 
@@ -443,19 +506,20 @@ dial_connected(struct dial *d)
 		return;
 	}
 	if (error != 0) {
-		log_debug("connect %s:%d: %s", d->host, dial_port(d),
+		log_debug("connect %s:%d: %s", d->w->host, dial_port(d),
 		    strerror(error));
-		d->lasterr = error;
-		d->addri++;
+		d->w->lasterr = error;
+		d->w->addri++;
 		dial_connect_next(d);
 		return;
 	}
-	if (!d->spec.via_upstream) {
+	if (!d->w->spec.via_upstream) {
 		dial_path_ready(d);
 		return;
 	}
-	if (upstream_begin(&d->up, &d->ep, dial_uc(d), d->spec.up_connect ?
-	    d->host : NULL, d->spec.port, why, sizeof(why)) == -1) {
+	if (upstream_begin(&d->w->up, &d->ep, dial_uc(d),
+	    d->w->spec.up_connect ? d->w->host : NULL, d->w->spec.port, why,
+	    sizeof(why)) == -1) {
 		dial_finish(d, 502, "upstream %s:%d: %s", dial_uc(d)->uc_host,
 		    dial_uc(d)->uc_port, why);
 		return;

@@ -54,32 +54,34 @@ enum dial_state {
 	D_FAILED		/* the callback is due from the loop */
 };
 
+/*
+ * What a connected socket keeps; what is needed only while dialing (the
+ * name, the candidates, the upstream's handshake, the reason) is in
+ * struct dial_work, allocated by dial_start() and freed just before the
+ * callback runs, so an idle tunnel does not carry it.
+ */
+struct dial_work;
+
 struct dial {
 	enum dial_state		 st;
 	struct proxy		*px;
 	struct proxy_conf	*conf;		/* held while dialing */
-	struct dial_spec	 spec;
-	char			 host[AIB_HOSTNAME_MAX + 1];
-	char			 label[96];
-	uint32_t		 dnsid;
-	struct dns_res		 addrs;		/* candidates, policy passed */
-	int			 addri;
-	int			 refused;	/* addresses policy refused */
-	int			 lasterr;	/* of the last connect tried */
+	struct dial_work	*w;		/* while dialing, else NULL */
 	struct endpoint		 ep;		/* the socket's */
 	struct endpoint		 inner;		/* TLS inside the upstream's */
-	struct upconnect	 up;
 	struct buf		 extra;		/* past the upstream's answer */
 	ev_timer		 defer;
 	int			 starting;	/* inside dial_start() */
 	int			 status;
-	char			 why[300];
 	dial_cb			 cb;
 	void			*arg;
 };
 
 void		 dial_init(struct dial *);
-/* Start; the callback always runs later.  Host and label are copied. */
+/*
+ * Start; the callback always runs later.  Host and label are copied.
+ * The why it is given lives until it returns.
+ */
 void		 dial_start(struct dial *, struct proxy *, struct proxy_conf *,
 		    const struct dial_spec *, dial_cb, void *);
 /* Stop whatever is under way and close; the callback will not run. */

@@ -401,9 +401,11 @@ END_TEST
 struct dial_result {
 	int		 called;
 	int		 status;
+	int		 working;	/* the dial's work still held */
 	char		 why[300];
 };
 
+/* The why outlives dial_clear(): it is the callback's until it returns. */
 static void
 dial_cb_record(void *arg, struct dial *d, int status, const char *why)
 {
@@ -411,8 +413,9 @@ dial_cb_record(void *arg, struct dial *d, int status, const char *why)
 
 	dr->called++;
 	dr->status = status;
-	strlcpy(dr->why, why, sizeof(dr->why));
+	dr->working = d->w != NULL;
 	dial_clear(d);
+	strlcpy(dr->why, why, sizeof(dr->why));
 }
 
 static int
@@ -426,7 +429,7 @@ START_TEST(test_dial_policy_deferred)
 {
 	struct dial_spec	 spec = { .label = "test", .host = "10.0.0.1",
 	    .port = 443, .check = 1 };
-	struct dial_result	 dr = { 0, 0, "" };
+	struct dial_result	 dr = { 0, 0, 0, "" };
 	struct dial		 d;
 	int			 before;
 
@@ -447,7 +450,7 @@ START_TEST(test_dial_emfile_deferred)
 {
 	struct dial_spec	 spec = { .label = "test", .host = "127.0.0.1",
 	    .port = 9, .check = 1 };
-	struct dial_result	 dr = { 0, 0, "" };
+	struct dial_result	 dr = { 0, 0, 0, "" };
 	struct dial		 d;
 	int			 filled, before, ran;
 
@@ -463,6 +466,31 @@ START_TEST(test_dial_emfile_deferred)
 	ck_assert_int_eq(dr.called, 1);
 	ck_assert_int_eq(dr.status, 503);
 	ck_assert_str_eq(dr.why, "socket: Too many open files");
+	ck_assert_int_eq(dr.working, 0);
+	wh_done(&W);
+}
+END_TEST
+
+/* Connected: what only dialing needed is gone before the callback. */
+START_TEST(test_dial_work_freed)
+{
+	struct dial_spec	 spec = { .label = "test",
+	    .host = "127.0.0.1" };
+	struct dial_result	 dr = { 0, 0, 0, "" };
+	struct dial		 d;
+	int			 lfd;
+
+	wh_init(&W);
+	lfd = wh_listen(&spec.port);
+	dial_start(&d, &W.px, W.pc, &spec, dial_cb_record, &dr);
+	ck_assert_ptr_nonnull(d.w);
+	ck_assert_int_eq(dr.called, 0);
+	ck_assert_int_eq(wh_run(&W, dial_called, &dr, 1.0), 0);
+	close(lfd);
+	ck_assert_int_eq(dr.called, 1);
+	ck_assert_int_eq(dr.status, 0);
+	ck_assert_int_eq(dr.working, 0);
+	ck_assert_str_eq(dr.why, "");
 	wh_done(&W);
 }
 END_TEST
@@ -553,6 +581,7 @@ tunnel_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_dial_policy_deferred);
 	tcase_add_test(tc, test_dial_emfile_deferred);
+	tcase_add_test(tc, test_dial_work_freed);
 	tcase_add_test(tc, test_tunnel_emfile);
 	suite_add_tcase(s, tc);
 

@@ -168,7 +168,14 @@ parent_check_cakey(const struct aib_config *conf, int tostderr)
 	    (unsigned int)(st.st_mode & 07777));
 }
 
-/* -n, start, reload: 0 if every file is fit, else -1 (each one said). */
+/*
+ * -n, start, reload: 0 if every file is fit, else -1 (each one said).
+ * tostderr: -n or a start, before there is a daemon.  Only then are
+ * the listeners' private keys read here, for a message that names the
+ * file and line; the running parent never holds one.  At a reload the
+ * worker checks each pair with the same keypair_check() (pconf.c), and
+ * its refusal, with the listener and the part, is logged.
+ */
 int
 parent_check_files(const struct aib_config *conf, int tostderr)
 {
@@ -182,8 +189,8 @@ parent_check_files(const struct aib_config *conf, int tostderr)
 	    "upstream.ca", &conf->upstream_ca) == -1)
 		rv = -1;
 	TAILQ_FOREACH(l, &conf->listens, entry) {
-		if (l->tls && parent_check_listener(conf, tostderr, l, i) ==
-		    -1)
+		if (l->tls && tostderr && parent_check_listener(conf,
+		    tostderr, l, i) == -1)
 			rv = -1;
 		i++;
 	}

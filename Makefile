@@ -97,7 +97,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
 		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr \
-		   failtab throttle asn1time
+		   failtab throttle asn1time compat
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)

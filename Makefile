@@ -76,7 +76,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
-		   aibproxyd/parent_auth.c \
+		   aibproxyd/parent_auth.c aibproxyd/parent_sock.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.

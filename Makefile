@@ -76,7 +76,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 PROXY_SRCS	 = aibproxyd/aibproxyd.c aibproxyd/parent.c \
 		   aibproxyd/parent_config.c aibproxyd/parent_check.c \
 		   aibproxyd/parent_child.c aibproxyd/parent_health.c \
-		   aibproxyd/parent_auth.c \
+		   aibproxyd/parent_auth.c aibproxyd/parent_sock.c \
 		   aibproxyd/resolver.c \
 		   aibproxyd/imsgev.c $(WORKER_SRCS)
 # The worker's files: also linked into the unit tests that drive sessions.
@@ -97,7 +97,7 @@ SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 UNIT_TESTS	 = imsg config hostname signer http buf pem policy auth rewrite \
 		   stats file dump egress session tunnel mitm bridge ratelimit \
 		   pkcs11 sandbox setup log names keypair proxyproto proxyhdr \
-		   failtab throttle asn1time compat
+		   failtab throttle asn1time compat parent_sock
 
 COMMON_OBJS	 = $(COMMON_SRCS:%.c=$(O)/%.o)
 PROXY_OBJS	 = $(PROXY_SRCS:%.c=$(O)/%.o)
@@ -194,6 +194,7 @@ $(O)/tests/test_policy: $(O)/aibproxyd/policy.o
 $(O)/tests/test_auth: $(O)/aibproxyd/auth.o
 $(O)/tests/test_rewrite: $(O)/aibproxyd/rewrite.o
 $(O)/tests/test_dump: $(O)/aibproxyd/dump.o
+$(O)/tests/test_parent_sock: $(O)/aibproxyd/parent_sock.o
 # Sessions on a test's own loop: the worker's files but its main, and
 # signerd's CA for the leaves the test signs in signerd's place.
 SESSION_TEST_OBJS = $(filter-out $(O)/aibproxyd/proxy.o, \

@@ -5,7 +5,9 @@
  * descriptor limit.  At EMFILE or ENFILE the pending client
  * stays in the kernel's backlog, so a level-triggered watcher would
  * fire again at once: accepting pauses for a short back-off instead,
- * then resumes by itself.
+ * then resumes by itself.  Where each worker accepts from a socket of
+ * its own (parent_sock.c), the clients the kernel queued on this one
+ * wait out the back-off: no other worker takes them.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -43,11 +43,16 @@ struct child {
 	uint64_t		 restarts;	/* replacements started */
 };
 
-/* A bound listening socket, kept across reloads by address. */
+/*
+ * The listening sockets for one address, kept across reloads: one, or
+ * a group of one per worker (parent_sock.c).  Worker i has fds[i %
+ * nfds].
+ */
 struct parent_sock {
 	TAILQ_ENTRY(parent_sock) entry;
 	char			 address[AIB_HOSTNAME_MAX + 8];
-	int			 fd;
+	int			 fds[AIB_WORKERS_MAX];
+	int			 nfds;
 	int			 used;		/* by the config being sent */
 };
 TAILQ_HEAD(parent_socks, parent_sock);
@@ -144,10 +149,13 @@ int	 parent_budget(struct parent *, struct aib_config *);
 void	 parent_log_lowered(const struct aib_config *);
 int	 parent_send_child(struct parent *, struct child *,
 	    const struct aib_config *);
-int	 parent_open_sockets(struct parent *, const struct aib_config *);
-void	 parent_close_unused_sockets(struct parent *);
 int	 parent_send_config(struct parent *, const struct aib_config *);
 int	 parent_loglevel(const struct parent *, const struct aib_config *);
+
+/* parent_sock.c */
+int	 parent_open_sockets(struct parent *, const struct aib_config *);
+void	 parent_close_unused_sockets(struct parent *);
+int	 parent_sock_dup(struct parent *, const char *, int);
 
 /* parent_check.c */
 int	 parent_check_files(const struct aib_config *, int);

@@ -25,8 +25,6 @@
 #include "pconf.h"
 #include "pem.h"
 
-#define LISTEN_BACKLOG	1024
-
 int
 parent_loglevel(const struct parent *p, const struct aib_config *conf)
 {
@@ -131,115 +129,6 @@ parent_log_lowered(const struct aib_config *conf)
 {
 	log_warnx("limits.connections not set: %u, as many as the open "
 	    "files limit allows", conf->max_connections);
-}
-
-static int
-parent_bind(const char *address, const struct sockaddr_storage *ss,
-    socklen_t sslen)
-{
-	const char	*call;
-	int		 fd, on = 1;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1) {
-		log_warn("listen %s: socket", address);
-		return (-1);
-	}
-	call = "setsockopt SO_REUSEADDR";
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-		goto fail;
-	call = "setsockopt IPV6_V6ONLY";
-	if (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
-		goto fail;
-	call = "bind";
-	if (bind(fd, (const struct sockaddr *)ss, sslen) == -1)
-		goto fail;
-	call = "listen";
-	if (listen(fd, LISTEN_BACKLOG) == -1)
-		goto fail;
-	return (fd);
- fail:
-	log_warn("listen %s: %s", address, call);
-	close(fd);
-	return (-1);
-}
-
-static struct parent_sock *
-parent_sock_get(struct parent *p, const char *address,
-    const struct sockaddr_storage *ss, socklen_t sslen)
-{
-	struct parent_sock	*s;
-
-	TAILQ_FOREACH(s, &p->socks, entry)
-		if (strcmp(s->address, address) == 0) {
-			s->used = 1;
-			return (s);
-		}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		log_warn("%s", __func__);
-		return (NULL);
-	}
-	strlcpy(s->address, address, sizeof(s->address));
-	if ((s->fd = parent_bind(address, ss, sslen)) == -1) {
-		free(s);
-		return (NULL);
-	}
-	s->used = 1;
-	TAILQ_INSERT_TAIL(&p->socks, s, entry);
-	return (s);
-}
-
-/* Bind what conf needs, keeping sockets that are already open. */
-int
-parent_open_sockets(struct parent *p, const struct aib_config *conf)
-{
-	struct listen_conf	*l;
-	struct parent_sock	*s;
-
-	TAILQ_FOREACH(s, &p->socks, entry)
-		s->used = 0;
-	TAILQ_FOREACH(l, &conf->listens, entry)
-		if (parent_sock_get(p, l->address, &l->ss, l->sslen) == NULL)
-			return (-1);
-	if (conf->metrics && parent_sock_get(p, conf->metrics_address,
-	    &conf->metrics_ss, conf->metrics_sslen) == NULL)
-		return (-1);
-	return (0);
-}
-
-void
-parent_close_unused_sockets(struct parent *p)
-{
-	struct parent_sock	*s, *next;
-	struct aib_config	*conf = p->conf;
-
-	if (conf != NULL)
-		parent_open_sockets(p, conf);	/* marks the ones in use */
-	TAILQ_FOREACH_SAFE(s, &p->socks, entry, next) {
-		if (s->used && conf != NULL)
-			continue;
-		close(s->fd);
-		TAILQ_REMOVE(&p->socks, s, entry);
-		free(s);
-	}
-}
-
-static int
-parent_sock_dup(struct parent *p, const char *address)
-{
-	struct parent_sock	*s;
-	int			 fd;
-
-	TAILQ_FOREACH(s, &p->socks, entry)
-		if (strcmp(s->address, address) == 0)
-			break;
-	if (s == NULL)
-		fatalx("%s: %s not bound", __func__, address);
-	if ((fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0)) == -1)
-		log_warn("%s: dup", __func__);
-	return (fd);
 }
 
 /*
@@ -411,7 +300,7 @@ parent_send_listen(struct parent *p, struct child *c, int index,
 		    sizeof(lc.lc_proxy_from));
 	}
 	strlcpy(lc.lc_name, address, sizeof(lc.lc_name));
-	if ((fd = parent_sock_dup(p, address)) == -1)
+	if ((fd = parent_sock_dup(p, address, c->instance)) == -1)
 		return (-1);
 	imsgev_compose(&c->iev, IMSG_CFG_LISTEN, index, fd, &lc, sizeof(lc));
 	return (0);

@@ -10,7 +10,12 @@
  * balancer sends elsewhere.
  *
  * The drain: accept nothing more, close what is idle between requests,
- * let the rest finish within timeouts.shutdown, then exit.
+ * let the rest finish within timeouts.shutdown, then exit.  Every
+ * worker drains at once, so a client that queues on a worker's own
+ * listening socket (parent_sock.c) after it stopped accepting is in
+ * the same place as one queued on a shared socket: it waits, and is
+ * reset when the parent exits.  No worker drains alone while the others
+ * serve.
  */
 #include <ev.h>
 

@@ -1,5 +1,6 @@
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -60,6 +61,35 @@ compat_malloc_keep(size_t keep)
 #endif
 	return (0);
 }
+
+#if defined(__linux__) && defined(SO_REUSEPORT)
+int
+compat_reuseport_spreads(void)
+{
+	return (1);
+}
+
+int
+compat_reuseport(int fd)
+{
+	int	 on = 1;
+
+	return (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)));
+}
+#else
+int
+compat_reuseport_spreads(void)
+{
+	return (0);
+}
+
+int
+compat_reuseport(int fd)
+{
+	errno = ENOPROTOOPT;
+	return (-1);
+}
+#endif
 
 #ifdef __linux__
 int

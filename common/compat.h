@@ -42,6 +42,18 @@ int	 compat_noproc(void);
 /* Keep up to so many bytes of freed heap rather than return them. */
 int	 compat_malloc_keep(size_t);
 
+/*
+ * A listening socket per worker.  Linux spreads new connections evenly
+ * over the sockets bound to one address with SO_REUSEPORT, by a hash of
+ * each connection's addresses and ports (socket(7)); there
+ * compat_reuseport_spreads() is 1 and compat_reuseport() sets the
+ * option, before bind(2).  Elsewhere it is 0 and the workers share one
+ * socket: OpenBSD's SO_REUSEPORT hands every connection to one of the
+ * sockets, not to all in turn.
+ */
+int	 compat_reuseport_spreads(void);
+int	 compat_reuseport(int);
+
 
 /*
  * Zero-copy relay between two sockets through a pipe (Linux splice(2)).

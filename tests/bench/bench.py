@@ -26,7 +26,7 @@ import time
 import traceback
 
 import squid as squidmod
-from scale import SPREAD, Scale
+from scale import Scale
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -48,6 +48,12 @@ NOISE = 0.10	# of one core: more than this used by others disturbs
 # refuses a limits.connections that does not fit in RLIMIT_NOFILE.
 FD_PER_CONN = 6
 FD_FIXED = 240
+WORKERS_MAX = 64	# AIB_WORKERS_MAX, config.h
+# Each worker accepts from a listening socket of its own (SO_REUSEPORT),
+# and the kernel hashes connections over them: of N over W workers each
+# gets N/W within a few times sqrt(N/W) (binomial), so a worker's share
+# keeps SIGMAS of those free, and 64 for the bench's own connections.
+SIGMAS = 6
 PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
              "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -445,15 +451,19 @@ limits: { connections: %d }
             ", ".join(str(x) for x in [self.port["http"], self.port["https"]]
                       + self.holds), conns)
 
+    def room(self):
+        """The connections one worker fits in the descriptor limit
+        (FD_PER_CONN), and how many of them an even share may fill."""
+        room = max(1, (self.nofile - FD_FIXED) // FD_PER_CONN)
+        return room, max(1, int(room - SIGMAS * math.sqrt(room) - 64))
+
     def fit_workers(self, workers, conns):
         """At least so many workers, as many more as conns need to fit
-        in the descriptor limit (FD_PER_CONN); and the limits.connections
-        that fits them.  With room for SPREAD: the kernel hands accepted
-        connections to the workers unevenly, and each admits only its
-        share."""
-        room = max(1, (self.nofile - FD_FIXED) // FD_PER_CONN)
-        need = conns * SPREAD if conns > room else conns
-        workers = max(workers, math.ceil((need + 64) / room))
+        in the descriptor limit; and the limits.connections that fits
+        them.  Each worker admits only its share, and gets about an
+        even share of conns (SIGMAS)."""
+        room, even = self.room()
+        workers = max(workers, math.ceil(conns / even))
         return workers, workers * room
 
     def start_daemon(self, workers, bridge_port, conns=0):
@@ -591,6 +601,7 @@ class Bench(Scale):
     Result = Result
     CpuMeter = CpuMeter
     FD_FIXED, FD_PER_CONN = FD_FIXED, FD_PER_CONN
+    WORKERS_MAX = WORKERS_MAX
     result_line = staticmethod(result_line)
     times = staticmethod(times)
     vs_squid_line = staticmethod(vs_squid_line)

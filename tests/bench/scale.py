@@ -25,9 +25,10 @@ RATE = float(os.environ.get("BENCH_RATE", "1000"))	# req/s, row 9
 SSE_MS = 10000		# between two events of one stream, row 10: 1000 a
 			# second from 10,000, what one Python hub keeps in time
 WAIT = 600		# seconds, at most, for thousands to open
-# What the busiest worker may get over an even share of the connections
-# (seen: 1.6 times with 10 workers), when the descriptor limit sets how
-# many workers there are.
+# What Squid's busiest worker may get over an even share of the
+# connections, when the descriptor limit sets how many workers there
+# are: its workers share one listening socket.  (aibproxyd's have one
+# each, which the kernel fills evenly: bench.py SIGMAS.)
 SPREAD = 2.5
 
 
@@ -371,13 +372,11 @@ class Scale:
 
     def bench_idle_tunnels(self, n=None):
         n = n or int(os.environ.get("BENCH_TUNNELS", "50000"))
-        # aibproxyd budgets FD_PER_CONN descriptors a connection, each
-        # worker admits its share, and a burst of accepted connections
-        # lands unevenly (2.5 times an even share was seen with 38
-        # workers): with a low descriptor limit, more workers stop
-        # helping.  Then the row holds what 6 workers' shares make.
-        asked, cap = n, 6 * ((self.w.nofile - self.FD_FIXED) //
-                             self.FD_PER_CONN)
+        # aibproxyd budgets FD_PER_CONN descriptors a connection and
+        # each worker admits its share; the kernel spreads connections
+        # evenly over the workers' sockets, so more workers hold more,
+        # up to WORKERS_MAX (bench.py fit_workers).
+        asked, cap = n, self.WORKERS_MAX * self.w.room()[1]
         n = min(n, cap)
         # Each holding origin and each client process keeps its share
         # under the descriptor limit, each client its own source address
@@ -392,9 +391,9 @@ class Scale:
               (n, k))
         if n < asked:
             print("   %d asked, %d held: %d descriptors per process "
-                  "(aibproxyd budgets %d a\n   connection, and accepted "
-                  "connections reach its workers unevenly)" % (
-                      asked, n, self.w.nofile, self.FD_PER_CONN))
+                  "(aibproxyd budgets %d a\n   connection, over %d "
+                  "workers at most)" % (asked, n, self.w.nofile,
+                                        self.FD_PER_CONN, self.WORKERS_MAX))
         got = {}
         try:
             for h, p in zip(holds, hp):

@@ -128,8 +128,6 @@ wait_started() {
 
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
-	# A worker a test left stopped (serve_only) could not drain.
-	serve_only 2>/dev/null
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=
@@ -144,27 +142,71 @@ child_pids() {
 	done
 }
 
-# serve_only [PID]: only the proxy worker PID takes new connections;
-# without PID, every worker does again.  The workers share one
-# listening socket and the kernel hands a connection to whichever
-# calls accept(2) first, so a test that needs a given worker cannot
-# count on the kernel: every other worker is stopped (SIGSTOP, and a
-# stopped process accepts nothing) until the next serve_only.  Returns
-# once they are stopped.
-serve_only() {
-	local pid i
-	for pid in $(child_pids proxy); do
-		if [ -z "${1:-}" ] || [ "$pid" = "$1" ]; then
-			kill -CONT "$pid"
-			continue
-		fi
-		kill -STOP "$pid"
-		for i in $(seq 1 100); do
-			awk '/^State:/ { exit $2 != "T" }' "/proc/$pid/status" &&
-			    break
-			sleep 0.01
-		done
-	done
+# worker_port PID [SRC] [PORT]: a local port from which a connection
+# from SRC (127.0.0.1) to 127.0.0.1:PORT ($PORT) is accepted by the
+# proxy worker PID; a client that binds it (curl --local-port) is
+# served there.  Each worker accepts from a listening socket of its own
+# (SO_REUSEPORT), which the kernel chooses by a hash of the
+# connection's addresses and ports: so the same ports reach the same
+# worker.  Each probe waits until a worker accepted it, then is reset
+# (no TIME_WAIT holds the port), and its worker logs a read error.
+worker_port() {
+	python3 - "$1" "${2:-127.0.0.1}" "${3:-$PORT}" \
+	    $(child_pids proxy) <<'PY'
+import os, socket, struct, sys, time
+want, src, port, pids = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+
+def hexaddr(a, p):
+    return "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(a))[0], p)
+
+def entry(lport):
+    """The proxy's side of the probe in /proc/net/tcp: its inode."""
+    here, there = hexaddr("127.0.0.1", port), hexaddr(src, lport)
+    with open("/proc/net/tcp") as f:
+        for line in f:
+            x = line.split()
+            if x[1] == here and x[2] == there:
+                return int(x[9])
+    return None
+
+def holder(inode):
+    link = "socket:[%d]" % inode
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == link:
+                    return pid
+            except OSError:
+                pass
+    return None
+
+for _ in range(200):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    lport, who = s.getsockname()[1], None
+    for _ in range(500):
+        inode = entry(lport)
+        if inode:
+            who = holder(inode)
+            if who:
+                break
+        time.sleep(0.01)
+    s.close()
+    for _ in range(500):
+        if entry(lport) is None:
+            break
+        time.sleep(0.01)
+    if who == want:
+        print(lport)
+        sys.exit(0)
+sys.exit(1)
+PY
 }
 
 # The four uids (real, effective, saved, fs) of a process, as names.

@@ -13,8 +13,10 @@ conf() {
 	    "timeouts: { drain_delay: $1, shutdown: 5s }"
 	sed -i 's/^workers: 1$/workers: 2/' "$T/p.yaml"
 }
+# page PATH [LPORT]: the status of a page, from a local port if given.
 page() {
-	curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://$P$1" 2>/dev/null
+	curl -sS -m 5 -o /dev/null -w '%{http_code}' ${2:+--local-port "$2"} \
+	    "http://$P$1" 2>/dev/null
 }
 mitm() {
 	curl -sS -m 10 -o /dev/null -w '%{http_code}' \
@@ -46,22 +48,21 @@ pid=$DAEMON_PID
 w0=$(child_pids "proxy 0")
 w1=$(child_pids "proxy 1")
 kill -TERM "$pid"
-# Each worker answers for itself: each in turn takes the connections
-# (serve_only), or the kernel would choose which one is asked.
+# Each worker answers for itself: each in turn is asked, from a local
+# port that reaches it (worker_port), or the kernel would choose.
 for w in "$w0:0" "$w1:1"; do
-	serve_only "${w%:*}"
 	ready=
 	for i in $(seq 1 40); do
-		ready=$(page /readyz)
+		ready=$(page /readyz "$(worker_port "${w%:*}")")
 		[ "$ready" = 503 ] && break
 		sleep 0.025
 	done
 	check_eq "after SIGTERM /readyz answers 503 (proxy ${w#*:})" \
 	    "$ready" 503
 	check_eq "with the word (proxy ${w#*:})" \
-	    "$(curl -sS -m 5 "http://$P/readyz")" stopping
+	    "$(curl -sS -m 5 --local-port "$(worker_port "${w%:*}")" \
+	    "http://$P/readyz")" stopping
 done
-serve_only
 check_eq "/healthz still answers 200" "$(page /healthz)" 200
 check_eq "a new intercepted request is still served" "$(mitm)" 200
 touch "$T/go"

@@ -8,9 +8,10 @@
 # and none of the failed ones may have been served by the other worker
 # (its audit lines name the client port of each request it answered).
 #
-# The workers share the listening socket, and the kernel may hand every
-# connection to one of them: where a check needs a given worker to
-# serve, the test stops the others (serve_only in lib.sh).
+# Each worker accepts from its own listening socket, which the parent
+# keeps: the clients queued for the killed worker wait for the new one.
+# Where a check needs a given worker to serve, the client binds a local
+# port that reaches it (worker_port in lib.sh).
 . "$(dirname "$0")/lib.sh"
 proxy_setup
 OHTTP=$(free_port)
@@ -117,15 +118,13 @@ for i in $(seq 1 40); do
 	new0=
 	sleep 0.05
 done
-# A request of our own, worker 1 stopped: the load's threads may all
+# A request of our own to the new worker 0: the load's threads may all
 # be waiting on worker 1 and send nothing new meanwhile.
 served=
-if [ -n "$new0" ]; then
-	serve_only "$new0"
+if [ -n "$new0" ] && lport=$(worker_port "$new0"); then
 	curl -s -o /dev/null --max-time 2 --proxy-user "coder:$TOKEN" \
-	    --cacert "$CA" -x "http://$P" -d '{}' \
+	    --local-port "$lport" --cacert "$CA" -x "http://$P" -d '{}' \
 	    https://api.anthropic.com/v1/messages
-	serve_only
 fi
 while [ -n "$new0" ] &&
     awk -v t="$(now)" -v k="$kill_at" 'BEGIN { exit !(t < k + 2) }'; do
@@ -196,18 +195,17 @@ done
 wait $cpids
 check_eq "names resolve through the new resolver (20 forwards)" \
     "$(grep -c '^200$' "$T/codes")" 20
-# Then each worker in turn, the other one stopped.
+# Then each worker in turn.
 for w in "$new0:0" "$old1:1"; do
 	n0=$(wc -l < "$LOG")
-	serve_only "${w%:*}"
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+	    --local-port "$(worker_port "${w%:*}")" \
 	    -x "http://$P" "http://localhost:$OHTTP/w${w#*:}")
 	check_eq "proxy ${w#*:} forwards by name" "$code" 200
 	check "proxy ${w#*:} used the new resolver" wait_log \
 	    "^aibproxyd\[${w%:*}\]: proxy ${w#*:}: forward .* localhost:$OHTTP: closed" \
 	    "$n0"
 done
-serve_only
 check "the daemon stays up after the resolver's death" kill -0 "$DAEMON_PID"
 check "no worker died with the resolver" \
     test "$(proxy_pid 0) $(proxy_pid 1)" = "$new0 $old1"

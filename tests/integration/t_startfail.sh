@@ -24,25 +24,32 @@ start() {
 	echo "$rc $out"
 }
 
-# The listen address is taken by another process.
-python3 -c '
+# The listen address is taken by another process: one that set
+# SO_REUSEPORT too (root, as the daemon is) must not see its clients
+# shared with a daemon started by mistake.
+for opt in 0 1; do
+	what=$([ "$opt" = 1 ] && echo ", with SO_REUSEPORT")
+	python3 -c '
 import socket, sys, time
 s = socket.socket()
+if sys.argv[2] == "1":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(1)
 print("ready", flush=True)
-time.sleep(60)' "$PORT" > "$T/holder.out" 2>&1 &
-HOLDER=$!
-wait_ready "$T/holder.out"
-out=$("$AIBPROXYD" -n -f "$T/good.yaml" 2>&1)
-check_eq "-n passes with the listen address in use" "$? $out" \
-    "0 configuration OK"
-check_eq "start with the listen address in use: exit 1, and why" \
-    "$(start good)" \
-    "1 aibproxyd: did not start: listen 127.0.0.1:$PORT: bind: Address already in use"
-kill "$HOLDER" 2>/dev/null
-wait "$HOLDER" 2>/dev/null
-HOLDER=
+time.sleep(60)' "$PORT" "$opt" > "$T/holder.out" 2>&1 &
+	HOLDER=$!
+	wait_ready "$T/holder.out"
+	out=$("$AIBPROXYD" -n -f "$T/good.yaml" 2>&1)
+	check_eq "-n passes with the listen address in use$what" "$? $out" \
+	    "0 configuration OK"
+	check_eq "start with the listen address in use$what: exit 1, and why" \
+	    "$(start good)" \
+	    "1 aibproxyd: did not start: listen 127.0.0.1:$PORT: bind: Address already in use"
+	kill "$HOLDER" 2>/dev/null
+	wait "$HOLDER" 2>/dev/null
+	HOLDER=
+done
 
 # log.dump_dir below a directory that does not exist: mkdir(2) fails.
 write_config "$T/dump.yaml" "$PORT" "$BPORT" \

@@ -31,6 +31,7 @@ start_daemon "$T/v.yaml" || { nok "daemon starts"; exit 0; }
 checks() { grep -c '/api/v2/users/me' "$BLOG"; }
 # Clients connect from $SRC (another loopback address is another client).
 SRC=127.0.0.1
+WORKER=
 # mitm TOKEN: one CONNECT to a provider and one request; its status.
 mitm() {
 	curl -sS -m 10 -o /dev/null -w '%{http_code}' --interface "$SRC" \
@@ -44,8 +45,10 @@ connect() {
 	    https://api.anthropic.com/v1/models 2>/dev/null
 }
 # tunnel TOKEN: a CONNECT tunnel to the origin; the CONNECT's status.
+# tunnel TOKEN: with WORKER set, through that worker (worker_port).
 tunnel() {
 	curl -sS -m 10 -o /dev/null -w '%{http_connect}' -p \
+	    ${WORKER:+--local-port "$(worker_port "$WORKER" "$SRC")"} \
 	    --interface "$SRC" --proxy-user "coder:$1" -x "http://$P" \
 	    "http://127.0.0.1:$OPORT/t" 2>/dev/null
 }
@@ -154,7 +157,7 @@ check "the earlier 503 was counted" test "$(m unavailable bridge)" -ge 1
 
 # --- Throttle: failures.limit holds for the whole daemon, whichever of
 # its 2 workers the kernel hands each connection to.  The test chooses
-# the worker (serve_only): 10 failures go to each worker,
+# the worker (WORKER, tunnel): 10 failures go to each worker,
 # and counted per worker neither count would be near 20.
 stop_daemon
 WORKERS=2 proxy_config "$T/t.yaml" "$PORT" "http://127.0.0.1:$BPORT" \
@@ -176,18 +179,18 @@ attempts() {
 }
 SRC=127.0.0.4
 n0=$(checks)
-serve_only "$P0"
+WORKER=$P0
 check_eq "10 failures from one address at worker 0: 407" \
     "$(attempts 1 10)" "407x10 "
-serve_only "$P1"
+WORKER=$P1
 check_eq "10 more at worker 1: 407" "$(attempts 11 20)" "407x10 "
 check_eq "... each checked at the bridge" "$(checks)" $((n0 + 20))
 check_eq "the 21st attempt from the address gets 429 (at worker 1)" \
     "$(attempts 21 21)" "429x1 "
-serve_only "$P0"
+WORKER=$P0
 check_eq "... and so does the 22nd (at worker 0)" "$(attempts 22 22)" \
     "429x1 "
-serve_only
+WORKER=
 check_eq "... with no check at the bridge" "$(checks)" $((n0 + 20))
 # Each log line names the worker that wrote it.
 byworker() {

@@ -1,0 +1,160 @@
+/*
+ * parent_sock.c on loopback: a listener is a group of one socket per
+ * worker where the kernel spreads connections over such a group, and
+ * one socket elsewhere; a group is kept across offers; an address held
+ * by another socket, SO_REUSEPORT or not, is refused.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../../aibproxyd/parent.h"
+#include "compat.h"
+#include "log.h"
+#include "unit.h"
+
+static struct parent		 p;
+static struct aib_config	*conf;
+static struct listen_conf	*lc;
+
+/* A port free on 127.0.0.1 when asked, and the config listening on it. */
+static void
+setup(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	log_init(1, LOG_DAEMON);
+	memset(&p, 0, sizeof(p));
+	TAILQ_INIT(&p.socks);
+	p.nproxies = 3;
+	ck_assert_ptr_nonnull(conf = calloc(1, sizeof(*conf)));
+	ck_assert_ptr_nonnull(lc = calloc(1, sizeof(*lc)));
+	TAILQ_INIT(&conf->listens);
+	TAILQ_INSERT_TAIL(&conf->listens, lc, entry);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	memcpy(&lc->ss, &sin, sizeof(sin));
+	lc->sslen = sizeof(sin);
+	snprintf(lc->address, sizeof(lc->address), "127.0.0.1:%d",
+	    ntohs(sin.sin_port));
+}
+
+static void
+teardown(void)
+{
+	p.conf = NULL;
+	parent_close_unused_sockets(&p);
+	free(lc);
+	free(conf);
+}
+
+static ino_t
+inode(int fd)
+{
+	struct stat	 st;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	return (st.st_ino);
+}
+
+static int
+sockopt(int fd, int opt)
+{
+	socklen_t	 len;
+	int		 v = -1;
+
+	len = sizeof(v);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, opt, &v, &len), 0);
+	return (v);
+}
+
+START_TEST(test_group_per_worker)
+{
+	struct parent_sock	*s;
+	int			 i, fd, n;
+
+	n = compat_reuseport_spreads() ? 3 : 1;
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	ck_assert_ptr_null(TAILQ_NEXT(s, entry));
+	ck_assert_int_eq(s->nfds, n);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(sockopt(s->fds[i], SO_ACCEPTCONN), 1);
+		if (n > 1)
+			ck_assert_int_ne(sockopt(s->fds[i], SO_REUSEPORT), 0);
+	}
+	/* Worker i, and its replacement, get socket i. */
+	for (i = 0; i < 3; i++) {
+		fd = parent_sock_dup(&p, lc->address, i);
+		ck_assert_int_eq(inode(fd), inode(s->fds[i % n]));
+		close(fd);
+	}
+	/* The next offer keeps the group. */
+	fd = s->fds[0];
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_eq(TAILQ_FIRST(&p.socks), s);
+	ck_assert_int_eq(s->fds[0], fd);
+	ck_assert_int_eq(s->nfds, n);
+}
+END_TEST
+
+/* opt: whether the other holder sets SO_REUSEPORT. */
+static void
+taken(int opt)
+{
+	int	 fd, on = 1;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	if (opt)
+		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+		    sizeof(on)), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&lc->ss, lc->sslen), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(parent_open_sockets(&p, conf), -1);
+	ck_assert_ptr_null(TAILQ_FIRST(&p.socks));
+	close(fd);
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+}
+
+START_TEST(test_taken_plain)
+{
+	taken(0);
+}
+END_TEST
+
+START_TEST(test_taken_reuseport)
+{
+	taken(1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("parent_sock");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_group_per_worker);
+	tcase_add_test(tc, test_taken_plain);
+	tcase_add_test(tc, test_taken_reuseport);
+	suite_add_tcase(s, tc);
+	return (unit_run(s) ? 1 : 0);
+}

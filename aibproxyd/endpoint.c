@@ -78,15 +78,21 @@ endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 	struct endpoint	*e;
 	int		 events = 0;
 
-	/* Back to the loop: readiness speaks for the socket again. */
-	for (e = ep; e != NULL; e = e->outer)
-		e->dry = 0;
-	if (ep->fd == -1)
-		return;
 	if (rd)
 		events |= ep->rwant ? ep->rwant : EV_READ;
 	if (wr)
 		events |= ep->wwant ? ep->wwant : EV_WRITE;
+	/*
+	 * Back to the loop watching for input: readiness speaks for the
+	 * socket again.  Not watched, a dry socket stays dry: nothing
+	 * would say when bytes come, and reading to find out costs a
+	 * system call that mostly fails (a client waiting for its answer).
+	 */
+	if (events & EV_READ)
+		for (e = ep; e != NULL; e = e->outer)
+			e->dry = 0;
+	if (ep->fd == -1)
+		return;
 	/* Through an outer TLS session the outer socket is what we wait on. */
 	if (events == ep->events)
 		return;
@@ -148,6 +154,8 @@ endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 	} else if ((n = read(ep->fd, p, len)) > 0)
 		ep->dry = (size_t)n < len;
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		/* Empty: the next read waits for readiness too. */
+		ep->dry = errno == EAGAIN;
 		*want = EV_READ;
 		return (EP_AGAIN);
 	}

@@ -36,7 +36,7 @@ struct endpoint {
 	int		 shut;		/* write side shut down */
 	int		 lowerread;	/* the TLS below delivered bytes */
 	int		 drained;	/* a short splice emptied the socket */
-	int		 dry;		/* a short read did: none till armed */
+	int		 dry;		/* emptied: no read till armed to read */
 	int		 error;		/* errno of the last failed read/write */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;

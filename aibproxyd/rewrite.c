@@ -8,6 +8,7 @@
  * proved: a client copy of the governance headers never gets through.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,17 +448,47 @@ rewrite_request(const struct rewrite_ctx *ctx, const struct http_head *h,
 	return (-1);
 }
 
+/*
+ * Random bytes for request ids, drawn UUID_POOL at a time: libbsd's
+ * arc4random_buf(3) makes a getpid(2) on every call to notice a fork.
+ * The pool is emptied in a fork(2) child, so two processes never hand
+ * out the same ids.
+ */
+#define UUID_POOL	(16 * 64)
+
+static uint8_t	 uuid_pool[UUID_POOL];
+static size_t	 uuid_left;
+
+static void
+uuid_forked(void)
+{
+	uuid_left = 0;
+}
+
 void
 uuid4(char out[UUID_STR_LEN])
 {
-	uint8_t	 u[16];
+	static const char	 hex[] = "0123456789abcdef";
+	static int		 hooked;
+	uint8_t			 u[16];
+	size_t			 i, o = 0;
 
-	arc4random_buf(u, sizeof(u));
+	if (!hooked && pthread_atfork(NULL, NULL, uuid_forked) == 0)
+		hooked = 1;
+	if (uuid_left < sizeof(u)) {
+		arc4random_buf(uuid_pool, sizeof(uuid_pool));
+		uuid_left = sizeof(uuid_pool);
+	}
+	uuid_left -= sizeof(u);
+	memcpy(u, uuid_pool + uuid_left, sizeof(u));
 	u[6] = (u[6] & 0x0f) | 0x40;	/* version 4 */
 	u[8] = (u[8] & 0x3f) | 0x80;	/* variant 10xx */
-	(void)snprintf(out, UUID_STR_LEN,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-	    u[10], u[11], u[12], u[13], u[14], u[15]);
+	/* 8-4-4-4-12 hex digits; snprintf would cost ten times more. */
+	for (i = 0; i < sizeof(u); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[u[i] >> 4];
+		out[o++] = hex[u[i] & 0x0f];
+	}
+	out[o] = '\0';
 }

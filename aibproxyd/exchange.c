@@ -186,7 +186,7 @@ mitm_response_head(struct mitm *m, const struct http_head *h)
 	    h->reason) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
-		if (http_hop_header(h, h->headers[i].name))
+		if (http_hop_header(h, i))
 			continue;
 		if (buf_printf(&m->toc, "%s: %s\r\n", h->headers[i].name,
 		    h->headers[i].value) == -1)

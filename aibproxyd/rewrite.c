@@ -51,7 +51,7 @@ static int	 split_target(const struct rewrite_ctx *, const char *,
 		    struct target_parts *, const char **);
 static int	 ct_equal(const char *, size_t, const char *, size_t);
 static int	 bearer_value(const char *, const char **, size_t *);
-static int	 header_dropped(const struct http_head *, const char *);
+static int	 header_dropped(const struct http_head *, int);
 static int	 client_cred(const struct http_head *, struct client_cred *);
 static int	 add_header(struct buf *, const char *, const char *);
 static int	 add_token(const struct rewrite_ctx *,
@@ -281,13 +281,15 @@ bearer_value(const char *s, const char **v, size_t *len)
  * set: a client's own copies never pass.  Then the hop-by-hop fields.
  */
 static int
-header_dropped(const struct http_head *h, const char *name)
+header_dropped(const struct http_head *h, int i)
 {
-	if (strcasecmp(name, "Host") == 0 ||
+	const char	*name = h->headers[i].name;
+
+	if (h->headers[i].field == HF_HOST ||
 	    strcasecmp(name, HDR_GOV_REQUEST_ID) == 0 ||
 	    strcasecmp(name, HDR_GOV_TOKEN) == 0)
 		return (1);
-	return (http_hop_header(h, name));
+	return (http_hop_header(h, i));
 }
 
 /*
@@ -304,7 +306,7 @@ client_cred(const struct http_head *h, struct client_cred *cc)
 	memset(cc, 0, sizeof(*cc));
 	for (i = 0; i < h->nheaders; i++) {
 		name = h->headers[i].name;
-		if (header_dropped(h, name))
+		if (header_dropped(h, i))
 			continue;
 		if (strcasecmp(name, "Authorization") == 0 && cc->nauth++ == 0)
 			cc->auth = h->headers[i].value;
@@ -389,7 +391,7 @@ write_head(const struct rewrite_ctx *ctx, const struct http_head *h,
 	    add_header(out, "Host", ctx->bridge->bc_hostport) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
-		if (header_dropped(h, h->headers[i].name) ||
+		if (header_dropped(h, i) ||
 		    cred_withheld(ctx, cc, h->headers[i].name))
 			continue;
 		if (add_header(out, h->headers[i].name,

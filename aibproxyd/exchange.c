@@ -188,7 +188,7 @@ mitm_response_head(struct mitm *m, const struct http_head *h)
 	for (i = 0; i < h->nheaders; i++) {
 		if (http_hop_header(h, i))
 			continue;
-		if (buf_printf(&m->toc, "%s: %s\r\n", h->headers[i].name,
+		if (http_header_line(&m->toc, h->headers[i].name,
 		    h->headers[i].value) == -1)
 			return (-1);
 	}

@@ -280,8 +280,7 @@ request_forward_head(struct session *s, const struct http_head *h,
 
 		if (h->headers[i].field == HF_HOST || http_hop_header(h, i))
 			continue;
-		if (buf_printf(out, "%s: %s\r\n", n, h->headers[i].value) ==
-		    -1)
+		if (http_header_line(out, n, h->headers[i].value) == -1)
 			return (-1);
 	}
 	return (buf_addstr(out, "Connection: close\r\n\r\n"));

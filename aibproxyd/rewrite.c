@@ -53,7 +53,6 @@ static int	 ct_equal(const char *, size_t, const char *, size_t);
 static int	 bearer_value(const char *, const char **, size_t *);
 static int	 header_dropped(const struct http_head *, int);
 static int	 client_cred(const struct http_head *, struct client_cred *);
-static int	 add_header(struct buf *, const char *, const char *);
 static int	 add_token(const struct rewrite_ctx *,
 		    const struct client_cred *, struct buf *);
 static int	 write_head(const struct rewrite_ctx *,
@@ -327,15 +326,6 @@ client_cred(const struct http_head *h, struct client_cred *cc)
 	return (0);
 }
 
-static int
-add_header(struct buf *b, const char *name, const char *value)
-{
-	if (buf_addstr(b, name) == -1 || buf_add(b, ": ", 2) == -1 ||
-	    buf_addstr(b, value) == -1 || buf_add(b, "\r\n", 2) == -1)
-		return (-1);
-	return (0);
-}
-
 /*
  * The token rule of SPEC 4.2.  A client with no credential but some
  * other Authorization (Basic, say) gets the governance header rather
@@ -362,7 +352,7 @@ add_token(const struct rewrite_ctx *ctx, const struct client_cred *cc,
 			return (0);
 		}
 	}
-	return (add_header(out, HDR_GOV_TOKEN, ctx->token));
+	return (http_header_line(out, HDR_GOV_TOKEN, ctx->token));
 }
 
 /*
@@ -388,18 +378,19 @@ write_head(const struct rewrite_ctx *ctx, const struct http_head *h,
 	if (buf_addstr(out, h->method) == -1 || buf_add(out, " ", 1) == -1 ||
 	    buf_addstr(out, target) == -1 ||
 	    buf_addstr(out, " HTTP/1.1\r\n") == -1 ||
-	    add_header(out, "Host", ctx->bridge->bc_hostport) == -1)
+	    http_header_line(out, "Host", ctx->bridge->bc_hostport) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
 		if (header_dropped(h, i) ||
 		    cred_withheld(ctx, cc, h->headers[i].name))
 			continue;
-		if (add_header(out, h->headers[i].name,
+		if (http_header_line(out, h->headers[i].name,
 		    h->headers[i].value) == -1)
 			return (-1);
 	}
-	if (add_header(out, HDR_GOV_REQUEST_ID, ctx->request_id) == -1 ||
-	    add_token(ctx, cc, out) == -1 || buf_add(out, "\r\n", 2) == -1)
+	if (http_header_line(out, HDR_GOV_REQUEST_ID,
+	    ctx->request_id) == -1 || add_token(ctx, cc, out) == -1 ||
+	    buf_add(out, "\r\n", 2) == -1)
 		return (-1);
 	return (0);
 }

@@ -780,6 +780,16 @@ http_hop_header(const struct http_head *h, int i)
 	return (0);
 }
 
+/* "name: value" CRLF, appended without printf's cost per header. */
+int
+http_header_line(struct buf *b, const char *name, const char *value)
+{
+	if (buf_addstr(b, name) == -1 || buf_add(b, ": ", 2) == -1 ||
+	    buf_addstr(b, value) == -1 || buf_add(b, "\r\n", 2) == -1)
+		return (-1);
+	return (0);
+}
+
 int
 http_answer_head(struct buf *b, int status, const char *type, size_t len,
     const char *headers, int close)

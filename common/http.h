@@ -155,6 +155,7 @@ const char	*http_status_text(int);
  * that it must not be forwarded?  The one list the proxy strips.
  */
 int		 http_hop_header(const struct http_head *, int);
+int		 http_header_line(struct buf *, const char *, const char *);
 /*
  * Every answer the proxy writes itself: status line, a text/plain body
  * (the reason phrase when body is NULL), extra header lines (each ending

@@ -114,9 +114,19 @@ START_TEST(test_audit_text)
 {
 	char	 buf[2048];
 
+	size_t	 n = strlen(records[_i].text);
+
 	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, sizeof(buf)),
 	    0);
 	ck_assert_str_eq(buf, records[_i].text);
+	/* Exactly room, then one byte short: cut as snprintf cuts. */
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, n + 1), 0);
+	ck_assert_str_eq(buf, records[_i].text);
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, n), -1);
+	ck_assert_uint_eq(strlen(buf), n - 1);
+	ck_assert_int_eq(strncmp(buf, records[_i].text, n - 1), 0);
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, 1), -1);
+	ck_assert_str_eq(buf, "");
 }
 END_TEST
 

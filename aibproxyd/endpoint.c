@@ -72,6 +72,22 @@ endpoint_close(struct ev_loop *loop, struct endpoint *ep)
 	ep->fd = -1;
 }
 
+static void
+endpoint_watch(struct ev_loop *loop, struct endpoint *ep, int events)
+{
+	if (ep->fd == -1)
+		return;
+	/* Through an outer TLS session the outer socket is what we wait on. */
+	if (events == ep->events)
+		return;
+	ev_io_stop(loop, &ep->io);
+	ep->events = events;
+	if (events != 0) {
+		ev_io_set(&ep->io, ep->fd, events);
+		ev_io_start(loop, &ep->io);
+	}
+}
+
 void
 endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 {
@@ -91,17 +107,24 @@ endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 	if (events & EV_READ)
 		for (e = ep; e != NULL; e = e->outer)
 			e->dry = 0;
-	if (ep->fd == -1)
+	ep->linger = 0;
+	endpoint_watch(loop, ep, events);
+}
+
+void
+endpoint_arm_quiet(struct ev_loop *loop, struct endpoint *ep, int wr)
+{
+	int	 events = EV_READ;
+
+	if (ep->linger || !(ep->events & EV_READ) || ep->fd == -1) {
+		endpoint_arm(loop, ep, 0, wr);
 		return;
-	/* Through an outer TLS session the outer socket is what we wait on. */
-	if (events == ep->events)
-		return;
-	ev_io_stop(loop, &ep->io);
-	ep->events = events;
-	if (events != 0) {
-		ev_io_set(&ep->io, ep->fd, events);
-		ev_io_start(loop, &ep->io);
 	}
+	/* Still watched, yet not armed to read: dry stays as it is. */
+	ep->linger = 1;
+	if (wr)
+		events |= ep->wwant ? ep->wwant : EV_WRITE;
+	endpoint_watch(loop, ep, events);
 }
 
 #define TLS_READAHEAD	(17 * 1024)	/* a TLS record and its header */

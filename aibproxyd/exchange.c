@@ -519,7 +519,14 @@ mitm_arm(struct mitm *m)
 	default:
 		break;
 	}
-	endpoint_arm(m->s->px->loop, m->cep, crd, cwr);
+	/*
+	 * A client whose request went out waits for its answer: its read
+	 * watch stays while the bridge answers (endpoint_arm_quiet).
+	 */
+	if (m->st == M_EXCHANGE && !crd)
+		endpoint_arm_quiet(m->s->px->loop, m->cep, cwr);
+	else
+		endpoint_arm(m->s->px->loop, m->cep, crd, cwr);
 	if (m->bep != NULL)
 		endpoint_arm(m->s->px->loop, m->bep, brd, bwr);
 }

@@ -181,37 +181,6 @@ head_fields(struct parse *p, char *next)
 	return (0);
 }
 
-static const struct {
-	const char	*name;
-	size_t		 len;
-} http_fields[] = {
-	[HF_CONNECTION] =		{ "Connection", 10 },
-	[HF_CONTENT_LENGTH] =		{ "Content-Length", 14 },
-	[HF_EXPECT] =			{ "Expect", 6 },
-	[HF_HOST] =			{ "Host", 4 },
-	[HF_KEEP_ALIVE] =		{ "Keep-Alive", 10 },
-	[HF_PROXY_AUTHENTICATE] =	{ "Proxy-Authenticate", 18 },
-	[HF_PROXY_AUTHORIZATION] =	{ "Proxy-Authorization", 19 },
-	[HF_PROXY_CONNECTION] =		{ "Proxy-Connection", 16 },
-	[HF_TE] =			{ "TE", 2 },
-	[HF_TRANSFER_ENCODING] =	{ "Transfer-Encoding", 17 },
-	[HF_UPGRADE] =			{ "Upgrade", 7 }
-};
-
-/* Which of http_fields a name of len bytes is: the length sorts first. */
-static enum http_field
-field_of(const char *name, size_t len)
-{
-	size_t	 f;
-
-	for (f = HF_OTHER + 1; f < sizeof(http_fields) /
-	    sizeof(http_fields[0]); f++)
-		if (http_fields[f].len == len &&
-		    strcasecmp(name, http_fields[f].name) == 0)
-			return ((enum http_field)f);
-	return (HF_OTHER);
-}
-
 static int
 framing_header(enum http_field f)
 {
@@ -257,7 +226,7 @@ parse_header(struct parse *p, char *line)
 		return (http_fail(p, p->big, "too many headers"));
 	if (parse_name(p, line, &colon) == -1)
 		return (-1);
-	f = field_of(line, colon - line);
+	f = http_field_of(line, colon - line);
 	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 		;
 	for (s = v; *s != '\0'; s++)
@@ -583,20 +552,6 @@ http_head_free(struct http_head *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* The first value of a recognised field, NULL if absent. */
-const char *
-http_field_value(const struct http_head *h, enum http_field f)
-{
-	int	 i;
-
-	if (h->nfield[f] == 0)
-		return (NULL);
-	for (i = 0; i < h->nheaders; i++)
-		if (h->headers[i].field == f)
-			return (h->headers[i].value);
-	return (NULL);
-}
-
 const char *
 http_header(const struct http_head *h, const char *name)
 {
@@ -741,43 +696,6 @@ http_status_text(int status)
 	case 505: return ("HTTP Version Not Supported");
 	default: return ("Error");
 	}
-}
-
-/*
- * Hop-by-hop fields (RFC 9110 7.6.1) are for one connection only and
- * never forwarded: the fixed ones below, and any field the message's
- * Connection header names.  Content-Length and Transfer-Encoding stay
- * whatever a Connection header says, because bodies are forwarded as
- * received and dropping their framing would let the next hop read the
- * message another way.  Is header i of h one of them?
- */
-int
-http_hop_header(const struct http_head *h, int i)
-{
-	int	 j;
-
-	switch (h->headers[i].field) {
-	case HF_CONNECTION:
-	case HF_KEEP_ALIVE:
-	case HF_PROXY_AUTHENTICATE:
-	case HF_PROXY_AUTHORIZATION:
-	case HF_PROXY_CONNECTION:
-	case HF_TE:
-	case HF_UPGRADE:
-		return (1);
-	case HF_CONTENT_LENGTH:
-	case HF_TRANSFER_ENCODING:
-		return (0);
-	default:
-		break;
-	}
-	if (h->nfield[HF_CONNECTION] == 0)
-		return (0);
-	for (j = 0; j < h->nheaders; j++)
-		if (h->headers[j].field == HF_CONNECTION &&
-		    http_token_in(h->headers[j].value, h->headers[i].name))
-			return (1);
-	return (0);
 }
 
 /* "name: value" CRLF, appended without printf's cost per header. */

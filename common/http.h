@@ -106,6 +106,7 @@ void		 http_head_free(struct http_head *);
 /* First header value by case-insensitive name, or NULL. */
 const char	*http_header(const struct http_head *, const char *);
 const char	*http_field_value(const struct http_head *, enum http_field);
+enum http_field	 http_field_of(const char *, size_t);
 /* How many times a header appears. */
 int		 http_header_count(const struct http_head *, const char *);
 /* Is tok one of the comma-separated tokens of value? (case-insensitive) */

@@ -68,6 +68,7 @@ COMMON_SRCS	 = common/compat.c common/log.c common/imsg.c \
 		   common/config_check.c common/config_schema.c \
 		   common/config_listen.c common/proc.c \
 		   common/file.c common/buf.c common/http.c common/http_body.c \
+		   common/http_field.c \
 		   common/pem.c common/keypair.c common/pkcs11_uri.c \
 		   $(SANDBOX_SRC) \
 		   common/stats.c common/buildinfo.c common/log_render.c \

@@ -38,9 +38,9 @@ int
 admit_credentials(struct session *s, const struct http_head *h,
     char *token, size_t len)
 {
-	const char	*v = http_header(h, "Proxy-Authorization");
+	const char	*v = http_field_value(h, HF_PROXY_AUTHORIZATION);
 
-	if (v != NULL && http_header_count(h, "Proxy-Authorization") == 1 &&
+	if (v != NULL && h->nfield[HF_PROXY_AUTHORIZATION] == 1 &&
 	    auth_proxy_token(v, token, len) == 0) {
 		auth_token_id(token, s->tokenid, sizeof(s->tokenid));
 		return (0);

@@ -257,10 +257,17 @@ bridge_put(struct bconn *b, int reusable)
 	ev_timer_start(bp->px->loop, &b->idle);
 }
 
+/*
+ * The bridge has nothing to say before it is sent a request: the first
+ * read waits for readiness rather than fail with EAGAIN right after the
+ * write.  A pooled socket that closed meanwhile is still readable, so
+ * level-triggered epoll reports it all the same.
+ */
 struct endpoint *
 bridge_endpoint(struct bconn *b, ev_io_cb cb, void *data)
 {
 	ev_set_cb(&b->ep->io, cb);
 	b->ep->io.data = data;
+	b->ep->dry = 1;
 	return (b->ep);
 }

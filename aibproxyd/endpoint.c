@@ -72,21 +72,11 @@ endpoint_close(struct ev_loop *loop, struct endpoint *ep)
 	ep->fd = -1;
 }
 
-void
-endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
+static void
+endpoint_watch(struct ev_loop *loop, struct endpoint *ep, int events)
 {
-	struct endpoint	*e;
-	int		 events = 0;
-
-	/* Back to the loop: readiness speaks for the socket again. */
-	for (e = ep; e != NULL; e = e->outer)
-		e->dry = 0;
 	if (ep->fd == -1)
 		return;
-	if (rd)
-		events |= ep->rwant ? ep->rwant : EV_READ;
-	if (wr)
-		events |= ep->wwant ? ep->wwant : EV_WRITE;
 	/* Through an outer TLS session the outer socket is what we wait on. */
 	if (events == ep->events)
 		return;
@@ -96,6 +86,45 @@ endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
 		ev_io_set(&ep->io, ep->fd, events);
 		ev_io_start(loop, &ep->io);
 	}
+}
+
+void
+endpoint_arm(struct ev_loop *loop, struct endpoint *ep, int rd, int wr)
+{
+	struct endpoint	*e;
+	int		 events = 0;
+
+	if (rd)
+		events |= ep->rwant ? ep->rwant : EV_READ;
+	if (wr)
+		events |= ep->wwant ? ep->wwant : EV_WRITE;
+	/*
+	 * Back to the loop watching for input: readiness speaks for the
+	 * socket again.  Not watched, a dry socket stays dry: nothing
+	 * would say when bytes come, and reading to find out costs a
+	 * system call that mostly fails (a client waiting for its answer).
+	 */
+	if (events & EV_READ)
+		for (e = ep; e != NULL; e = e->outer)
+			e->dry = 0;
+	ep->linger = 0;
+	endpoint_watch(loop, ep, events);
+}
+
+void
+endpoint_arm_quiet(struct ev_loop *loop, struct endpoint *ep, int wr)
+{
+	int	 events = EV_READ;
+
+	if (ep->linger || !(ep->events & EV_READ) || ep->fd == -1) {
+		endpoint_arm(loop, ep, 0, wr);
+		return;
+	}
+	/* Still watched, yet not armed to read: dry stays as it is. */
+	ep->linger = 1;
+	if (wr)
+		events |= ep->wwant ? ep->wwant : EV_WRITE;
+	endpoint_watch(loop, ep, events);
 }
 
 #define TLS_READAHEAD	(17 * 1024)	/* a TLS record and its header */
@@ -148,6 +177,8 @@ endpoint_lower_read(struct endpoint *ep, void *p, size_t len, int *want)
 	} else if ((n = read(ep->fd, p, len)) > 0)
 		ep->dry = (size_t)n < len;
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		/* Empty: the next read waits for readiness too. */
+		ep->dry = errno == EAGAIN;
 		*want = EV_READ;
 		return (EP_AGAIN);
 	}

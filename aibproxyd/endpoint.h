@@ -36,7 +36,8 @@ struct endpoint {
 	int		 shut;		/* write side shut down */
 	int		 lowerread;	/* the TLS below delivered bytes */
 	int		 drained;	/* a short splice emptied the socket */
-	int		 dry;		/* a short read did: none till armed */
+	int		 dry;		/* emptied: no read till armed to read */
+	int		 linger;	/* read watch kept once, unwanted */
 	int		 error;		/* errno of the last failed read/write */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;
@@ -53,6 +54,14 @@ void	 endpoint_init(struct endpoint *, int, ev_io_cb, void *);
 void	 endpoint_close(struct ev_loop *, struct endpoint *);
 /* Arm for the given interest (want read, want write). */
 void	 endpoint_arm(struct ev_loop *, struct endpoint *, int, int);
+/*
+ * The same with no interest in reading, for a peer that is expected to
+ * stay silent for a moment (a client waiting for its answer): a read
+ * watch already there is kept the first time rather than taken off
+ * epoll and put back (an epoll_ctl(2) each way); the next call drops
+ * it, so a peer that speaks after all costs one wake-up, not a spin.
+ */
+void	 endpoint_arm_quiet(struct ev_loop *, struct endpoint *, int);
 
 /* > 0 bytes, 0 at EOF, -1 on error (errno or TLS error logged by caller),
  * EP_AGAIN when it would block. */

@@ -186,9 +186,9 @@ mitm_response_head(struct mitm *m, const struct http_head *h)
 	    h->reason) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
-		if (http_hop_header(h, h->headers[i].name))
+		if (http_hop_header(h, i))
 			continue;
-		if (buf_printf(&m->toc, "%s: %s\r\n", h->headers[i].name,
+		if (http_header_line(&m->toc, h->headers[i].name,
 		    h->headers[i].value) == -1)
 			return (-1);
 	}
@@ -519,7 +519,14 @@ mitm_arm(struct mitm *m)
 	default:
 		break;
 	}
-	endpoint_arm(m->s->px->loop, m->cep, crd, cwr);
+	/*
+	 * A client whose request went out waits for its answer: its read
+	 * watch stays while the bridge answers (endpoint_arm_quiet).
+	 */
+	if (m->st == M_EXCHANGE && !crd)
+		endpoint_arm_quiet(m->s->px->loop, m->cep, cwr);
+	else
+		endpoint_arm(m->s->px->loop, m->cep, crd, cwr);
 	if (m->bep != NULL)
 		endpoint_arm(m->s->px->loop, m->bep, brd, bwr);
 }

@@ -278,10 +278,9 @@ request_forward_head(struct session *s, const struct http_head *h,
 	for (i = 0; i < h->nheaders; i++) {
 		const char	*n = h->headers[i].name;
 
-		if (strcasecmp(n, "Host") == 0 || http_hop_header(h, n))
+		if (h->headers[i].field == HF_HOST || http_hop_header(h, i))
 			continue;
-		if (buf_printf(out, "%s: %s\r\n", n, h->headers[i].value) ==
-		    -1)
+		if (http_header_line(out, n, h->headers[i].value) == -1)
 			return (-1);
 	}
 	return (buf_addstr(out, "Connection: close\r\n\r\n"));

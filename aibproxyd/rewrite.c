@@ -8,6 +8,7 @@
  * proved: a client copy of the governance headers never gets through.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +51,8 @@ static int	 split_target(const struct rewrite_ctx *, const char *,
 		    struct target_parts *, const char **);
 static int	 ct_equal(const char *, size_t, const char *, size_t);
 static int	 bearer_value(const char *, const char **, size_t *);
-static int	 header_dropped(const struct http_head *, const char *);
+static int	 header_dropped(const struct http_head *, int);
 static int	 client_cred(const struct http_head *, struct client_cred *);
-static int	 add_header(struct buf *, const char *, const char *);
 static int	 add_token(const struct rewrite_ctx *,
 		    const struct client_cred *, struct buf *);
 static int	 write_head(const struct rewrite_ctx *,
@@ -280,13 +280,15 @@ bearer_value(const char *s, const char **v, size_t *len)
  * set: a client's own copies never pass.  Then the hop-by-hop fields.
  */
 static int
-header_dropped(const struct http_head *h, const char *name)
+header_dropped(const struct http_head *h, int i)
 {
-	if (strcasecmp(name, "Host") == 0 ||
+	const char	*name = h->headers[i].name;
+
+	if (h->headers[i].field == HF_HOST ||
 	    strcasecmp(name, HDR_GOV_REQUEST_ID) == 0 ||
 	    strcasecmp(name, HDR_GOV_TOKEN) == 0)
 		return (1);
-	return (http_hop_header(h, name));
+	return (http_hop_header(h, i));
 }
 
 /*
@@ -303,7 +305,7 @@ client_cred(const struct http_head *h, struct client_cred *cc)
 	memset(cc, 0, sizeof(*cc));
 	for (i = 0; i < h->nheaders; i++) {
 		name = h->headers[i].name;
-		if (header_dropped(h, name))
+		if (header_dropped(h, i))
 			continue;
 		if (strcasecmp(name, "Authorization") == 0 && cc->nauth++ == 0)
 			cc->auth = h->headers[i].value;
@@ -321,15 +323,6 @@ client_cred(const struct http_head *h, struct client_cred *cc)
 		cc->len = strlen(cc->apikey);
 		cc->from = "X-Api-Key";
 	}
-	return (0);
-}
-
-static int
-add_header(struct buf *b, const char *name, const char *value)
-{
-	if (buf_addstr(b, name) == -1 || buf_add(b, ": ", 2) == -1 ||
-	    buf_addstr(b, value) == -1 || buf_add(b, "\r\n", 2) == -1)
-		return (-1);
 	return (0);
 }
 
@@ -359,7 +352,7 @@ add_token(const struct rewrite_ctx *ctx, const struct client_cred *cc,
 			return (0);
 		}
 	}
-	return (add_header(out, HDR_GOV_TOKEN, ctx->token));
+	return (http_header_line(out, HDR_GOV_TOKEN, ctx->token));
 }
 
 /*
@@ -385,18 +378,19 @@ write_head(const struct rewrite_ctx *ctx, const struct http_head *h,
 	if (buf_addstr(out, h->method) == -1 || buf_add(out, " ", 1) == -1 ||
 	    buf_addstr(out, target) == -1 ||
 	    buf_addstr(out, " HTTP/1.1\r\n") == -1 ||
-	    add_header(out, "Host", ctx->bridge->bc_hostport) == -1)
+	    http_header_line(out, "Host", ctx->bridge->bc_hostport) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
-		if (header_dropped(h, h->headers[i].name) ||
+		if (header_dropped(h, i) ||
 		    cred_withheld(ctx, cc, h->headers[i].name))
 			continue;
-		if (add_header(out, h->headers[i].name,
+		if (http_header_line(out, h->headers[i].name,
 		    h->headers[i].value) == -1)
 			return (-1);
 	}
-	if (add_header(out, HDR_GOV_REQUEST_ID, ctx->request_id) == -1 ||
-	    add_token(ctx, cc, out) == -1 || buf_add(out, "\r\n", 2) == -1)
+	if (http_header_line(out, HDR_GOV_REQUEST_ID,
+	    ctx->request_id) == -1 || add_token(ctx, cc, out) == -1 ||
+	    buf_add(out, "\r\n", 2) == -1)
 		return (-1);
 	return (0);
 }
@@ -447,17 +441,47 @@ rewrite_request(const struct rewrite_ctx *ctx, const struct http_head *h,
 	return (-1);
 }
 
+/*
+ * Random bytes for request ids, drawn UUID_POOL at a time: libbsd's
+ * arc4random_buf(3) makes a getpid(2) on every call to notice a fork.
+ * The pool is emptied in a fork(2) child, so two processes never hand
+ * out the same ids.
+ */
+#define UUID_POOL	(16 * 64)
+
+static uint8_t	 uuid_pool[UUID_POOL];
+static size_t	 uuid_left;
+
+static void
+uuid_forked(void)
+{
+	uuid_left = 0;
+}
+
 void
 uuid4(char out[UUID_STR_LEN])
 {
-	uint8_t	 u[16];
+	static const char	 hex[] = "0123456789abcdef";
+	static int		 hooked;
+	uint8_t			 u[16];
+	size_t			 i, o = 0;
 
-	arc4random_buf(u, sizeof(u));
+	if (!hooked && pthread_atfork(NULL, NULL, uuid_forked) == 0)
+		hooked = 1;
+	if (uuid_left < sizeof(u)) {
+		arc4random_buf(uuid_pool, sizeof(uuid_pool));
+		uuid_left = sizeof(uuid_pool);
+	}
+	uuid_left -= sizeof(u);
+	memcpy(u, uuid_pool + uuid_left, sizeof(u));
 	u[6] = (u[6] & 0x0f) | 0x40;	/* version 4 */
 	u[8] = (u[8] & 0x3f) | 0x80;	/* variant 10xx */
-	(void)snprintf(out, UUID_STR_LEN,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-	    u[10], u[11], u[12], u[13], u[14], u[15]);
+	/* 8-4-4-4-12 hex digits; snprintf would cost ten times more. */
+	for (i = 0; i < sizeof(u); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[u[i] >> 4];
+		out[o++] = hex[u[i] & 0x0f];
+	}
+	out[o] = '\0';
 }

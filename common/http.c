@@ -34,7 +34,7 @@ static enum http_result head_begin(struct parse *, const char *, size_t,
 static enum http_result head_error(struct parse *);
 static char	*head_line(char **);
 static int	head_fields(struct parse *, char *);
-static int	framing_header(const char *);
+static int	framing_header(enum http_field);
 static int	parse_name(struct parse *, char *, char **);
 static int	parse_header(struct parse *, char *);
 static int	parse_version(const char *, int *);
@@ -47,7 +47,7 @@ static int	parse_length(struct parse *, const char *);
 static int	body_framing(struct parse *);
 static int	request_checks(struct parse *);
 static int	response_framing(struct parse *, int, int);
-static int	headers_have_token(const struct http_head *, const char *,
+static int	headers_have_token(const struct http_head *, enum http_field,
 		    const char *);
 static void	head_flags(struct http_head *);
 
@@ -182,10 +182,9 @@ head_fields(struct parse *p, char *next)
 }
 
 static int
-framing_header(const char *name)
+framing_header(enum http_field f)
 {
-	return (strcasecmp(name, "Content-Length") == 0 ||
-	    strcasecmp(name, "Transfer-Encoding") == 0);
+	return (f == HF_CONTENT_LENGTH || f == HF_TRANSFER_ENCODING);
 }
 
 /* field-name ":", nothing in between. */
@@ -220,12 +219,14 @@ static int
 parse_header(struct parse *p, char *line)
 {
 	struct http_header	*hdr;
+	enum http_field		 f;
 	char			*colon, *v, *end, *s;
 
 	if (p->h->nheaders >= HTTP_HEADERS_MAX)
 		return (http_fail(p, p->big, "too many headers"));
 	if (parse_name(p, line, &colon) == -1)
 		return (-1);
+	f = http_field_of(line, colon - line);
 	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 		;
 	for (s = v; *s != '\0'; s++)
@@ -234,7 +235,7 @@ parse_header(struct parse *p, char *line)
 			    "control character in header value"));
 	for (end = s; end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
 		;
-	if (framing_header(line) &&
+	if (framing_header(f) &&
 	    (end != s || strchr(colon + 1, '\t') != NULL))
 		return (http_fail(p, p->bad,
 		    "whitespace in framing header"));
@@ -242,6 +243,8 @@ parse_header(struct parse *p, char *line)
 	hdr = &p->h->headers[p->h->nheaders++];
 	hdr->name = line;
 	hdr->value = v;
+	hdr->field = f;
+	p->h->nfield[f]++;
 	return (0);
 }
 
@@ -397,8 +400,8 @@ body_framing(struct parse *p)
 	struct http_head	*h = p->h;
 	int			 nte, ncl;
 
-	nte = http_header_count(h, "Transfer-Encoding");
-	ncl = http_header_count(h, "Content-Length");
+	nte = h->nfield[HF_TRANSFER_ENCODING];
+	ncl = h->nfield[HF_CONTENT_LENGTH];
 	h->framing = HTTP_BODY_NONE;
 	if (nte > 0 && h->minor == 0)
 		return (http_fail(p, p->bad,
@@ -411,7 +414,7 @@ body_framing(struct parse *p)
 	if (ncl > 1)
 		return (http_fail(p, p->bad, "repeated Content-Length"));
 	if (nte == 1) {
-		if (strcasecmp(http_header(h, "Transfer-Encoding"),
+		if (strcasecmp(http_field_value(h, HF_TRANSFER_ENCODING),
 		    "chunked") != 0)
 			return (http_fail(p, p->coding,
 			    "unsupported transfer coding"));
@@ -419,7 +422,8 @@ body_framing(struct parse *p)
 		return (0);
 	}
 	if (ncl == 1)
-		return (parse_length(p, http_header(h, "Content-Length")));
+		return (parse_length(p, http_field_value(h,
+		    HF_CONTENT_LENGTH)));
 	return (0);
 }
 
@@ -428,7 +432,7 @@ request_checks(struct parse *p)
 {
 	int	 nhost;
 
-	nhost = http_header_count(p->h, "Host");
+	nhost = p->h->nfield[HF_HOST];
 	if (nhost > 1)
 		return (http_fail(p, 400, "repeated Host"));
 	if (nhost == 0 && p->h->minor == 1)
@@ -455,13 +459,15 @@ response_framing(struct parse *p, int head_request, int connect_request)
 }
 
 static int
-headers_have_token(const struct http_head *h, const char *name,
+headers_have_token(const struct http_head *h, enum http_field f,
     const char *tok)
 {
 	int	 i;
 
+	if (h->nfield[f] == 0)
+		return (0);
 	for (i = 0; i < h->nheaders; i++)
-		if (strcasecmp(h->headers[i].name, name) == 0 &&
+		if (h->headers[i].field == f &&
 		    http_token_in(h->headers[i].value, tok))
 			return (1);
 	return (0);
@@ -471,12 +477,12 @@ static void
 head_flags(struct http_head *h)
 {
 	if (h->framing == HTTP_BODY_CLOSE ||
-	    headers_have_token(h, "Connection", "close"))
+	    headers_have_token(h, HF_CONNECTION, "close"))
 		h->close = 1;
 	else if (h->minor == 0 &&
-	    !headers_have_token(h, "Connection", "keep-alive"))
+	    !headers_have_token(h, HF_CONNECTION, "keep-alive"))
 		h->close = 1;
-	h->upgrade = http_header(h, "Upgrade") != NULL;
+	h->upgrade = h->nfield[HF_UPGRADE] > 0;
 }
 
 enum http_result
@@ -503,9 +509,10 @@ http_parse_request(const char *buf, size_t len, size_t max,
 		return (head_error(&p));
 	head_flags(h);
 	/* RFC 9110 10.1.1: an HTTP/1.0 client never waits for 100. */
-	for (i = 0; i < h->nheaders && h->minor == 1; i++) {
+	for (i = 0; i < h->nheaders && h->minor == 1 &&
+	    h->nfield[HF_EXPECT] > 0; i++) {
 		v = h->headers[i].value;
-		if (strcasecmp(h->headers[i].name, "Expect") == 0 &&
+		if (h->headers[i].field == HF_EXPECT &&
 		    strcasecmp(v, "100-continue") == 0)
 			h->expect_continue = 1;
 	}
@@ -691,33 +698,13 @@ http_status_text(int status)
 	}
 }
 
-/*
- * Hop-by-hop fields (RFC 9110 7.6.1) are for one connection only and
- * never forwarded: the fixed ones below, and any field the message's
- * Connection header names.  Content-Length and Transfer-Encoding stay
- * whatever a Connection header says, because bodies are forwarded as
- * received and dropping their framing would let the next hop read the
- * message another way.
- */
+/* "name: value" CRLF, appended without printf's cost per header. */
 int
-http_hop_header(const struct http_head *h, const char *name)
+http_header_line(struct buf *b, const char *name, const char *value)
 {
-	static const char *const hop[] = {
-		"Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Proxy-Connection", "TE", "Upgrade"
-	};
-	size_t	 i;
-	int	 j;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return (1);
-	if (framing_header(name))
-		return (0);
-	for (j = 0; j < h->nheaders; j++)
-		if (strcasecmp(h->headers[j].name, "Connection") == 0 &&
-		    http_token_in(h->headers[j].value, name))
-			return (1);
+	if (buf_addstr(b, name) == -1 || buf_add(b, ": ", 2) == -1 ||
+	    buf_addstr(b, value) == -1 || buf_add(b, "\r\n", 2) == -1)
+		return (-1);
 	return (0);
 }
 

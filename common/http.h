@@ -19,9 +19,30 @@
 /* Our answer to a CONNECT we serve: a tunnel or an interception. */
 #define HTTP_CONNECT_OK		"HTTP/1.1 200 Connection established\r\n\r\n"
 
+/*
+ * The fields the parser and the proxy decide on, recognised once as
+ * the head is parsed (name compared without case), so that deciding
+ * compares no strings.
+ */
+enum http_field {
+	HF_OTHER,
+	HF_CONNECTION,
+	HF_CONTENT_LENGTH,
+	HF_EXPECT,
+	HF_HOST,
+	HF_KEEP_ALIVE,
+	HF_PROXY_AUTHENTICATE,
+	HF_PROXY_AUTHORIZATION,
+	HF_PROXY_CONNECTION,
+	HF_TE,
+	HF_TRANSFER_ENCODING,
+	HF_UPGRADE
+};
+
 struct http_header {
 	const char	*name;		/* as received */
 	const char	*value;		/* OWS trimmed */
+	enum http_field	 field;
 };
 
 enum http_framing {
@@ -43,6 +64,7 @@ struct http_head {
 	int			 minor;		/* HTTP/1.<minor>: 0 or 1 */
 	struct http_header	 headers[HTTP_HEADERS_MAX];
 	int			 nheaders;
+	int			 nfield[HF_UPGRADE + 1];  /* count of each */
 	/* derived from the headers */
 	enum http_framing	 framing;
 	uint64_t		 length;	/* HTTP_BODY_LENGTH */
@@ -83,6 +105,8 @@ void		 http_head_free(struct http_head *);
 
 /* First header value by case-insensitive name, or NULL. */
 const char	*http_header(const struct http_head *, const char *);
+const char	*http_field_value(const struct http_head *, enum http_field);
+enum http_field	 http_field_of(const char *, size_t);
 /* How many times a header appears. */
 int		 http_header_count(const struct http_head *, const char *);
 /* Is tok one of the comma-separated tokens of value? (case-insensitive) */
@@ -131,7 +155,8 @@ const char	*http_status_text(int);
  * Is the named field hop-by-hop in this message (RFC 9110 7.6.1), so
  * that it must not be forwarded?  The one list the proxy strips.
  */
-int		 http_hop_header(const struct http_head *, const char *);
+int		 http_hop_header(const struct http_head *, int);
+int		 http_header_line(struct buf *, const char *, const char *);
 /*
  * Every answer the proxy writes itself: status line, a text/plain body
  * (the reason phrase when body is NULL), extra header lines (each ending

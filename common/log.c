@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,35 @@ static int		 log_format = LOG_FORMAT_TEXT;
 static const char	*log_procname = "parent";
 static char		*log_kept;
 static size_t		 log_keptlen;
+static pid_t		 log_pid;	/* 0: not known yet */
+
+/*
+ * getpid(2) is a system call on every line otherwise (glibc stopped
+ * caching it): keep it, and forget it in a fork(2) child, the
+ * daemonising parent, which asks again at its first line.
+ */
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
+
+static int
+log_getpid(void)
+{
+	if (log_pid == 0)
+		log_pid = getpid();
+	return ((int)log_pid);
+}
 
 void
 log_init(int to_stderr, int facility)
 {
+	static int	 hooked;
+
 	log_stderr = to_stderr;
+	if (!hooked && pthread_atfork(NULL, NULL, log_forked) == 0)
+		hooked = 1;
 	/* Children's argv[0] is their title: keep one name in syslog. */
 	if (!log_stderr)
 		openlog("aibproxyd", LOG_PID | LOG_NDELAY, facility);
@@ -99,7 +124,7 @@ log_emit_json(int pri, const char *msg, const struct audit *au)
 	char		*line;
 
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	if ((line = log_json(pri, &ts, log_procname, (int)getpid(), msg,
+	if ((line = log_json(pri, &ts, log_procname, log_getpid(), msg,
 	    au)) == NULL)
 		return (-1);
 	if (log_stderr) {
@@ -120,7 +145,7 @@ log_emit(int pri, const char *msg, const struct audit *au)
 	if (log_format == LOG_FORMAT_JSON && log_emit_json(pri, msg, au) == 0)
 		return;
 	if (log_stderr)
-		fprintf(stderr, "aibproxyd[%d]: %s: %s\n", (int)getpid(),
+		fprintf(stderr, "aibproxyd[%d]: %s: %s\n", log_getpid(),
 		    log_procname, msg);
 	else
 		syslog(pri, "%s: %s", log_procname, msg);

@@ -399,6 +399,47 @@ START_TEST(test_too_many_headers)
 }
 END_TEST
 
+/*
+ * Fields are recognised in any case, by their whole name only; the
+ * hop-by-hop ones are the fixed list and whatever Connection names.
+ */
+START_TEST(test_header_fields)
+{
+	const char		*raw = RL "hOsT: a\r\nCONNECTION: x-drop\r\n"
+				    "Connectiox: 1\r\nTE: trailers\r\n"
+				    "X-Drop: 2\r\nContent-Length: 0\r\n"
+				    "proxy-authorization: Basic eA==\r\n"
+				    "Proxy-Authorizatio: 3\r\n\r\n";
+	struct http_head	 h;
+	struct http_error	 err;
+
+	ck_assert_int_eq(http_parse_request(raw, strlen(raw), BIG, &h, &err),
+	    HTTP_COMPLETE);
+	ck_assert_int_eq(h.nheaders, 8);
+	ck_assert_int_eq(h.headers[0].field, HF_HOST);
+	ck_assert_int_eq(h.headers[1].field, HF_CONNECTION);
+	ck_assert_int_eq(h.headers[2].field, HF_OTHER);
+	ck_assert_int_eq(h.headers[3].field, HF_TE);
+	ck_assert_int_eq(h.headers[4].field, HF_OTHER);
+	ck_assert_int_eq(h.headers[6].field, HF_PROXY_AUTHORIZATION);
+	ck_assert_int_eq(h.headers[7].field, HF_OTHER);
+	ck_assert_int_eq(h.nfield[HF_HOST], 1);
+	ck_assert_int_eq(h.nfield[HF_UPGRADE], 0);
+	ck_assert_str_eq(http_field_value(&h, HF_PROXY_AUTHORIZATION),
+	    "Basic eA==");
+	ck_assert_ptr_null(http_field_value(&h, HF_EXPECT));
+	ck_assert_int_eq(http_hop_header(&h, 0), 0);
+	ck_assert_int_eq(http_hop_header(&h, 1), 1);
+	ck_assert_int_eq(http_hop_header(&h, 2), 0);
+	ck_assert_int_eq(http_hop_header(&h, 3), 1);
+	ck_assert_int_eq(http_hop_header(&h, 4), 1);
+	ck_assert_int_eq(http_hop_header(&h, 5), 0);
+	ck_assert_int_eq(http_hop_header(&h, 6), 1);
+	ck_assert_int_eq(http_hop_header(&h, 7), 0);
+	http_head_free(&h);
+}
+END_TEST
+
 START_TEST(test_header_access)
 {
 	const char		*raw = RL "host: a\r\nX-A:  one \r\n"
@@ -1025,6 +1066,7 @@ http_suite(void)
 	tcase_add_loop_test(tc, test_req_bad, 0, NITEMS(req_bad));
 	tcase_add_test(tc, test_req_limit);
 	tcase_add_test(tc, test_too_many_headers);
+	tcase_add_test(tc, test_header_fields);
 	tcase_add_test(tc, test_header_access);
 	tcase_add_loop_test(tc, test_token_in, 0, NITEMS(token_cases));
 	suite_add_tcase(s, tc);

@@ -5,6 +5,8 @@
  * then a line through log_audit() to stderr, as -d writes it; and the
  * first warning kept for a start that fails after detaching.
  */
+#include <sys/wait.h>
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -112,9 +114,19 @@ START_TEST(test_audit_text)
 {
 	char	 buf[2048];
 
+	size_t	 n = strlen(records[_i].text);
+
 	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, sizeof(buf)),
 	    0);
 	ck_assert_str_eq(buf, records[_i].text);
+	/* Exactly room, then one byte short: cut as snprintf cuts. */
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, n + 1), 0);
+	ck_assert_str_eq(buf, records[_i].text);
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, n), -1);
+	ck_assert_uint_eq(strlen(buf), n - 1);
+	ck_assert_int_eq(strncmp(buf, records[_i].text, n - 1), 0);
+	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, 1), -1);
+	ck_assert_str_eq(buf, "");
 }
 END_TEST
 
@@ -366,6 +378,45 @@ START_TEST(test_emit_stderr)
 END_TEST
 
 /*
+ * The pid a line names is kept, not asked for each line; a fork(2)
+ * child (the daemonising parent) names its own.
+ */
+START_TEST(test_pid_after_fork)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+	size_t	 got = 0;
+	pid_t	 pid;
+	int	 fds[2], status;
+	json_t	*o;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ne(dup2(fds[1], STDERR_FILENO), -1);
+	close(fds[1]);
+	log_init(1, LOG_DAEMON);
+	log_setformat(LOG_FORMAT_JSON);
+	log_warnx("before the fork");
+	ck_assert_int_ne((pid = fork()), -1);
+	if (pid == 0) {
+		log_warnx("in the child");
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(STDERR_FILENO);
+	while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	o = parse(strtok(buf, "\n"));
+	ck_assert_int_eq(num(o, "pid"), getpid());
+	json_decref(o);
+	o = parse(strtok(NULL, "\n"));
+	ck_assert_str_eq(str(o, "msg"), "in the child");
+	ck_assert_int_eq(num(o, "pid"), pid);
+	json_decref(o);
+}
+END_TEST
+
+/*
  * The parent keeps the first warning or error after it detached, even
  * below log.level, and hands it to its starter: the line that names
  * why a start failed, not the consequences logged after it.
@@ -413,6 +464,7 @@ main(void)
 	tcase_add_loop_test(tc, test_json_bounded, 0, nitems(fills));
 	tcase_add_loop_test(tc, test_json_levels, 0, nitems(levels));
 	tcase_add_test(tc, test_emit_stderr);
+	tcase_add_test(tc, test_pid_after_fork);
 	tcase_add_test(tc, test_keepfirst);
 	suite_add_tcase(s, tc);
 	return (unit_run(s) != 0);

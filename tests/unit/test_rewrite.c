@@ -2,10 +2,13 @@
  * aibproxyd/rewrite.c: what an intercepted request becomes for the
  * bridge (SPEC 4.2).
  */
+#include <sys/wait.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../aibproxyd/rewrite.h"
 #include "compat.h"
@@ -559,6 +562,30 @@ START_TEST(test_uuid)
 }
 END_TEST
 
+/* Ids come from a pool of random bytes: a fork(2) child draws anew. */
+START_TEST(test_uuid_fork)
+{
+	char	 a[UUID_STR_LEN], b[UUID_STR_LEN], c[UUID_STR_LEN];
+	pid_t	 pid;
+	int	 fds[2], status;
+
+	uuid4(a);
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ne((pid = fork()), -1);
+	if (pid == 0) {
+		uuid4(c);
+		_exit(write(fds[1], c, sizeof(c)) == sizeof(c) ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(read(fds[0], c, sizeof(c)), sizeof(c));
+	uuid4(b);
+	check_uuid(c);
+	ck_assert_str_ne(b, c);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 static Suite *
 rewrite_suite(void)
 {
@@ -580,6 +607,7 @@ rewrite_suite(void)
 
 	tc = tcase_create("uuid4");
 	tcase_add_test(tc, test_uuid);
+	tcase_add_test(tc, test_uuid_fork);
 	suite_add_tcase(s, tc);
 
 	return (s);

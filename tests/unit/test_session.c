@@ -513,6 +513,74 @@ START_TEST(test_endpoint_dry)
 }
 END_TEST
 
+/*
+ * A read that found nothing (EAGAIN) leaves the socket dry as well, and
+ * an endpoint armed without interest in reading stays dry: only the
+ * loop watching for input says when bytes come.
+ */
+START_TEST(test_endpoint_dry_again)
+{
+	struct endpoint	 ep;
+	struct ev_loop	*loop;
+	char		 got[64];
+	int		 sv[2];
+
+	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	endpoint_init(&ep, sv[0], NULL, NULL);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
+	ck_assert_int_eq(write(sv[1], "0123456789", 10), 10);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
+	endpoint_arm(loop, &ep, 0, 1);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
+	ck_assert_int_eq(ep.rwant, EV_READ);
+	endpoint_arm(loop, &ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 10);
+	endpoint_close(loop, &ep);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/*
+ * A quiet arm keeps a read watch once, leaving the endpoint dry, and
+ * drops it the next time: one epoll_ctl(2) saved each way per request,
+ * and a peer that speaks meanwhile wakes the owner once, not forever.
+ */
+START_TEST(test_endpoint_quiet)
+{
+	struct endpoint	 ep;
+	struct ev_loop	*loop;
+	char		 got[64];
+	int		 sv[2];
+
+	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	endpoint_init(&ep, sv[0], NULL, NULL);
+	endpoint_arm(loop, &ep, 1, 0);
+	ck_assert_int_eq(ep.events, EV_READ);
+	ck_assert_int_eq(write(sv[1], "abc", 3), 3);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 3);
+	endpoint_arm_quiet(loop, &ep, 0);
+	ck_assert_int_eq(ep.events, EV_READ);
+	ck_assert(ev_is_active(&ep.io));
+	ck_assert_int_eq(write(sv[1], "de", 2), 2);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
+	endpoint_arm_quiet(loop, &ep, 1);
+	ck_assert_int_eq(ep.events, EV_WRITE);
+	endpoint_arm_quiet(loop, &ep, 0);
+	ck_assert_int_eq(ep.events, 0);
+	ck_assert(!ev_is_active(&ep.io));
+	endpoint_arm(loop, &ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 2);
+	endpoint_close(loop, &ep);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -552,6 +620,8 @@ session_suite(void)
 
 	tc = tcase_create("endpoint");
 	tcase_add_test(tc, test_endpoint_dry);
+	tcase_add_test(tc, test_endpoint_dry_again);
+	tcase_add_test(tc, test_endpoint_quiet);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -52,13 +52,13 @@ mitm_log_target(struct mitm *m, const struct http_head *h)
 {
 	size_t	 n;
 
-	strlcpy(m->method, h->method, sizeof(m->method));
+	strlcpy(m->rq->method, h->method, sizeof(m->rq->method));
 	/* The path only: a query may carry a key. */
 	n = strcspn(h->target, "?");
-	if (n >= sizeof(m->path))
-		n = sizeof(m->path) - 1;
-	memcpy(m->path, h->target, n);
-	m->path[n] = '\0';
+	if (n >= sizeof(m->rq->path))
+		n = sizeof(m->rq->path) - 1;
+	memcpy(m->rq->path, h->target, n);
+	m->rq->path[n] = '\0';
 }
 
 /* A complete request head: check, rewrite, and get a bridge. */
@@ -73,20 +73,20 @@ mitm_begin(struct mitm *m, const struct http_head *h)
 	int				 status;
 
 	mitm_log_target(m, h);
-	m->head_request = strcmp(h->method, "HEAD") == 0;
+	m->rq->head_request = strcmp(h->method, "HEAD") == 0;
 	/* Once a stop began, each answer moves the client on (stop.c). */
 	m->client_close = h->close || m->s->px->stopping;
-	m->resp_head = 0;
-	m->status = 0;
-	m->reqready = m->respready = 0;
-	http_body_init(&m->reqbody, h);
+	m->rq->resp_head = 0;
+	m->rq->status = 0;
+	m->rq->reqready = m->rq->respready = 0;
+	http_body_init(&m->rq->reqbody, h);
 	/*
 	 * Each request follows the configuration in force now: a host
 	 * that stopped being a provider must never be passed through.
 	 */
 	if ((pv = proxy_provider(m->s->px->conf, m->s->host)) == NULL) {
 		log_warnx("request %s client %s: %s is no longer a provider",
-		    m->reqid, m->s->peer, m->s->host);
+		    m->rq->reqid, m->s->peer, m->s->host);
 		mitm_answer(m, 421, 1);
 		return;
 	}
@@ -101,16 +101,16 @@ mitm_begin(struct mitm *m, const struct http_head *h)
 	ctx.host = m->s->host;
 	ctx.port = m->s->port;
 	ctx.token = m->token;
-	ctx.request_id = m->reqid;
+	ctx.request_id = m->rq->reqid;
 	if (rewrite_request(&ctx, h, &m->tob, &status, &why) == -1) {
-		log_warnx("request %s client %s: refused: %s", m->reqid,
+		log_warnx("request %s client %s: refused: %s", m->rq->reqid,
 		    m->s->peer, why);
 		mitm_answer(m, status, 1);
 		return;
 	}
-	dump_open(&m->dreq, m->s->px->conf->dumpfd, m->pvname, m->reqid,
+	dump_open(&m->rq->dreq, m->s->px->conf->dumpfd, m->pvname, m->rq->reqid,
 	    "req");
-	dump_head(&m->dreq, (const char *)buf_rptr(&m->tob), buf_len(&m->tob));
+	dump_head(&m->rq->dreq, (const char *)buf_rptr(&m->tob), buf_len(&m->tob));
 	if ((sp = stats_provider(&m->s->px->stats, m->pvname)) != NULL) {
 		sp->sp_requests++;
 		sp->sp_inflight++;
@@ -128,7 +128,7 @@ mitm_begin(struct mitm *m, const struct http_head *h)
 		break;
 	default:
 		log_warnx("request %s: no bridge connection: out of memory",
-		    m->reqid);
+		    m->rq->reqid);
 		mitm_answer(m, 503, 1);
 		break;
 	}
@@ -142,8 +142,9 @@ mitm_request_head(struct mitm *m)
 	struct http_error	 err;
 	ssize_t			 n;
 
-	if (!m->inflight && buf_len(&s->cbuf) > 0)
-		mitm_request_begin(m);
+	if (m->rq == NULL && buf_len(&s->cbuf) > 0 &&
+	    mitm_request_begin(m) == -1)
+		return (mitm_fail(m, "out of memory"));
 	switch (http_parse_request((const char *)buf_rptr(&s->cbuf),
 	    buf_len(&s->cbuf), s->conf->gc.gc_header_bytes, &h, &err)) {
 	case HTTP_COMPLETE:
@@ -152,7 +153,7 @@ mitm_request_head(struct mitm *m)
 		http_head_free(&h);
 		return (1);
 	case HTTP_ERROR:
-		log_info("request %s client %s: bad request: %s", m->reqid,
+		log_info("request %s client %s: bad request: %s", m->rq->reqid,
 		    s->peer, err.why);
 		mitm_answer(m, err.status, 1);
 		return (1);
@@ -167,7 +168,7 @@ mitm_request_head(struct mitm *m)
 			log_info("conn %llu %s: reading the client: %s",
 			    (unsigned long long)s->id, s->peer,
 			    endpoint_error(m->cep));
-		if (m->inflight)
+		if (m->rq != NULL)
 			return (mitm_fail(m, "client closed mid-head"));
 		session_free(s, n == 0 ? "client closed" :
 		    "client read error");
@@ -209,21 +210,21 @@ mitm_parse_response(struct mitm *m, int *bridge_close)
 
 	switch (http_parse_response((const char *)buf_rptr(&m->s->sbuf),
 	    buf_len(&m->s->sbuf), m->s->conf->gc.gc_header_bytes,
-	    m->head_request, 0, &h, &err)) {
+	    m->rq->head_request, 0, &h, &err)) {
 	case HTTP_INCOMPLETE:
 		return (0);
 	case HTTP_ERROR:
 		log_warnx("request %s: bad response from the bridge: %s",
-		    m->reqid, err.why);
+		    m->rq->reqid, err.why);
 		mitm_answer(m, 502, 1);
 		return (1);
 	case HTTP_COMPLETE:
 		break;
 	}
-	if (m->dresp.fd == -1 && m->routed)
-		dump_open(&m->dresp, m->s->px->conf->dumpfd, m->pvname,
-		    m->reqid, "resp");
-	dump_head(&m->dresp, (const char *)buf_rptr(&m->s->sbuf), h.size);
+	if (m->rq->dresp.fd == -1 && m->routed)
+		dump_open(&m->rq->dresp, m->s->px->conf->dumpfd, m->pvname,
+		    m->rq->reqid, "resp");
+	dump_head(&m->rq->dresp, (const char *)buf_rptr(&m->s->sbuf), h.size);
 	buf_consume(&m->s->sbuf, h.size);
 	if (mitm_response_head(m, &h) == -1) {
 		http_head_free(&h);
@@ -231,13 +232,13 @@ mitm_parse_response(struct mitm *m, int *bridge_close)
 		return (1);
 	}
 	if (h.status >= 200) {
-		m->status = h.status;
-		m->resp_head = 1;
+		m->rq->status = h.status;
+		m->rq->resp_head = 1;
 		*bridge_close = h.close;
-		http_body_init(&m->respbody, &h);
+		http_body_init(&m->rq->respbody, &h);
 		if (h.status >= 400)
 			log_warnx("request %s: the bridge answered %d",
-			    m->reqid, h.status);
+			    m->rq->reqid, h.status);
 	}
 	http_head_free(&h);
 	return (1);
@@ -271,24 +272,24 @@ mitm_upstream(struct mitm *m)
 	ssize_t		 n;
 	int		 moved = 0;
 
-	if (!m->reqbody.done && m->reqready == buf_len(&m->s->cbuf) &&
+	if (!m->rq->reqbody.done && m->rq->reqready == buf_len(&m->s->cbuf) &&
 	    m->s->cbuf.len < m->s->cbuf.cap) {
 		n = endpoint_fill(m->cep, &m->s->cbuf);
 		if (n == 0 || n == -1)
 			return (-2);	/* the client went away mid-request */
 		moved |= n > 0;
 	}
-	if (!m->reqbody.done && m->reqready < buf_len(&m->s->cbuf)) {
-		n = http_body_feed(&m->reqbody, buf_rptr(&m->s->cbuf) +
-		    m->reqready, buf_len(&m->s->cbuf) - m->reqready, &why);
+	if (!m->rq->reqbody.done && m->rq->reqready < buf_len(&m->s->cbuf)) {
+		n = http_body_feed(&m->rq->reqbody, buf_rptr(&m->s->cbuf) +
+		    m->rq->reqready, buf_len(&m->s->cbuf) - m->rq->reqready, &why);
 		if (n == -1) {
-			log_info("request %s: bad request body: %s", m->reqid,
+			log_info("request %s: bad request body: %s", m->rq->reqid,
 			    why);
 			return (-2);
 		}
-		m->reqready += n;
+		m->rq->reqready += n;
 	}
-	mitm_join(&m->tob, &m->s->cbuf, &m->reqready, &m->dreq);
+	mitm_join(&m->tob, &m->s->cbuf, &m->rq->reqready, &m->rq->dreq);
 	if (buf_len(&m->tob) > 0) {
 		if ((n = endpoint_flush(m->bep, &m->tob)) == -1)
 			return (-1);
@@ -296,15 +297,15 @@ mitm_upstream(struct mitm *m)
 		if (buf_len(&m->tob) > 0)
 			return (moved);
 	}
-	while (m->reqready > 0) {
-		n = endpoint_write(m->bep, buf_rptr(&m->s->cbuf), m->reqready);
+	while (m->rq->reqready > 0) {
+		n = endpoint_write(m->bep, buf_rptr(&m->s->cbuf), m->rq->reqready);
 		if (n == -1)
 			return (-1);
 		if (n <= 0)
 			break;
-		dump_body(&m->dreq, buf_rptr(&m->s->cbuf), n);
+		dump_body(&m->rq->dreq, buf_rptr(&m->s->cbuf), n);
 		buf_consume(&m->s->cbuf, n);
-		m->reqready -= n;
+		m->rq->reqready -= n;
 		moved = 1;
 	}
 	return (moved);
@@ -318,7 +319,7 @@ mitm_to_client(struct mitm *m)
 	ssize_t		 n;
 	int		 moved = 0;
 
-	mitm_join(&m->toc, raw, &m->respready, &m->dresp);
+	mitm_join(&m->toc, raw, &m->rq->respready, &m->rq->dresp);
 	if (buf_len(&m->toc) > 0) {
 		if ((n = endpoint_flush(m->cep, &m->toc)) == -1)
 			return (-3);
@@ -326,15 +327,15 @@ mitm_to_client(struct mitm *m)
 		if (buf_len(&m->toc) > 0)
 			return (moved);
 	}
-	while (m->respready > 0) {
-		n = endpoint_write(m->cep, buf_rptr(raw), m->respready);
+	while (m->rq->respready > 0) {
+		n = endpoint_write(m->cep, buf_rptr(raw), m->rq->respready);
 		if (n == -1)
 			return (-3);
 		if (n <= 0)
 			break;
-		dump_body(&m->dresp, buf_rptr(raw), n);
+		dump_body(&m->rq->dresp, buf_rptr(raw), n);
 		buf_consume(raw, n);
-		m->respready -= n;
+		m->rq->respready -= n;
 		moved = 1;
 	}
 	return (moved);
@@ -349,17 +350,17 @@ mitm_downstream(struct mitm *m)
 	ssize_t		 n;
 	int		 moved = 0;
 
-	if (!(m->resp_head && m->respbody.done) &&
-	    (!m->resp_head || m->respready == buf_len(raw)) &&
+	if (!(m->rq->resp_head && m->rq->respbody.done) &&
+	    (!m->rq->resp_head || m->rq->respready == buf_len(raw)) &&
 	    raw->len < raw->cap) {
 		n = endpoint_fill(m->bep, raw);
 		if (n == -1)
 			return (-1);
 		if (n == 0) {
-			if (!m->resp_head || m->respbody.framing !=
+			if (!m->rq->resp_head || m->rq->respbody.framing !=
 			    HTTP_BODY_CLOSE)
 				return (-1);
-			m->respbody.done = 1;
+			m->rq->respbody.done = 1;
 		}
 		moved |= n > 0;
 	}
@@ -368,24 +369,24 @@ mitm_downstream(struct mitm *m)
 	 * the bridge may close after them: parse all that is here before
 	 * the next read can take its EOF for "no answer".
 	 */
-	while (!m->resp_head && buf_len(raw) > 0) {
-		if ((n = mitm_parse_response(m, &m->bridge_close)) == 0)
+	while (!m->rq->resp_head && buf_len(raw) > 0) {
+		if ((n = mitm_parse_response(m, &m->rq->bridge_close)) == 0)
 			break;
 		if (m->st != M_EXCHANGE)
 			return (1);
 		moved = 1;
 	}
-	if (m->resp_head && !m->respbody.done &&
-	    m->respready < buf_len(raw)) {
-		n = http_body_feed(&m->respbody, buf_rptr(raw) +
-		    m->respready, buf_len(raw) - m->respready, &why);
+	if (m->rq->resp_head && !m->rq->respbody.done &&
+	    m->rq->respready < buf_len(raw)) {
+		n = http_body_feed(&m->rq->respbody, buf_rptr(raw) +
+		    m->rq->respready, buf_len(raw) - m->rq->respready, &why);
 		if (n == -1) {
 			log_warnx("request %s: bad response body: %s",
-			    m->reqid, why);
+			    m->rq->reqid, why);
 			return (mitm_cut(m, "bad response body from the "
 			    "bridge"));
 		}
-		m->respready += n;
+		m->rq->respready += n;
 	}
 	n = mitm_to_client(m);
 	return (n == -3 ? -3 : (moved | n));
@@ -397,9 +398,9 @@ mitm_finish(struct mitm *m)
 {
 	int		 reqdone;
 
-	reqdone = m->reqbody.done && m->reqready == 0 &&
+	reqdone = m->rq->reqbody.done && m->rq->reqready == 0 &&
 	    buf_len(&m->tob) == 0;
-	bridge_put(m->bc, reqdone && !m->bridge_close &&
+	bridge_put(m->bc, reqdone && !m->rq->bridge_close &&
 	    buf_len(&m->s->sbuf) == 0);
 	m->bc = NULL;
 	m->bep = NULL;
@@ -423,9 +424,9 @@ mitm_exchange(struct mitm *m)
 	if ((up = mitm_upstream(m)) == -2)
 		return (mitm_fail(m, "client closed during the request"));
 	if (up == -1) {
-		log_warnx("request %s: bridge write failed: %s", m->reqid,
+		log_warnx("request %s: bridge write failed: %s", m->rq->reqid,
 		    endpoint_error(m->bep));
-		if (!m->resp_head) {
+		if (!m->rq->resp_head) {
 			mitm_answer(m, 502, 1);
 			return (1);
 		}
@@ -437,15 +438,15 @@ mitm_exchange(struct mitm *m)
 	if (down == -3)
 		return (mitm_fail(m, "client write failed"));
 	if (down == -1) {
-		if (!m->resp_head) {
+		if (!m->rq->resp_head) {
 			log_warnx("request %s: the bridge closed without an "
-			    "answer", m->reqid);
+			    "answer", m->rq->reqid);
 			mitm_answer(m, 502, 1);
 			return (1);
 		}
 		return (mitm_cut(m, "bridge closed mid-response"));
 	}
-	if (m->resp_head && m->respbody.done && m->respready == 0 &&
+	if (m->rq->resp_head && m->rq->respbody.done && m->rq->respready == 0 &&
 	    buf_len(&m->toc) == 0)
 		return (mitm_finish(m));
 	return (up | down);
@@ -484,7 +485,7 @@ mitm_cut_run(struct mitm *m)
 
 	if ((n = mitm_to_client(m)) == -3)
 		return (mitm_fail(m, "client write failed"));
-	if (buf_len(&m->toc) > 0 || m->respready > 0)
+	if (buf_len(&m->toc) > 0 || m->rq->respready > 0)
 		return (n);
 	mitm_audit(m, m->cut);
 	session_free(m->s, m->cut);
@@ -503,18 +504,18 @@ mitm_arm(struct mitm *m)
 		crd = room_c;
 		break;
 	case M_EXCHANGE:
-		crd = buf_len(&m->tob) == 0 && !m->reqbody.done &&
-		    m->reqready == buf_len(&m->s->cbuf) && room_c;
-		cwr = buf_len(&m->toc) > 0 || m->respready > 0;
-		brd = room_s && !(m->resp_head && m->respbody.done) &&
-		    (!m->resp_head || m->respready == buf_len(&m->s->sbuf));
-		bwr = buf_len(&m->tob) > 0 || m->reqready > 0;
+		crd = buf_len(&m->tob) == 0 && !m->rq->reqbody.done &&
+		    m->rq->reqready == buf_len(&m->s->cbuf) && room_c;
+		cwr = buf_len(&m->toc) > 0 || m->rq->respready > 0;
+		brd = room_s && !(m->rq->resp_head && m->rq->respbody.done) &&
+		    (!m->rq->resp_head || m->rq->respready == buf_len(&m->s->sbuf));
+		bwr = buf_len(&m->tob) > 0 || m->rq->reqready > 0;
 		break;
 	case M_ANSWER:
 		cwr = 1;
 		break;
 	case M_CUT:
-		cwr = buf_len(&m->toc) > 0 || m->respready > 0;
+		cwr = buf_len(&m->toc) > 0 || m->rq->respready > 0;
 		break;
 	default:
 		break;

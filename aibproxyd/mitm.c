@@ -24,7 +24,7 @@ mitm_close(struct session *s)
 {
 	struct mitm	*m = s->kind;
 
-	if (m->inflight)
+	if (m->rq != NULL)
 		mitm_audit(m, "connection closed");
 	certs_cancel(m->certwait);
 	if (m->leaf != NULL)
@@ -36,8 +36,6 @@ mitm_close(struct session *s)
 		endpoint_close(s->px->loop, m->inner);
 		free(m->inner);
 	}
-	dump_close(&m->dreq);
-	dump_close(&m->dresp);
 	buf_free(&m->tob);
 	buf_free(&m->toc);
 	freezero(m->token, m->tokensize);
@@ -49,7 +47,7 @@ mitm_fail(struct mitm *m, const char *why)
 {
 	struct session	*s = m->s;
 
-	if (m->inflight)
+	if (m->rq != NULL)
 		mitm_audit(m, why);
 	log_info("conn %llu %s: %s %s: %s", (unsigned long long)s->id,
 	    s->peer, m->pvname, s->host, why);
@@ -65,52 +63,60 @@ void
 mitm_audit(struct mitm *m, const char *outcome)
 {
 	struct session		*s = m->s;
+	struct mitm_req		*rq = m->rq;
 	struct stats_provider	*sp;
 	struct audit		 au;
-	double			 secs = ev_now(s->px->loop) - m->t0;
+	double			 secs;
 
-	m->inflight = 0;
-	dump_close(&m->dreq);
-	dump_close(&m->dresp);
+	if (rq == NULL)
+		return;
+	secs = ev_now(s->px->loop) - rq->t0;
+	dump_close(&rq->dreq);
+	dump_close(&rq->dresp);
 	if (m->routed && (sp = stats_provider(&s->px->stats,
 	    m->pvname)) != NULL) {
 		sp->sp_inflight--;
-		stats_response(sp, m->status, secs);
+		stats_response(sp, rq->status, secs);
 	}
 	m->routed = 0;
 	memset(&au, 0, sizeof(au));
 	au.au_event = AUDIT_REQUEST;
-	au.au_request_id = m->reqid;
+	au.au_request_id = rq->reqid;
 	au.au_client = s->peer;
 	au.au_user = s->user;
 	au.au_token_id = s->tokenid;
 	au.au_provider = m->pvname;
-	au.au_method = m->method;
-	au.au_path = m->path;
-	au.au_status = m->status;
-	au.au_up = m->cep->rbytes - m->up0;
-	au.au_down = m->cep->wbytes - m->down0;
+	au.au_method = rq->method;
+	au.au_path = rq->path;
+	au.au_status = rq->status;
+	au.au_up = m->cep->rbytes - rq->up0;
+	au.au_down = m->cep->wbytes - rq->down0;
 	au.au_seconds = secs;
 	au.au_outcome = outcome;
 	log_audit(&au);
+	free(rq);
+	m->rq = NULL;
 }
 
-void
+int
 mitm_request_begin(struct mitm *m)
 {
 	struct session	*s = m->s;
+	struct mitm_req	*rq;
 
-	uuid4(m->reqid);
-	/* Not known until the head is read: "-" in the audit line. */
-	m->method[0] = m->path[0] = '\0';
-	m->t0 = ev_now(s->px->loop);
-	m->up0 = m->cep->rbytes - buf_len(&s->cbuf);
-	m->down0 = m->cep->wbytes;
-	m->status = 0;
-	m->inflight = 1;
+	/* Zeroed: method and path "-" in the audit line until known. */
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return (-1);
+	m->rq = rq;
+	uuid4(rq->reqid);
+	rq->dreq.fd = rq->dresp.fd = -1;
+	rq->t0 = ev_now(s->px->loop);
+	rq->up0 = m->cep->rbytes - buf_len(&s->cbuf);
+	rq->down0 = m->cep->wbytes;
 	/* The first byte of a request starts the whole head's clock. */
-	session_set_deadline(s, m->t0,
+	session_set_deadline(s, rq->t0,
 	    session_ms(s->conf->gc.gc_timeout_header));
+	return (0);
 }
 
 void
@@ -137,7 +143,8 @@ mitm_answer(struct mitm *m, int status, int close_after)
 	mitm_drop_bridge(m);
 	buf_free(&m->tob);
 	buf_free(&m->toc);
-	m->status = status;
+	if (m->rq != NULL)
+		m->rq->status = status;
 	m->close_after = close_after || m->client_close;
 	if (http_answer(&m->toc, status, NULL, NULL, m->close_after) == -1)
 		m->close_after = 1;
@@ -148,11 +155,11 @@ mitm_answer(struct mitm *m, int status, int close_after)
 int
 mitm_cut(struct mitm *m, const char *why)
 {
-	log_warnx("request %s: %s", m->reqid, why);
+	log_warnx("request %s: %s", m->rq->reqid, why);
 	mitm_drop_bridge(m);
 	m->cut = why;
 	/* The client sees no clean end: a bridge error, not the 200. */
-	m->status = 502;
+	m->rq->status = 502;
 	m->st = M_CUT;
 	return (1);
 }
@@ -286,26 +293,31 @@ mitm_timeout(struct session *s)
 		mitm_fail(m, "TLS handshake timed out");
 		return;
 	case M_REQ_HEAD:
-		if (buf_len(&s->cbuf) == 0 && !m->inflight) {
+		if (buf_len(&s->cbuf) == 0 && m->rq == NULL) {
 			session_free(s, "idle");
 			return;
 		}
+		/* Bytes of a request not begun yet: it is one now. */
+		if (m->rq == NULL && mitm_request_begin(m) == -1) {
+			mitm_fail(m, "out of memory");
+			return;
+		}
 		log_info("request %s client %s: request head not complete "
-		    "within timeouts.header", m->reqid, s->peer);
+		    "within timeouts.header", m->rq->reqid, s->peer);
 		mitm_answer(m, 408, 1);
 		break;
 	case M_BRIDGE_WAIT:
 		log_warnx("request %s: timed out connecting to the bridge",
-		    m->reqid);
+		    m->rq->reqid);
 		mitm_answer(m, 504, 1);
 		break;
 	case M_EXCHANGE:
-		if (m->resp_head) {
+		if (m->rq->resp_head) {
 			mitm_fail(m, "idle timeout mid-response");
 			return;
 		}
 		log_warnx("request %s: the bridge did not answer in time",
-		    m->reqid);
+		    m->rq->reqid);
 		mitm_answer(m, 504, 1);
 		break;
 	case M_ANSWER:
@@ -341,7 +353,7 @@ mitm_idle(const struct session *s)
 {
 	const struct mitm	*m = s->kind;
 
-	return (m->st == M_REQ_HEAD && !m->inflight &&
+	return (m->st == M_REQ_HEAD && m->rq == NULL &&
 	    buf_len(&s->cbuf) == 0);
 }
 
@@ -385,7 +397,6 @@ mitm_start(struct session *s, const struct provider_config *pv,
 	m->st = M_CERT;
 	(void)strlcpy(m->pvname, pv->pc_name, sizeof(m->pvname));
 	m->cep = &s->client;
-	m->dreq.fd = m->dresp.fd = -1;
 	buf_init(&m->tob, s->conf->gc.gc_header_bytes + 8192);
 	buf_init(&m->toc, s->conf->gc.gc_header_bytes + 8192);
 	session_become(s, &mitm_ops, m);

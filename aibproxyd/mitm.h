@@ -32,6 +32,28 @@ enum mitm_state {
 	M_CUT			/* the bridge failed mid-response */
 };
 
+/*
+ * The request in flight: from its first byte to its audit line, and
+ * only then, so a connection idle between requests does not hold it.
+ */
+struct mitm_req {
+	char			 reqid[UUID_STR_LEN];
+	char			 method[16];
+	char			 path[256];
+	int			 head_request;
+	int			 status;
+	struct dump		 dreq;		/* log.dump_dir */
+	struct dump		 dresp;
+	struct http_body	 reqbody;
+	size_t			 reqready;	/* body bytes cleared to send */
+	struct http_body	 respbody;
+	size_t			 respready;
+	int			 resp_head;	/* response head sent */
+	int			 bridge_close;	/* bridge ends the connection */
+	double			 t0;
+	uint64_t		 up0, down0;	/* byte counters at start */
+};
+
 struct mitm {
 	struct session		*s;
 	enum mitm_state		 st;
@@ -43,32 +65,16 @@ struct mitm {
 	struct endpoint		*inner;		/* ours, inside a TLS listener's */
 	struct endpoint		*cep;		/* the client: &inner or &client */
 	int			 tls_started;
-	int			 inflight;	/* a request is being served */
 	int			 routed;	/* counted in the metrics */
-	struct dump		 dreq;		/* log.dump_dir */
-	struct dump		 dresp;
 	struct bconn		*bc;		/* in use */
 	struct bconn		*bcwait;	/* being made */
 	struct endpoint		*bep;		/* bc's endpoint */
 	struct buf		 tob;		/* rewritten head to the bridge */
 	struct buf		 toc;		/* response head to the client */
-	/* the request in flight */
-	char			 reqid[UUID_STR_LEN];
-	char			 method[16];
-	char			 path[256];
-	int			 head_request;
+	struct mitm_req		*rq;		/* NULL between requests */
 	int			 client_close;
-	struct http_body	 reqbody;
-	size_t			 reqready;	/* body bytes cleared to send */
-	struct http_body	 respbody;
-	size_t			 respready;
-	int			 resp_head;	/* response head sent */
-	int			 status;
 	int			 close_after;	/* answer, then close */
-	int			 bridge_close;	/* bridge ends the connection */
 	const char		*cut;		/* why the response was cut */
-	double			 t0;
-	uint64_t		 up0, down0;	/* byte counters at start */
 };
 
 /* A CONNECT to a provider, authenticated: take the session over. */
@@ -76,13 +82,17 @@ void	 mitm_start(struct session *, const struct provider_config *,
 	    const char *);
 
 /* Shared by mitm.c and exchange.c. */
+/* The request's audit line; its state goes with it. */
 void	 mitm_audit(struct mitm *, const char *);
 void	 mitm_answer(struct mitm *, int, int);
 /* Log, audit a request in flight, and close: returns -1 (freed). */
 int	 mitm_fail(struct mitm *, const char *);
 void	 mitm_set_idle(struct mitm *);
-/* A request's first byte: a new id, the clock, the head's deadline. */
-void	 mitm_request_begin(struct mitm *);
+/*
+ * A request's first byte: its state, a new id, the clock, the head's
+ * deadline; -1 if memory ran out.
+ */
+int	 mitm_request_begin(struct mitm *);
 /* Run the request loop as far as it goes, then re-arm. */
 void	 mitm_loop(struct mitm *);
 /* The response broke after its head: send what was valid, then close. */

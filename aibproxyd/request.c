@@ -156,14 +156,15 @@ static int
 request_target(struct session *s, const char *authority)
 {
 	char		 host[AIB_HOSTNAME_MAX + 1];
+	char		 canon[AIB_HOSTNAME_MAX + 1];
 	const char	*why;
 
 	if (host_split_port(authority, host, sizeof(host), &s->port) == -1)
 		return (-1);
-	if (host_is_ip(host))
-		return (strlcpy(s->host, host, sizeof(s->host)) <
-		    sizeof(s->host) ? 0 : -1);
-	return (host_canon(host, s->host, sizeof(s->host), &why));
+	if (!host_is_ip(host) && host_canon(host, canon, sizeof(canon),
+	    &why) == -1)
+		return (-1);
+	return (session_set_host(s, host_is_ip(host) ? host : canon));
 }
 
 /*

@@ -75,6 +75,22 @@ session_addr_text(const struct sockaddr_storage *ss, char *peer,
 		strlcpy(addr, a, addrlen);
 }
 
+/* The host of a session that has none yet, so logs can always print it. */
+static char	 session_nohost[1];
+
+int
+session_set_host(struct session *s, const char *host)
+{
+	char	*h;
+
+	if ((h = strdup(host)) == NULL)
+		return (-1);
+	if (s->host != session_nohost)
+		free(s->host);
+	s->host = h;
+	return (0);
+}
+
 void
 session_set_peer(struct session *s, const struct sockaddr_storage *ss)
 {
@@ -98,6 +114,7 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 	s->id = ++px->nextid;
 	s->conf = l->conf;
 	s->metrics = l->lc.lc_metrics;
+	s->host = session_nohost;
 	proxy_conf_ref(s->conf);
 	endpoint_init(&s->client, fd, session_io_cb, s);
 	/*
@@ -153,6 +170,8 @@ session_free(struct session *s, const char *why)
 	endpoint_close(px->loop, &s->client);
 	buf_free(&s->cbuf);
 	buf_free(&s->sbuf);
+	if (s->host != session_nohost)
+		free(s->host);
 	TAILQ_REMOVE(&px->sessions, s, entry);
 	px->nsessions--;
 	proxy_conf_unref(s->conf);

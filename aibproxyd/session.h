@@ -62,7 +62,11 @@ struct session {
 	char			 addr[64];	/* the address alone */
 	char			 tokenid[32];	/* of the credentials, or "" */
 	char			 user[64];	/* their owner, once validated */
-	char			 host[AIB_HOSTNAME_MAX + 1];
+	/*
+	 * The destination, in as many bytes as it has (an idle
+	 * interception keeps it): "" until session_set_host().
+	 */
+	char			*host;
 	int			 port;
 	int			 metrics;	/* on the metrics listener */
 };
@@ -83,6 +87,8 @@ void		 session_set_peer(struct session *,
  */
 void		 session_addr_text(const struct sockaddr_storage *, char *,
 		    size_t, char *, size_t);
+/* The destination's name, copied; -1 if memory ran out. */
+int		 session_set_host(struct session *, const char *);
 /* Close and free: the kind's close runs first. */
 void		 session_free(struct session *, const char *);
 /*

@@ -27,7 +27,11 @@
 
 /*
  * A socket bound to address, listening unless probe; with reuseport,
- * one of a group (SO_REUSEPORT is set before bind(2), socket(7)).
+ * one of a group (SO_REUSEPORT is set before bind(2), socket(7)).  It
+ * hands a worker a client only once that client has spoken (or after
+ * about a second of silence: compat_defer_accept()), which every
+ * protocol on our listeners does first: the request line, a
+ * ClientHello, a PROXY header, a scrape.
  */
 static int
 parent_bind(const char *address, const struct sockaddr_storage *ss,
@@ -56,8 +60,13 @@ parent_bind(const char *address, const struct sockaddr_storage *ss,
 	if (bind(fd, (const struct sockaddr *)ss, sslen) == -1)
 		goto fail;
 	call = "listen";
-	if (!probe && listen(fd, LISTEN_BACKLOG) == -1)
+	if (probe)
+		return (fd);
+	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
+	/* Not fatal: without it the worker waits for the first bytes. */
+	if (compat_defer_accepts() && compat_defer_accept(fd) == -1)
+		log_warn("listen %s: setsockopt TCP_DEFER_ACCEPT", address);
 	return (fd);
  fail:
 	log_warn("listen %s: %s", address, call);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "http.h"
 #include "log.h"
 #include "session.h"
@@ -120,8 +121,11 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 	/*
 	 * A client speaks once accepted, seldom in the same instant: its
 	 * first read waits for readiness rather than fail with EAGAIN.
+	 * Where the listener defers the accept until the client has
+	 * spoken (parent_sock.c), its first bytes are here already: read
+	 * them at once, without a watcher and a wake-up.
 	 */
-	s->client.dry = 1;
+	s->client.dry = !compat_defer_accepts();
 	/*
 	 * One byte over limits.header_bytes must fit, or an oversize head
 	 * (431 from a client, 502 from the bridge) would wait for a

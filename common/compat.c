@@ -5,6 +5,8 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -85,6 +87,43 @@ compat_reuseport_spreads(void)
 
 int
 compat_reuseport(int fd)
+{
+	errno = ENOPROTOOPT;
+	return (-1);
+}
+#endif
+
+#ifdef TCP_DEFER_ACCEPT
+int
+compat_defer_accepts(void)
+{
+	return (1);
+}
+
+/*
+ * One second: the kernel keeps a client that has not spoken in its
+ * SYN queue, resends the SYN-ACK once after a second and then queues
+ * the connection at the next ACK, bytes or not (tcp(7); the seconds
+ * count SYN-ACK retransmissions).  A silent client is so accepted
+ * after about a second, and timeouts.header takes it from there.
+ */
+int
+compat_defer_accept(int fd)
+{
+	int	 secs = 1;
+
+	return (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+	    sizeof(secs)));
+}
+#else
+int
+compat_defer_accepts(void)
+{
+	return (0);
+}
+
+int
+compat_defer_accept(int fd)
 {
 	errno = ENOPROTOOPT;
 	return (-1);

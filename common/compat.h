@@ -54,6 +54,17 @@ int	 compat_malloc_keep(size_t);
 int	 compat_reuseport_spreads(void);
 int	 compat_reuseport(int);
 
+/*
+ * Accept only once the client has sent its first bytes (Linux
+ * TCP_DEFER_ACCEPT, tcp(7)): every protocol on our listeners has the
+ * client speak first, so the worker is woken once per connection, with
+ * bytes to read.  compat_defer_accept() sets it on a listening socket,
+ * or fails with ENOPROTOOPT where there is no such option;
+ * compat_defer_accepts() is 1 where it exists.
+ */
+int	 compat_defer_accepts(void);
+int	 compat_defer_accept(int);
+
 
 /*
  * Zero-copy relay between two sockets through a pipe (Linux splice(2)).

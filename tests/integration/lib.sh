@@ -148,8 +148,10 @@ child_pids() {
 # served there.  Each worker accepts from a listening socket of its own
 # (SO_REUSEPORT), which the kernel chooses by a hash of the
 # connection's addresses and ports: so the same ports reach the same
-# worker.  Each probe waits until a worker accepted it, then is reset
-# (no TIME_WAIT holds the port), and its worker logs a read error.
+# worker.  Each probe sends a byte, since a listener hands over only a
+# client that has spoken (TCP_DEFER_ACCEPT, aibproxyd.8), waits until a
+# worker accepted it, then is reset (no TIME_WAIT holds the port), and
+# its worker logs a read error.
 worker_port() {
 	python3 - "$1" "${2:-127.0.0.1}" "${3:-$PORT}" \
 	    $(child_pids proxy) <<'PY'
@@ -189,6 +191,7 @@ for _ in range(200):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.bind((src, 0))
     s.connect(("127.0.0.1", port))
+    s.send(b"G")
     lport, who = s.getsockname()[1], None
     for _ in range(500):
         inode = entry(lport)

@@ -6,13 +6,17 @@
 proxy_setup
 HARD=$(ulimit -H -n)
 
-# hold N: open N idle connections at once, wait, then print how many
-# are still open and how many were answered (503) or closed.
+# hold N: open N connections at once, each with the start of a request
+# (a listener hands over only a client that has spoken: aibproxyd.8,
+# TCP_DEFER_ACCEPT), wait, then print how many are still open and how
+# many were answered (503) or closed.
 hold() {
 	python3 - "$P" "$1" <<'PY'
 import socket, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
 socks = [socket.create_connection((host, int(port))) for _ in range(int(sys.argv[2]))]
+for s in socks:
+    s.send(b"GET")
 time.sleep(1)
 held = refused = 0
 for s in socks:

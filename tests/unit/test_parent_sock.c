@@ -2,13 +2,17 @@
  * parent_sock.c on loopback: a listener is a group of one socket per
  * worker where the kernel spreads connections over such a group, and
  * one socket elsewhere; a group is kept across offers; an address held
- * by another socket, SO_REUSEPORT or not, is refused.
+ * by another socket, SO_REUSEPORT or not, is refused; where the
+ * kernel can, a listener hands over a client only once it has spoken.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
+
+#include <poll.h>
 
 #include <check.h>
 #include <stdio.h>
@@ -115,6 +119,51 @@ START_TEST(test_group_per_worker)
 }
 END_TEST
 
+/*
+ * TCP_DEFER_ACCEPT on every socket of the group, and what it is for: the
+ * client that was accepted has its first bytes waiting, so the worker
+ * reads them at once (session_new()).
+ */
+START_TEST(test_defer_accept)
+{
+	struct parent_sock	*s;
+	socklen_t		 len;
+	struct pollfd		 pfd;
+	char			 c;
+	int			 i, v, cfd, afd;
+
+	if (!compat_defer_accepts())
+		return;
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	for (i = 0; i < s->nfds; i++) {
+		v = 0;
+		len = sizeof(v);
+		ck_assert_int_eq(getsockopt(s->fds[i], IPPROTO_TCP,
+		    TCP_DEFER_ACCEPT, &v, &len), 0);
+		ck_assert_int_gt(v, 0);
+	}
+	p.nproxies = 1;		/* one socket: the client lands on it */
+	parent_close_unused_sockets(&p);
+	p.conf = conf;
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	ck_assert_int_eq(s->nfds, 1);
+	ck_assert_int_ne(cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&lc->ss, lc->sslen),
+	    0);
+	ck_assert_int_eq(send(cfd, "C", 1, 0), 1);
+	pfd.fd = s->fds[0];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
+	ck_assert_int_ne(afd = accept(s->fds[0], NULL, NULL), -1);
+	ck_assert_int_eq(recv(afd, &c, 1, MSG_DONTWAIT), 1);
+	ck_assert_int_eq(c, 'C');
+	close(afd);
+	close(cfd);
+}
+END_TEST
+
 /* opt: whether the other holder sets SO_REUSEPORT. */
 static void
 taken(int opt)
@@ -155,6 +204,7 @@ main(void)
 	tcase_add_test(tc, test_group_per_worker);
 	tcase_add_test(tc, test_taken_plain);
 	tcase_add_test(tc, test_taken_reuseport);
+	tcase_add_test(tc, test_defer_accept);
 	suite_add_tcase(s, tc);
 	return (unit_run(s) ? 1 : 0);
 }

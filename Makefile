@@ -91,7 +91,8 @@ WORKER_SRCS	 = aibproxyd/proxy.c aibproxyd/pconf.c aibproxyd/listener.c \
 		   aibproxyd/rewrite.c aibproxyd/upstream.c aibproxyd/dump.c \
 		   aibproxyd/admit.c aibproxyd/validate.c aibproxyd/vcheck.c \
 		   aibproxyd/setup.c aibproxyd/setup_page.c \
-		   aibproxyd/versions.c aibproxyd/stop.c aibproxyd/proxyhdr.c
+		   aibproxyd/versions.c aibproxyd/stop.c aibproxyd/proxyhdr.c \
+		   aibproxyd/heapdecay.c
 SIGNER_SRCS	 = signerd/signerd.c signerd/blob.c signerd/configtest.c \
 		   signerd/ca.c signerd/ca_issue.c \
 		   signerd/ca_names.c signerd/ratelimit.c signerd/token.c

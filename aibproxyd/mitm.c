@@ -14,6 +14,7 @@
 
 #include "bridge.h"
 #include "certs.h"
+#include "heapdecay.h"
 #include "hostname.h"
 #include "log.h"
 #include "mitm.h"
@@ -113,6 +114,7 @@ mitm_request_begin(struct mitm *m)
 	rq->t0 = ev_now(s->px->loop);
 	rq->up0 = m->cep->rbytes - buf_len(&s->cbuf);
 	rq->down0 = m->cep->wbytes;
+	heapdecay_busy(s->px);
 	/* The first byte of a request starts the whole head's clock. */
 	session_set_deadline(s, rq->t0,
 	    session_ms(s->conf->gc.gc_timeout_header));

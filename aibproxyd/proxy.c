@@ -24,6 +24,7 @@
 #include "certs.h"
 #include "dns.h"
 #include "endpoint.h"
+#include "heapdecay.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -246,6 +247,7 @@ __dead void
 proxy_main(const struct child_opts *co)
 {
 	char	 name[32];
+	int	 keep;
 
 	snprintf(name, sizeof(name), "proxy %d", co->instance);
 	log_init(co->debug, LOG_DAEMON);
@@ -264,9 +266,13 @@ proxy_main(const struct child_opts *co)
 	 * Only a hint: another allocator (the sanitizers' own, in the
 	 * SANITIZE=1 build) refuses it, and then nothing else changes.
 	 */
-	if (compat_malloc_keep(PROXY_HEAP_KEEP) == -1)
+	if ((keep = compat_malloc_keep(PROXY_HEAP_KEEP)) == -1)
 		log_debug("%s: the allocator keeps no freed heap "
 		    "(mallopt refused)", __func__);
+	/* What heapdecay.c reports it gave back; /proc is gone after. */
+	if (keep == 0 && compat_self_rss_open() == -1)
+		log_debug("%s: /proc/self/statm: %s", __func__,
+		    strerror(errno));
 	certs_reset(&proxy_env);
 	proc_privdrop(co->user, co->root);
 	/* Workers share a user: keep one from reading another's memory. */
@@ -281,6 +287,9 @@ proxy_main(const struct child_opts *co)
 	proxy_env.pipes = pipe_pool_new();
 	proxy_env.dns = dns_client_new(&proxy_env.resolver, proxy_now, NULL);
 	proxy_env.validator = validator_new(&proxy_env);
+	/* Only with the allocator that took the hint: glibc's. */
+	if (keep == 0)
+		heapdecay_init(&proxy_env, PROXY_HEAP_KEEP);
 	imsgev_init(&proxy_env.parent, proxy_env.loop, AIB_PARENT_FD, 1,
 	    "parent", proxy_dispatch_parent, proxy_parent_closed, NULL);
 	/* From here on hostile bytes arrive: only the calls listed. */

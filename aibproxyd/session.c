@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compat.h"
+#include "heapdecay.h"
 #include "http.h"
 #include "log.h"
 #include "session.h"
@@ -141,6 +142,7 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 	s->timer.data = s;
 	TAILQ_INSERT_TAIL(&px->sessions, s, entry);
 	px->nsessions++;
+	heapdecay_busy(px);
 	return (s);
 }
 
@@ -180,6 +182,7 @@ session_free(struct session *s, const char *why)
 	px->nsessions--;
 	proxy_conf_unref(s->conf);
 	free(s);
+	heapdecay_busy(px);
 	if (px->draining && px->nsessions == 0) {
 		log_debug("drained, exiting");
 		ev_break(px->loop, EVBREAK_ALL);

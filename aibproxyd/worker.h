@@ -48,6 +48,10 @@ struct proxy {
 	struct dns_client	*dns;
 	struct validator	*validator;	/* auth.validate */
 	ev_timer		 backoff;	/* accepting paused */
+	int			 heap_decay;	/* heapdecay.c: on */
+	ev_timer		 heap_timer;	/* quiet yet? */
+	ev_tstamp		 heap_busy;	/* last activity */
+	size_t			 heap_pad;	/* top of heap kept */
 };
 
 

@@ -64,6 +64,23 @@ compat_malloc_keep(size_t keep)
 	return (0);
 }
 
+/*
+ * glibc's malloc_trim(3) gives back every whole page inside a free
+ * chunk (madvise(2) MADV_DONTNEED), wherever it lies, and the top of
+ * the heap above pad; free(3) only ever gives back the top.  It walks
+ * every free chunk to do so.  Elsewhere nothing is done: OpenBSD's
+ * malloc(3) unmaps freed pages beyond its small cache by itself.
+ */
+int
+compat_malloc_trim(size_t pad)
+{
+#ifdef __GLIBC__
+	return (malloc_trim(pad));
+#else
+	return (-1);
+#endif
+}
+
 #if defined(__linux__) && defined(SO_REUSEPORT)
 int
 compat_reuseport_spreads(void)
@@ -197,23 +214,59 @@ compat_count_fds(pid_t pid)
 	return (pid == getpid() && n > 0 ? n - 1 : n);
 }
 
+/* The resident size in an open statm: "size resident shared ...". */
+static int64_t
+compat_statm_rss(int fd)
+{
+	char		 text[256];
+	ssize_t		 n;
+	long long	 size, resident;
+	long		 page = sysconf(_SC_PAGESIZE);
+
+	/* Read from the start, each read of it is made afresh (proc(5)). */
+	if (page <= 0 || lseek(fd, 0, SEEK_SET) == -1 ||
+	    (n = read(fd, text, sizeof(text) - 1)) <= 0)
+		return (-1);
+	text[n] = '\0';
+	if (sscanf(text, "%lld %lld", &size, &resident) != 2 ||
+	    resident < 0 || resident > INT64_MAX / page)
+		return (-1);
+	return (resident * page);
+}
+
 static int64_t
 compat_rss(pid_t pid)
 {
 	char		 path[64];
-	FILE		*f;
-	long long	 size, resident;
-	long		 page = sysconf(_SC_PAGESIZE);
-	int		 n;
+	int64_t		 rss;
+	int		 fd;
 
 	(void)snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if (page <= 0 || (f = fopen(path, "re")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (-1);
-	n = fscanf(f, "%lld %lld", &size, &resident);
-	fclose(f);
-	if (n != 2 || resident < 0 || resident > INT64_MAX / page)
+	rss = compat_statm_rss(fd);
+	close(fd);
+	return (rss);
+}
+
+/* /proc/self/statm, kept open from before a chroot hides /proc. */
+static int	 compat_self_statm = -1;
+
+int
+compat_self_rss_open(void)
+{
+	if (compat_self_statm == -1)
+		compat_self_statm = open("/proc/self/statm",
+		    O_RDONLY | O_CLOEXEC);
+	return (compat_self_statm == -1 ? -1 : 0);
+}
+
+int64_t
+compat_self_rss(void)
+{
+	if (compat_self_statm == -1)
 		return (-1);
-	return (resident * page);
+	return (compat_statm_rss(compat_self_statm));
 }
 
 /* The soft limit of "Max open files  1024  524288  files". */
@@ -256,5 +309,18 @@ void
 compat_procinfo(pid_t pid, struct compat_procinfo *pi)
 {
 	pi->open_fds = pi->max_fds = pi->rss_bytes = -1;
+}
+
+int
+compat_self_rss_open(void)
+{
+	errno = ENOSYS;
+	return (-1);
+}
+
+int64_t
+compat_self_rss(void)
+{
+	return (-1);
 }
 #endif

@@ -41,6 +41,11 @@ int	 compat_nodump(void);
 int	 compat_noproc(void);
 /* Keep up to so many bytes of freed heap rather than return them. */
 int	 compat_malloc_keep(size_t);
+/*
+ * Give free heap back to the system, keeping up to pad bytes at its
+ * top: 1 if some was given back, 0 if none, -1 where not supported.
+ */
+int	 compat_malloc_trim(size_t);
 
 /*
  * A listening socket per worker.  Linux spreads new connections evenly
@@ -85,5 +90,12 @@ struct compat_procinfo {
 	int64_t		 rss_bytes;
 };
 void	 compat_procinfo(pid_t, struct compat_procinfo *);
+/*
+ * Our own resident memory in bytes, -1 if unknown.  A process that
+ * will chroot calls compat_self_rss_open() before, which keeps what
+ * compat_self_rss() reads open (-1 where there is none).
+ */
+int	 compat_self_rss_open(void);
+int64_t	 compat_self_rss(void);
 
 #endif /* AIB_COMPAT_H */

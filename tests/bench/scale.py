@@ -30,6 +30,9 @@ WAIT = 600		# seconds, at most, for thousands to open
 # are: its workers share one listening socket.  (aibproxyd's have one
 # each, which the kernel fills evenly: bench.py SIGMAS.)
 SPREAD = 2.5
+# Seconds a row 8 side waits before reading memory: aibproxyd's workers
+# give their free heap back after 1 s of quiet (heapdecay.c).
+IDLE_QUIET = 2.0
 
 
 def readline(p, timeout, what):
@@ -138,10 +141,12 @@ class Scale:
             pids = self.peer_pids(via)
             c = Crowd(self, 20, via, port)	# the leaf, pools, arenas
             c.close()
-            time.sleep(0.3)
+            # Idle: each side read once its workers were quiet for
+            # IDLE_QUIET s, when aibproxyd's give their free heap back.
+            time.sleep(IDLE_QUIET)
             m0, f0 = self.mem(pids)
             c = Crowd(self, n, via, port, src="127.0.8.1")
-            time.sleep(0.5)
+            time.sleep(IDLE_QUIET)
             m1, f1 = self.mem(pids)
             c.close()
         finally:
@@ -153,7 +158,8 @@ class Scale:
 
     def bench_idle_mitm(self, sizes=(1000, 10000)):
         print("\n== 8. memory: idle intercepted connections (CONNECT, TLS, "
-              "one POST answered, then idle); worker VmRSS growth / N")
+              "one POST answered, then idle %.0f s); worker VmRSS growth / N"
+              % IDLE_QUIET)
         res = []
         for n in sizes:
             per = {v: self.idle_mitm(v, n) for v in self.vias()}

@@ -372,12 +372,13 @@ check_eq() {
 	fi
 }
 
-# wait_log ERE [N]: a line of the daemon log after line N (0) matches
-# the extended regular expression, within 2 s: a session's closing
-# line is written after its client may have seen the end.
+# wait_log ERE [N] [SECS]: a line of the daemon log after line N (0)
+# matches the extended regular expression, within SECS (2) seconds: a
+# session's closing line is written after its client may have seen the
+# end.
 wait_log() {
 	local i
-	for i in $(seq 1 40); do
+	for i in $(seq 1 $(( ${3:-2} * 20 ))); do
 		tail -n +"$((${2:-0} + 1))" "$LOG" | grep -qE "$1" && return 0
 		sleep 0.05
 	done

@@ -145,7 +145,9 @@ mitm_request_head(struct mitm *m)
 	if (m->rq == NULL && buf_len(&s->cbuf) > 0 &&
 	    mitm_request_begin(m) == -1)
 		return (mitm_fail(m, "out of memory"));
-	switch (http_parse_request((const char *)buf_rptr(&s->cbuf),
+	/* Nothing yet (a client between requests): nothing to parse. */
+	switch (buf_len(&s->cbuf) == 0 ? HTTP_INCOMPLETE :
+	    http_parse_request((const char *)buf_rptr(&s->cbuf),
 	    buf_len(&s->cbuf), s->conf->gc.gc_header_bytes, &h, &err)) {
 	case HTTP_COMPLETE:
 		buf_consume(&s->cbuf, h.size);

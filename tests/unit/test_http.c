@@ -409,13 +409,18 @@ START_TEST(test_header_fields)
 				    "Connectiox: 1\r\nTE: trailers\r\n"
 				    "X-Drop: 2\r\nContent-Length: 0\r\n"
 				    "proxy-authorization: Basic eA==\r\n"
-				    "Proxy-Authorizatio: 3\r\n\r\n";
+				    "Proxy-Authorizatio: 3\r\n"
+				    "AUTHORIZATION: Bearer b\r\nx-api-KEY: k\r\n"
+				    "X-Api-Keys: 4\r\n"
+				    "x-coder-ai-governance-token: t\r\n"
+				    "X-CODER-AI-GOVERNANCE-REQUEST-ID: r\r\n"
+				    "X-Coder-AI-Governance-Request: 5\r\n\r\n";
 	struct http_head	 h;
 	struct http_error	 err;
 
 	ck_assert_int_eq(http_parse_request(raw, strlen(raw), BIG, &h, &err),
 	    HTTP_COMPLETE);
-	ck_assert_int_eq(h.nheaders, 8);
+	ck_assert_int_eq(h.nheaders, 14);
 	ck_assert_int_eq(h.headers[0].field, HF_HOST);
 	ck_assert_int_eq(h.headers[1].field, HF_CONNECTION);
 	ck_assert_int_eq(h.headers[2].field, HF_OTHER);
@@ -423,6 +428,12 @@ START_TEST(test_header_fields)
 	ck_assert_int_eq(h.headers[4].field, HF_OTHER);
 	ck_assert_int_eq(h.headers[6].field, HF_PROXY_AUTHORIZATION);
 	ck_assert_int_eq(h.headers[7].field, HF_OTHER);
+	ck_assert_int_eq(h.headers[8].field, HF_AUTHORIZATION);
+	ck_assert_int_eq(h.headers[9].field, HF_X_API_KEY);
+	ck_assert_int_eq(h.headers[10].field, HF_OTHER);
+	ck_assert_int_eq(h.headers[11].field, HF_X_GOV_TOKEN);
+	ck_assert_int_eq(h.headers[12].field, HF_X_GOV_REQUEST_ID);
+	ck_assert_int_eq(h.headers[13].field, HF_OTHER);
 	ck_assert_int_eq(h.nfield[HF_HOST], 1);
 	ck_assert_int_eq(h.nfield[HF_UPGRADE], 0);
 	ck_assert_str_eq(http_field_value(&h, HF_PROXY_AUTHORIZATION),

@@ -185,8 +185,7 @@ mitm_response_head(struct mitm *m, const struct http_head *h)
 {
 	int		 i;
 
-	if (buf_printf(&m->toc, "HTTP/1.1 %d %s\r\n", h->status,
-	    h->reason) == -1)
+	if (http_status_line(&m->toc, h->status, h->reason) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
 		if (http_hop_header(h, i))

@@ -745,6 +745,27 @@ http_header_line(struct buf *b, const char *name, const char *value)
 	return (0);
 }
 
+/*
+ * "HTTP/1.1 <status> <reason>" CRLF: a status of three digits (every
+ * parsed one) by hand, which costs a tenth of buf_printf().
+ */
+int
+http_status_line(struct buf *b, int status, const char *reason)
+{
+	char	 d[4];
+
+	if (status < 100 || status > 999)
+		return (buf_printf(b, "HTTP/1.1 %d %s\r\n", status, reason));
+	d[0] = '0' + status / 100;
+	d[1] = '0' + status / 10 % 10;
+	d[2] = '0' + status % 10;
+	d[3] = ' ';
+	if (buf_add(b, "HTTP/1.1 ", 9) == -1 || buf_add(b, d, 4) == -1 ||
+	    buf_addstr(b, reason) == -1 || buf_add(b, "\r\n", 2) == -1)
+		return (-1);
+	return (0);
+}
+
 int
 http_answer_head(struct buf *b, int status, const char *type, size_t len,
     const char *headers, int close)

@@ -166,6 +166,7 @@ const char	*http_status_text(int);
  */
 int		 http_hop_header(const struct http_head *, int);
 int		 http_header_line(struct buf *, const char *, const char *);
+int		 http_status_line(struct buf *, int, const char *);
 /*
  * Every answer the proxy writes itself: status line, a text/plain body
  * (the reason phrase when body is NULL), extra header lines (each ending

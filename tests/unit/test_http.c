@@ -399,6 +399,29 @@ START_TEST(test_too_many_headers)
 }
 END_TEST
 
+/* A status line, by hand for three digits, as printf would write it. */
+START_TEST(test_status_line)
+{
+	static const int	 st[] = { 100, 200, 204, 404, 599, 999, 99, 1000 };
+	struct buf		 b;
+	char			 want[64];
+	size_t			 i;
+
+	for (i = 0; i < NITEMS(st); i++) {
+		buf_init(&b, 64);
+		ck_assert_int_eq(http_status_line(&b, st[i], "Some Reason"), 0);
+		snprintf(want, sizeof(want), "HTTP/1.1 %d Some Reason\r\n",
+		    st[i]);
+		ck_assert_uint_eq(buf_len(&b), strlen(want));
+		ck_assert_mem_eq(buf_rptr(&b), want, strlen(want));
+		buf_free(&b);
+	}
+	buf_init(&b, 10);
+	ck_assert_int_eq(http_status_line(&b, 200, "OK"), -1);
+	buf_free(&b);
+}
+END_TEST
+
 /*
  * Fields are recognised in any case, by their whole name only; the
  * hop-by-hop ones are the fixed list and whatever Connection names.
@@ -1078,6 +1101,7 @@ http_suite(void)
 	tcase_add_test(tc, test_req_limit);
 	tcase_add_test(tc, test_too_many_headers);
 	tcase_add_test(tc, test_header_fields);
+	tcase_add_test(tc, test_status_line);
 	tcase_add_test(tc, test_header_access);
 	tcase_add_loop_test(tc, test_token_in, 0, NITEMS(token_cases));
 	suite_add_tcase(s, tc);

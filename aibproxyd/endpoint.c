@@ -261,6 +261,24 @@ endpoint_tls_want(ssize_t r)
 	return (r == TLS_WANT_POLLOUT ? EV_WRITE : EV_READ);
 }
 
+/*
+ * Can a TLS read only fail for want of input, which the socket has not
+ * got?  That is so when the last read came back short or wanting
+ * input: without read-ahead (SSL_CTX_set_read_ahead(3), which libtls
+ * leaves off) OpenSSL takes from below one record at a time, so a
+ * short read left it no plaintext and no bytes of a next record.  If
+ * then nothing is read ahead here and the socket is dry, SSL_read(3)
+ * would find nothing: its error queue clearing, state checks and
+ * record buffer taken and given back cost some 2,000 instructions,
+ * once or twice for each intercepted request.
+ */
+static int
+endpoint_tls_idle(const struct endpoint *ep)
+{
+	return (ep->tlsquiet && ep->dry && ep->outer == NULL &&
+	    buf_len(&ep->pre) == 0);
+}
+
 ssize_t
 endpoint_read(struct endpoint *ep, void *p, size_t len)
 {
@@ -272,6 +290,9 @@ endpoint_read(struct endpoint *ep, void *p, size_t len)
 		n = endpoint_lower_read(ep, p, len, &want);
 		if (n == EP_AGAIN)
 			ep->rwant = want;
+	} else if (endpoint_tls_idle(ep)) {
+		ep->rwant = EV_READ;
+		n = EP_AGAIN;
 	} else {
 		int	 tries = 0;
 
@@ -279,6 +300,7 @@ endpoint_read(struct endpoint *ep, void *p, size_t len)
 			ep->lowerread = 0;
 			n = tls_read(ep->tls, p, len);
 		} while (endpoint_tls_retry(ep, n) && ++tries < TLS_RETRIES);
+		ep->tlsquiet = n == TLS_WANT_POLLIN || (n > 0 && (size_t)n < len);
 		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
 			ep->rwant = endpoint_tls_want(n);
 			n = EP_AGAIN;
@@ -377,6 +399,7 @@ int
 endpoint_tls_accept(struct endpoint *ep, struct tls *server)
 {
 	endpoint_readahead(ep);
+	ep->tlsquiet = 0;
 	if (tls_accept_cbs(server, &ep->tls, endpoint_tls_read_cb,
 	    endpoint_tls_write_cb, ep) == -1)
 		return (-1);
@@ -388,6 +411,7 @@ endpoint_tls_connect(struct endpoint *ep, struct tls *client,
     const char *servername)
 {
 	ep->tls = client;
+	ep->tlsquiet = 0;
 	endpoint_readahead(ep);
 	if (tls_connect_cbs(client, endpoint_tls_read_cb,
 	    endpoint_tls_write_cb, ep, servername) == -1)

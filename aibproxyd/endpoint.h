@@ -38,6 +38,7 @@ struct endpoint {
 	int		 drained;	/* a short splice emptied the socket */
 	int		 dry;		/* emptied: no read till armed to read */
 	int		 linger;	/* read watch kept once, unwanted */
+	int		 tlsquiet;	/* TLS holds no plaintext, wants input */
 	int		 error;		/* errno of the last failed read/write */
 	uint64_t	 rbytes;
 	uint64_t	 wbytes;

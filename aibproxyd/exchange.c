@@ -145,7 +145,9 @@ mitm_request_head(struct mitm *m)
 	if (m->rq == NULL && buf_len(&s->cbuf) > 0 &&
 	    mitm_request_begin(m) == -1)
 		return (mitm_fail(m, "out of memory"));
-	switch (http_parse_request((const char *)buf_rptr(&s->cbuf),
+	/* Nothing yet (a client between requests): nothing to parse. */
+	switch (buf_len(&s->cbuf) == 0 ? HTTP_INCOMPLETE :
+	    http_parse_request((const char *)buf_rptr(&s->cbuf),
 	    buf_len(&s->cbuf), s->conf->gc.gc_header_bytes, &h, &err)) {
 	case HTTP_COMPLETE:
 		buf_consume(&s->cbuf, h.size);
@@ -183,8 +185,7 @@ mitm_response_head(struct mitm *m, const struct http_head *h)
 {
 	int		 i;
 
-	if (buf_printf(&m->toc, "HTTP/1.1 %d %s\r\n", h->status,
-	    h->reason) == -1)
+	if (http_status_line(&m->toc, h->status, h->reason) == -1)
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
 		if (http_hop_header(h, i))

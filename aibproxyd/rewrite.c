@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,7 +35,7 @@ struct client_cred {
 	int		 napikey;
 	const char	*value;		/* the credential, or NULL */
 	size_t		 len;
-	const char	*from;		/* the header it came from */
+	enum http_field	 from;		/* the header it came from */
 };
 
 
@@ -220,7 +219,7 @@ rewrite_target(const struct rewrite_ctx *ctx, const char *target, char *out,
 {
 	struct target_parts	 tp;
 	const char		*reason;
-	int			 n;
+	size_t			 blen, plen, qlen, n;
 
 	if (why == NULL)
 		why = &reason;
@@ -228,18 +227,33 @@ rewrite_target(const struct rewrite_ctx *ctx, const char *target, char *out,
 		return (-1);
 	if (check_path(tp.path, tp.pathlen, why) == -1)
 		return (-1);
-	if (tp.pathlen > INT_MAX) {
+	/*
+	 * bc_path BRIDGE_PREFIX pc_name path [? query], piece by piece:
+	 * snprintf(3) cost more than the rest of the rewrite.  Refused
+	 * where snprintf would have cut it or failed (past INT_MAX).
+	 */
+	blen = strlen(ctx->bridge->bc_path);
+	plen = strlen(ctx->provider->pc_name);
+	qlen = tp.query != NULL ? 1 + strlen(tp.query) : 0;
+	n = blen + strlen(BRIDGE_PREFIX) + plen + tp.pathlen + qlen;
+	if (tp.pathlen > INT_MAX || n > INT_MAX || n >= outlen) {
 		*why = "target too long";
 		return (-1);
 	}
-	n = snprintf(out, outlen, "%s" BRIDGE_PREFIX "%s%.*s%s%s",
-	    ctx->bridge->bc_path, ctx->provider->pc_name, (int)tp.pathlen,
-	    tp.path, tp.query != NULL ? "?" : "",
-	    tp.query != NULL ? tp.query : "");
-	if (n < 0 || (size_t)n >= outlen) {
-		*why = "target too long";
-		return (-1);
+	memcpy(out, ctx->bridge->bc_path, blen);
+	out += blen;
+	memcpy(out, BRIDGE_PREFIX, strlen(BRIDGE_PREFIX));
+	out += strlen(BRIDGE_PREFIX);
+	memcpy(out, ctx->provider->pc_name, plen);
+	out += plen;
+	memcpy(out, tp.path, tp.pathlen);
+	out += tp.pathlen;
+	if (qlen > 0) {
+		*out++ = '?';
+		memcpy(out, tp.query, qlen - 1);
+		out += qlen - 1;
 	}
+	*out = '\0';
 	return (0);
 }
 
@@ -282,13 +296,14 @@ bearer_value(const char *s, const char **v, size_t *len)
 static int
 header_dropped(const struct http_head *h, int i)
 {
-	const char	*name = h->headers[i].name;
-
-	if (h->headers[i].field == HF_HOST ||
-	    strcasecmp(name, HDR_GOV_REQUEST_ID) == 0 ||
-	    strcasecmp(name, HDR_GOV_TOKEN) == 0)
+	switch (h->headers[i].field) {
+	case HF_HOST:
+	case HF_X_GOV_REQUEST_ID:
+	case HF_X_GOV_TOKEN:
 		return (1);
-	return (http_hop_header(h, i));
+	default:
+		return (http_hop_header(h, i));
+	}
 }
 
 /*
@@ -299,29 +314,31 @@ header_dropped(const struct http_head *h, int i)
 static int
 client_cred(const struct http_head *h, struct client_cred *cc)
 {
-	const char	*name;
+	enum http_field	 f;
 	int		 i;
 
 	memset(cc, 0, sizeof(*cc));
+	cc->from = HF_OTHER;
 	for (i = 0; i < h->nheaders; i++) {
-		name = h->headers[i].name;
-		if (header_dropped(h, i))
+		f = h->headers[i].field;
+		if ((f != HF_AUTHORIZATION && f != HF_X_API_KEY) ||
+		    header_dropped(h, i))
 			continue;
-		if (strcasecmp(name, "Authorization") == 0 && cc->nauth++ == 0)
+		if (f == HF_AUTHORIZATION && cc->nauth++ == 0)
 			cc->auth = h->headers[i].value;
-		if (strcasecmp(name, "X-Api-Key") == 0 && cc->napikey++ == 0)
+		if (f == HF_X_API_KEY && cc->napikey++ == 0)
 			cc->apikey = h->headers[i].value;
 	}
 	if (cc->nauth > 1 || cc->napikey > 1)
 		return (-1);
 	if (cc->auth != NULL && bearer_value(cc->auth, &cc->value, &cc->len)) {
-		cc->from = "Authorization";
+		cc->from = HF_AUTHORIZATION;
 		return (0);
 	}
 	if (cc->apikey != NULL && *cc->apikey != '\0') {
 		cc->value = cc->apikey;
 		cc->len = strlen(cc->apikey);
-		cc->from = "X-Api-Key";
+		cc->from = HF_X_API_KEY;
 	}
 	return (0);
 }
@@ -362,10 +379,10 @@ add_token(const struct rewrite_ctx *ctx, const struct client_cred *cc,
  */
 static int
 cred_withheld(const struct rewrite_ctx *ctx, const struct client_cred *cc,
-    const char *name)
+    enum http_field f)
 {
 	return (ctx->provider->pc_type == PROVIDER_COPILOT &&
-	    cc->from != NULL && strcasecmp(name, cc->from) == 0 &&
+	    cc->from != HF_OTHER && f == cc->from &&
 	    ct_equal(cc->value, cc->len, ctx->token, strlen(ctx->token)));
 }
 
@@ -382,7 +399,7 @@ write_head(const struct rewrite_ctx *ctx, const struct http_head *h,
 		return (-1);
 	for (i = 0; i < h->nheaders; i++) {
 		if (header_dropped(h, i) ||
-		    cred_withheld(ctx, cc, h->headers[i].name))
+		    cred_withheld(ctx, cc, h->headers[i].field))
 			continue;
 		if (http_header_line(out, h->headers[i].name,
 		    h->headers[i].value) == -1)

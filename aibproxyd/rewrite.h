@@ -14,9 +14,6 @@
 
 #define UUID_STR_LEN	37	/* 36 + NUL */
 
-#define HDR_GOV_TOKEN		"X-Coder-AI-Governance-Token"
-#define HDR_GOV_REQUEST_ID	"X-Coder-AI-Governance-Request-Id"
-
 struct rewrite_ctx {
 	const struct bridge_config	*bridge;
 	const struct provider_config	*provider;

@@ -27,6 +27,7 @@ struct parse {
 
 static int	http_is_token(const char *);
 static int	http_fail(struct parse *, int, const char *);
+static const char *line_fault(const char *, size_t, int);
 static enum http_result head_end(struct parse *, const char *, size_t,
 		    size_t);
 static enum http_result head_begin(struct parse *, const char *, size_t,
@@ -58,7 +59,15 @@ http_tchar(unsigned char c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
 		return (1);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	/* A switch, not strchr(3): '-' is in most field names. */
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return (1);
+	default:
+		return (0);
+	}
 }
 
 /* field-vchar, SP, HTAB; obs-text (>= 0x80) is kept as opaque bytes. */
@@ -88,34 +97,62 @@ http_fail(struct parse *p, int status, const char *why)
 }
 
 /*
+ * Is there a NUL, or a CR not followed by LF, in the len bytes at s?
+ * Only the last of them may be a CR, and only if next (the byte after
+ * them, or -1 while it has not come) is LF.  The first fault counts.
+ */
+static const char *
+line_fault(const char *s, size_t len, int next)
+{
+	const char	*nul, *cr;
+
+	nul = memchr(s, '\0', len);
+	cr = memchr(s, '\r', len);
+	if (cr != NULL && cr == s + len - 1 && (next == '\n' || next == -1))
+		cr = NULL;
+	if (nul != NULL && (cr == NULL || nul < cr))
+		return ("NUL in head");
+	if (cr != NULL)
+		return ("CR without LF in head");
+	return (NULL);
+}
+
+/*
  * Find the end of the head within the first max bytes.  On the way,
  * refuse what would let two parsers split the lines differently: NUL,
  * CR not followed by LF, LF not preceded by CR.  Checking as bytes
  * arrive also refuses an LF-only head at once, not at the size limit.
+ * Line by line with memchr(3), which looks at many bytes at a time.
  */
 static enum http_result
 head_end(struct parse *p, const char *buf, size_t len, size_t max)
 {
-	size_t	 i, n;
+	const char	*s, *lf, *end, *why;
+	size_t		 n;
 
 	n = len < max ? len : max;
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\0') {
-			http_fail(p, p->bad, "NUL in head");
+	end = buf + n;
+	for (s = buf; s < end; s = lf + 1) {
+		if ((lf = memchr(s, '\n', (size_t)(end - s))) == NULL) {
+			/* A CR last here is judged by the byte after it. */
+			why = line_fault(s, (size_t)(end - s),
+			    n < len ? (unsigned char)*end : -1);
+			if (why != NULL) {
+				http_fail(p, p->bad, why);
+				return (HTTP_ERROR);
+			}
+			break;
+		}
+		if ((why = line_fault(s, (size_t)(lf - s), '\n')) != NULL) {
+			http_fail(p, p->bad, why);
 			return (HTTP_ERROR);
 		}
-		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n') {
-			http_fail(p, p->bad, "CR without LF in head");
-			return (HTTP_ERROR);
-		}
-		if (buf[i] != '\n')
-			continue;
-		if (i == 0 || buf[i - 1] != '\r') {
+		if (lf == buf || lf[-1] != '\r') {
 			http_fail(p, p->bad, "LF without CR in head");
 			return (HTTP_ERROR);
 		}
-		if (i >= 3 && buf[i - 2] == '\n') {
-			p->h->size = i + 1;
+		if (lf - buf >= 3 && lf[-2] == '\n') {
+			p->h->size = (size_t)(lf - buf) + 1;
 			return (HTTP_COMPLETE);
 		}
 	}
@@ -704,6 +741,27 @@ http_header_line(struct buf *b, const char *name, const char *value)
 {
 	if (buf_addstr(b, name) == -1 || buf_add(b, ": ", 2) == -1 ||
 	    buf_addstr(b, value) == -1 || buf_add(b, "\r\n", 2) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * "HTTP/1.1 <status> <reason>" CRLF: a status of three digits (every
+ * parsed one) by hand, which costs a tenth of buf_printf().
+ */
+int
+http_status_line(struct buf *b, int status, const char *reason)
+{
+	char	 d[4];
+
+	if (status < 100 || status > 999)
+		return (buf_printf(b, "HTTP/1.1 %d %s\r\n", status, reason));
+	d[0] = '0' + status / 100;
+	d[1] = '0' + status / 10 % 10;
+	d[2] = '0' + status % 10;
+	d[3] = ' ';
+	if (buf_add(b, "HTTP/1.1 ", 9) == -1 || buf_add(b, d, 4) == -1 ||
+	    buf_addstr(b, reason) == -1 || buf_add(b, "\r\n", 2) == -1)
 		return (-1);
 	return (0);
 }

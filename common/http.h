@@ -19,6 +19,10 @@
 /* Our answer to a CONNECT we serve: a tunnel or an interception. */
 #define HTTP_CONNECT_OK		"HTTP/1.1 200 Connection established\r\n\r\n"
 
+/* The bridge's governance fields: only the proxy sets them. */
+#define HDR_GOV_TOKEN		"X-Coder-AI-Governance-Token"
+#define HDR_GOV_REQUEST_ID	"X-Coder-AI-Governance-Request-Id"
+
 /*
  * The fields the parser and the proxy decide on, recognised once as
  * the head is parsed (name compared without case), so that deciding
@@ -26,6 +30,7 @@
  */
 enum http_field {
 	HF_OTHER,
+	HF_AUTHORIZATION,
 	HF_CONNECTION,
 	HF_CONTENT_LENGTH,
 	HF_EXPECT,
@@ -36,7 +41,11 @@ enum http_field {
 	HF_PROXY_CONNECTION,
 	HF_TE,
 	HF_TRANSFER_ENCODING,
-	HF_UPGRADE
+	HF_UPGRADE,
+	HF_X_API_KEY,
+	HF_X_GOV_REQUEST_ID,
+	HF_X_GOV_TOKEN,
+	HF_COUNT			/* not a field: how many there are */
 };
 
 struct http_header {
@@ -64,7 +73,7 @@ struct http_head {
 	int			 minor;		/* HTTP/1.<minor>: 0 or 1 */
 	struct http_header	 headers[HTTP_HEADERS_MAX];
 	int			 nheaders;
-	int			 nfield[HF_UPGRADE + 1];  /* count of each */
+	int			 nfield[HF_COUNT];	/* count of each */
 	/* derived from the headers */
 	enum http_framing	 framing;
 	uint64_t		 length;	/* HTTP_BODY_LENGTH */
@@ -157,6 +166,7 @@ const char	*http_status_text(int);
  */
 int		 http_hop_header(const struct http_head *, int);
 int		 http_header_line(struct buf *, const char *, const char *);
+int		 http_status_line(struct buf *, int, const char *);
 /*
  * Every answer the proxy writes itself: status line, a text/plain body
  * (the reason phrase when body is NULL), extra header lines (each ending

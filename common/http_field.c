@@ -14,6 +14,7 @@ static const struct {
 	const char	*name;
 	size_t		 len;
 } http_fields[] = {
+	[HF_AUTHORIZATION] =		{ "Authorization", 13 },
 	[HF_CONNECTION] =		{ "Connection", 10 },
 	[HF_CONTENT_LENGTH] =		{ "Content-Length", 14 },
 	[HF_EXPECT] =			{ "Expect", 6 },
@@ -24,7 +25,10 @@ static const struct {
 	[HF_PROXY_CONNECTION] =		{ "Proxy-Connection", 16 },
 	[HF_TE] =			{ "TE", 2 },
 	[HF_TRANSFER_ENCODING] =	{ "Transfer-Encoding", 17 },
-	[HF_UPGRADE] =			{ "Upgrade", 7 }
+	[HF_UPGRADE] =			{ "Upgrade", 7 },
+	[HF_X_API_KEY] =		{ "X-Api-Key", 9 },
+	[HF_X_GOV_REQUEST_ID] =		{ HDR_GOV_REQUEST_ID, 32 },
+	[HF_X_GOV_TOKEN] =		{ HDR_GOV_TOKEN, 27 }
 };
 
 /* Which of http_fields a name of len bytes is: the length sorts first. */

@@ -139,14 +139,52 @@ log_emit_json(int pri, const char *msg, const struct audit *au)
 	return (0);
 }
 
+/*
+ * A text line on stderr: "aibproxyd[pid]: name: msg", in one writev(2)
+ * as fprintf(3) to the unbuffered stderr wrote it in one write(2), but
+ * without formatting it each time: the start is made again only when
+ * the pid or the name changed (a fork, log_procinit()).
+ */
+static void
+log_emit_stderr(const char *msg)
+{
+	static char		 start[128];
+	static size_t		 startlen;
+	static pid_t		 startpid;
+	static const char	*startname;
+	struct iovec		 iov[3];
+	int			 n;
+
+	if (startlen == 0 || startpid != log_getpid() ||
+	    startname != log_procname) {
+		startlen = 0;
+		n = snprintf(start, sizeof(start), "aibproxyd[%d]: %s: ",
+		    log_getpid(), log_procname);
+		if (n < 0 || (size_t)n >= sizeof(start)) {
+			fprintf(stderr, "aibproxyd[%d]: %s: %s\n",
+			    log_getpid(), log_procname, msg);
+			return;
+		}
+		startlen = n;
+		startpid = log_getpid();
+		startname = log_procname;
+	}
+	iov[0].iov_base = start;
+	iov[0].iov_len = startlen;
+	iov[1].iov_base = (char *)msg;
+	iov[1].iov_len = strlen(msg);
+	iov[2].iov_base = "\n";
+	iov[2].iov_len = 1;
+	(void)writev(STDERR_FILENO, iov, 3);
+}
+
 static void
 log_emit(int pri, const char *msg, const struct audit *au)
 {
 	if (log_format == LOG_FORMAT_JSON && log_emit_json(pri, msg, au) == 0)
 		return;
 	if (log_stderr)
-		fprintf(stderr, "aibproxyd[%d]: %s: %s\n", log_getpid(),
-		    log_procname, msg);
+		log_emit_stderr(msg);
 	else
 		syslog(pri, "%s: %s", log_procname, msg);
 }

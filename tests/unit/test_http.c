@@ -399,6 +399,29 @@ START_TEST(test_too_many_headers)
 }
 END_TEST
 
+/* A status line, by hand for three digits, as printf would write it. */
+START_TEST(test_status_line)
+{
+	static const int	 st[] = { 100, 200, 204, 404, 599, 999, 99, 1000 };
+	struct buf		 b;
+	char			 want[64];
+	size_t			 i;
+
+	for (i = 0; i < NITEMS(st); i++) {
+		buf_init(&b, 64);
+		ck_assert_int_eq(http_status_line(&b, st[i], "Some Reason"), 0);
+		snprintf(want, sizeof(want), "HTTP/1.1 %d Some Reason\r\n",
+		    st[i]);
+		ck_assert_uint_eq(buf_len(&b), strlen(want));
+		ck_assert_mem_eq(buf_rptr(&b), want, strlen(want));
+		buf_free(&b);
+	}
+	buf_init(&b, 10);
+	ck_assert_int_eq(http_status_line(&b, 200, "OK"), -1);
+	buf_free(&b);
+}
+END_TEST
+
 /*
  * Fields are recognised in any case, by their whole name only; the
  * hop-by-hop ones are the fixed list and whatever Connection names.
@@ -409,13 +432,18 @@ START_TEST(test_header_fields)
 				    "Connectiox: 1\r\nTE: trailers\r\n"
 				    "X-Drop: 2\r\nContent-Length: 0\r\n"
 				    "proxy-authorization: Basic eA==\r\n"
-				    "Proxy-Authorizatio: 3\r\n\r\n";
+				    "Proxy-Authorizatio: 3\r\n"
+				    "AUTHORIZATION: Bearer b\r\nx-api-KEY: k\r\n"
+				    "X-Api-Keys: 4\r\n"
+				    "x-coder-ai-governance-token: t\r\n"
+				    "X-CODER-AI-GOVERNANCE-REQUEST-ID: r\r\n"
+				    "X-Coder-AI-Governance-Request: 5\r\n\r\n";
 	struct http_head	 h;
 	struct http_error	 err;
 
 	ck_assert_int_eq(http_parse_request(raw, strlen(raw), BIG, &h, &err),
 	    HTTP_COMPLETE);
-	ck_assert_int_eq(h.nheaders, 8);
+	ck_assert_int_eq(h.nheaders, 14);
 	ck_assert_int_eq(h.headers[0].field, HF_HOST);
 	ck_assert_int_eq(h.headers[1].field, HF_CONNECTION);
 	ck_assert_int_eq(h.headers[2].field, HF_OTHER);
@@ -423,6 +451,12 @@ START_TEST(test_header_fields)
 	ck_assert_int_eq(h.headers[4].field, HF_OTHER);
 	ck_assert_int_eq(h.headers[6].field, HF_PROXY_AUTHORIZATION);
 	ck_assert_int_eq(h.headers[7].field, HF_OTHER);
+	ck_assert_int_eq(h.headers[8].field, HF_AUTHORIZATION);
+	ck_assert_int_eq(h.headers[9].field, HF_X_API_KEY);
+	ck_assert_int_eq(h.headers[10].field, HF_OTHER);
+	ck_assert_int_eq(h.headers[11].field, HF_X_GOV_TOKEN);
+	ck_assert_int_eq(h.headers[12].field, HF_X_GOV_REQUEST_ID);
+	ck_assert_int_eq(h.headers[13].field, HF_OTHER);
 	ck_assert_int_eq(h.nfield[HF_HOST], 1);
 	ck_assert_int_eq(h.nfield[HF_UPGRADE], 0);
 	ck_assert_str_eq(http_field_value(&h, HF_PROXY_AUTHORIZATION),
@@ -1067,6 +1101,7 @@ http_suite(void)
 	tcase_add_test(tc, test_req_limit);
 	tcase_add_test(tc, test_too_many_headers);
 	tcase_add_test(tc, test_header_fields);
+	tcase_add_test(tc, test_status_line);
 	tcase_add_test(tc, test_header_access);
 	tcase_add_loop_test(tc, test_token_in, 0, NITEMS(token_cases));
 	suite_add_tcase(s, tc);

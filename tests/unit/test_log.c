@@ -378,6 +378,48 @@ START_TEST(test_emit_stderr)
 END_TEST
 
 /*
+ * A text line on stderr is "aibproxyd[pid]: name: msg" byte for byte;
+ * its start is kept, and made again for a new name and in a child.
+ */
+START_TEST(test_text_line)
+{
+	char	 buf[4096], want[4096];
+	ssize_t	 n;
+	size_t	 got = 0;
+	pid_t	 pid;
+	int	 fds[2], status;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ne(dup2(fds[1], STDERR_FILENO), -1);
+	close(fds[1]);
+	log_init(1, LOG_DAEMON);
+	log_setformat(LOG_FORMAT_TEXT);
+	log_procinit("proxy 3");
+	log_warnx("one %d", 1);
+	log_warnx("two");
+	log_procinit("proxy 4");
+	log_warnx("three");
+	ck_assert_int_ne((pid = fork()), -1);
+	if (pid == 0) {
+		log_warnx("in the child");
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	log_warnx("back");
+	close(STDERR_FILENO);
+	while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	snprintf(want, sizeof(want), "aibproxyd[%d]: proxy 3: one 1\n"
+	    "aibproxyd[%d]: proxy 3: two\naibproxyd[%d]: proxy 4: three\n"
+	    "aibproxyd[%d]: proxy 4: in the child\n"
+	    "aibproxyd[%d]: proxy 4: back\n", (int)getpid(), (int)getpid(),
+	    (int)getpid(), (int)pid, (int)getpid());
+	ck_assert_str_eq(buf, want);
+}
+END_TEST
+
+/*
  * The pid a line names is kept, not asked for each line; a fork(2)
  * child (the daemonising parent) names its own.
  */
@@ -465,6 +507,7 @@ main(void)
 	tcase_add_loop_test(tc, test_json_levels, 0, nitems(levels));
 	tcase_add_test(tc, test_emit_stderr);
 	tcase_add_test(tc, test_pid_after_fork);
+	tcase_add_test(tc, test_text_line);
 	tcase_add_test(tc, test_keepfirst);
 	suite_add_tcase(s, tc);
 	return (unit_run(s) != 0);

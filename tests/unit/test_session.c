@@ -581,6 +581,69 @@ START_TEST(test_endpoint_quiet)
 }
 END_TEST
 
+/*
+ * A TLS read that fills the buffer may leave plaintext in the TLS
+ * layer, which a dry socket says nothing of: it is read all the same.
+ * Once a read came back short, TLS holds nothing and a dry socket
+ * waits for the loop (no SSL_read(3) call to find that out).
+ */
+START_TEST(test_endpoint_tls_held)
+{
+	struct endpoint		 ep;
+	struct ev_loop		*loop;
+	struct tls_config	*cfg;
+	struct tls		*cli;
+	char			 msg[100], got[100];
+	int			 sv[2], i, r = -1, s = -1;
+
+	wh_init(&W);
+	wh_tls_listener(&W);
+	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	endpoint_init(&ep, sv[0], NULL, NULL);
+	ck_assert_int_eq(endpoint_tls_accept(&ep, W.l->tls), 0);
+	ck_assert_ptr_nonnull(cfg = tls_config_new());
+	ck_assert_ptr_nonnull(cli = tls_client());
+	tls_config_insecure_noverifycert(cfg);
+	tls_config_insecure_noverifyname(cfg);
+	ck_assert_int_eq(tls_configure(cli, cfg), 0);
+	ck_assert_int_eq(tls_connect_socket(cli, sv[1], WH_PROXY_NAME), 0);
+	for (i = 0; i < 100 && (r != 0 || s != 0); i++) {
+		if (r != 0)
+			r = tls_handshake(cli);
+		endpoint_arm(loop, &ep, 1, 0);
+		if (s != 0)
+			s = endpoint_handshake(&ep);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(s, 0);
+	for (i = 0; i < (int)sizeof(msg); i++)
+		msg[i] = 'a' + i % 26;
+	ck_assert_int_eq(tls_write(cli, msg, sizeof(msg)), sizeof(msg));
+	endpoint_arm(loop, &ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&ep, got, 10), 10);
+	ck_assert(ep.dry);
+	ck_assert_int_eq(endpoint_read(&ep, got + 10, 64), 64);
+	ck_assert_int_eq(endpoint_read(&ep, got + 74, 64), 26);
+	ck_assert_mem_eq(got, msg, sizeof(msg));
+	ck_assert_int_eq(endpoint_read(&ep, got, 64), EP_AGAIN);
+	ck_assert_int_eq(ep.rwant, EV_READ);
+	/* Bytes come, but only the loop says so. */
+	ck_assert_int_eq(tls_write(cli, "more", 4), 4);
+	ck_assert_int_eq(endpoint_read(&ep, got, 64), EP_AGAIN);
+	endpoint_arm(loop, &ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&ep, got, 64), 4);
+	ck_assert_mem_eq(got, "more", 4);
+	tls_free(cli);
+	tls_config_free(cfg);
+	endpoint_close(loop, &ep);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+	wh_done(&W);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -622,6 +685,7 @@ session_suite(void)
 	tcase_add_test(tc, test_endpoint_dry);
 	tcase_add_test(tc, test_endpoint_dry_again);
 	tcase_add_test(tc, test_endpoint_quiet);
+	tcase_add_test(tc, test_endpoint_tls_held);
 	suite_add_tcase(s, tc);
 
 	return (s);

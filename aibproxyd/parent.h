@@ -53,6 +53,7 @@ struct parent_sock {
 	char			 address[AIB_HOSTNAME_MAX + 8];
 	int			 fds[AIB_WORKERS_MAX];
 	int			 nfds;
+	int			 want;		/* how many that config serves */
 	int			 used;		/* by the config being sent */
 };
 TAILQ_HEAD(parent_socks, parent_sock);

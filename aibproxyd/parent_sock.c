@@ -113,7 +113,11 @@ parent_sock_free(struct parent_sock *s)
 	free(s);
 }
 
-/* The sockets for address, bound as n of them if new. */
+/*
+ * The sockets for address, bound as n of them if new.  Kept, they stay
+ * as many as they are until parent_close_unused_sockets(): a config
+ * offered may yet be refused, and the running one still has them all.
+ */
 static struct parent_sock *
 parent_sock_get(struct parent *p, const char *address,
     const struct sockaddr_storage *ss, socklen_t sslen, int n)
@@ -123,6 +127,7 @@ parent_sock_get(struct parent *p, const char *address,
 	TAILQ_FOREACH(s, &p->socks, entry)
 		if (strcmp(s->address, address) == 0) {
 			s->used = 1;
+			s->want = n;
 			return (s);
 		}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -135,6 +140,7 @@ parent_sock_get(struct parent *p, const char *address,
 		return (NULL);
 	}
 	s->used = 1;
+	s->want = n;
 	TAILQ_INSERT_TAIL(&p->socks, s, entry);
 	return (s);
 }
@@ -164,6 +170,20 @@ parent_open_sockets(struct parent *p, const struct aib_config *conf)
 	return (0);
 }
 
+/*
+ * A group kept for fewer sockets than it has (a proxy listener's
+ * address now the metrics', which worker 0 alone serves from socket
+ * 0): the kernel would still queue clients on the others, which no
+ * worker accepts from, for ever.  Closed, they leave the group.  A
+ * single socket kept for a group stays one, shared by every worker.
+ */
+static void
+parent_sock_shrink(struct parent_sock *s)
+{
+	while (s->nfds > s->want && s->nfds > 1)
+		close(s->fds[--s->nfds]);
+}
+
 void
 parent_close_unused_sockets(struct parent *p)
 {
@@ -173,8 +193,10 @@ parent_close_unused_sockets(struct parent *p)
 	if (conf != NULL)
 		parent_open_sockets(p, conf);	/* marks the ones in use */
 	TAILQ_FOREACH_SAFE(s, &p->socks, entry, next) {
-		if (s->used && conf != NULL)
+		if (s->used && conf != NULL) {
+			parent_sock_shrink(s);
 			continue;
+		}
 		TAILQ_REMOVE(&p->socks, s, entry);
 		parent_sock_free(s);
 	}

@@ -4,6 +4,7 @@
  * which escapes what came from the network (a path with quotes or
  * control bytes) as RFC 8259 requires.
  */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,13 +72,20 @@ line_int(struct line *l, int v)
 		line_num(l, v);
 }
 
-/* Seconds as "%.3f" writes them, rounding included. */
+/*
+ * Seconds as "%.3f" writes them, rounding included: room for the
+ * widest, a sign and DBL_MAX_10_EXP + 1 digits, then ".000s", so the
+ * number is never cut here, where the line would not say so.
+ */
 static void
 line_seconds(struct line *l, double secs)
 {
-	char	 d[64];
+	char	 d[DBL_MAX_10_EXP + 16];
+	int	 n;
 
-	(void)snprintf(d, sizeof(d), "%.3fs", secs);
+	n = snprintf(d, sizeof(d), "%.3fs", secs);
+	if (n < 0 || (size_t)n >= sizeof(d))
+		l->cut = 1;
 	line_str(l, d);
 }
 

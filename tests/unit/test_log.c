@@ -10,6 +10,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,36 @@ START_TEST(test_audit_text)
 	ck_assert_int_eq(strncmp(buf, records[_i].text, n - 1), 0);
 	ck_assert_int_eq(log_audit_text(&records[_i].au, buf, 1), -1);
 	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+/*
+ * Numbers at their extremes, byte for byte as the snprintf(3) the
+ * line was written with: the widest seconds "%.3f" can print (DBL_MAX,
+ * 309 digits) included, not cut to a smaller buffer of its own.
+ */
+START_TEST(test_audit_text_extremes)
+{
+	static const double	 secs[] = { DBL_MAX, -DBL_MAX, -0.0004, 1e20 };
+	struct audit		 au;
+	char			 buf[2048], want[2048];
+	size_t			 i;
+
+	memset(&au, 0, sizeof(au));
+	au.au_event = AUDIT_TUNNEL;
+	au.au_port = INT_MIN;
+	au.au_up = UINT64_MAX;
+	au.au_down = 0;
+	au.au_outcome = "closed";
+	for (i = 0; i < nitems(secs); i++) {
+		au.au_seconds = secs[i];
+		snprintf(want, sizeof(want), "tunnel - -> -:%d: closed, %llu "
+		    "bytes up, %llu down, %.3fs", au.au_port,
+		    (unsigned long long)au.au_up,
+		    (unsigned long long)au.au_down, au.au_seconds);
+		ck_assert_int_eq(log_audit_text(&au, buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, want);
+	}
 }
 END_TEST
 
@@ -501,6 +534,7 @@ main(void)
 
 	tcase_add_loop_test(tc, test_audit_text, 0, nitems(records));
 	tcase_add_loop_test(tc, test_audit_json, 0, nitems(records));
+	tcase_add_test(tc, test_audit_text_extremes);
 	tcase_add_test(tc, test_json_exact);
 	tcase_add_loop_test(tc, test_json_hostile, 0, nitems(hostile));
 	tcase_add_loop_test(tc, test_json_bounded, 0, nitems(fills));

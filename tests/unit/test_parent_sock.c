@@ -120,6 +120,44 @@ START_TEST(test_group_per_worker)
 END_TEST
 
 /*
+ * A reload that makes a proxy listener's address the metrics' (worker 0
+ * alone, from socket 0): once that config runs, the group is that one
+ * socket, or the kernel would queue clients on sockets no worker
+ * accepts from.  Offered only, it keeps them all: it may be refused.
+ */
+START_TEST(test_group_to_metrics)
+{
+	struct aib_config	*mconf;
+	struct parent_sock	*s;
+	int			 fd;
+
+	if (!compat_reuseport_spreads())
+		return;
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	ck_assert_int_eq(s->nfds, 3);
+	fd = s->fds[0];
+	ck_assert_ptr_nonnull(mconf = calloc(1, sizeof(*mconf)));
+	TAILQ_INIT(&mconf->listens);
+	mconf->metrics = 1;
+	strlcpy(mconf->metrics_address, lc->address,
+	    sizeof(mconf->metrics_address));
+	memcpy(&mconf->metrics_ss, &lc->ss, lc->sslen);
+	mconf->metrics_sslen = lc->sslen;
+	ck_assert_int_eq(parent_open_sockets(&p, mconf), 0);
+	ck_assert_int_eq(s->nfds, 3);
+	p.conf = mconf;
+	parent_close_unused_sockets(&p);
+	ck_assert_ptr_eq(TAILQ_FIRST(&p.socks), s);
+	ck_assert_int_eq(s->nfds, 1);
+	ck_assert_int_eq(s->fds[0], fd);
+	ck_assert_int_eq(sockopt(fd, SO_ACCEPTCONN), 1);
+	p.conf = NULL;
+	free(mconf);
+}
+END_TEST
+
+/*
  * TCP_DEFER_ACCEPT on every socket of the group, and what it is for: the
  * client that was accepted has its first bytes waiting, so the worker
  * reads them at once (session_new()).
@@ -202,6 +240,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_group_per_worker);
+	tcase_add_test(tc, test_group_to_metrics);
 	tcase_add_test(tc, test_taken_plain);
 	tcase_add_test(tc, test_taken_reuseport);
 	tcase_add_test(tc, test_defer_accept);

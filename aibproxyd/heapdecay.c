@@ -4,9 +4,9 @@
  * A burst of connections leaves free heap between the objects that
  * stay: the handshakes' and the requests' buffers, freed while later
  * connections kept what they had taken above them.  free(3) gives back
- * only the top of the heap, and a worker keeps its top (PROXY_HEAP_KEEP
- * in proxy.c), so without this an idle worker would hold the high-water
- * mark of its busiest moment.  glibc's malloc_trim(3) also gives back
+ * only the top of the heap, and a busy worker keeps even that
+ * (PROXY_HEAP_KEEP in proxy.c), so without this an idle worker would
+ * hold the high-water mark of its busiest moment.  glibc's malloc_trim(3) also gives back
  * every whole page inside a free chunk (compat_malloc_trim()), the way
  * other allocators decay dirty pages; the next burst takes them again,
  * page faults included, so it runs only once the worker has been quiet

@@ -25,6 +25,7 @@
 
 #define ACCEPT_BURST	64
 #define ACCEPT_BACKOFF	0.25	/* seconds paused at EMFILE */
+#define OVERLOAD_SINK	8192	/* a request head's worth */
 
 static void	listener_accept_cb(struct ev_loop *, ev_io *, int);
 
@@ -87,11 +88,19 @@ static void
 listener_overload(const struct plistener *l, int fd)
 {
 	struct buf	 b;
+	char		 sink[OVERLOAD_SINK];
 
 	if (l->lc.lc_proxy_protocol || l->tls != NULL) {
 		close(fd);
 		return;
 	}
+	/*
+	 * The request is already here (TCP_DEFER_ACCEPT waits for it).
+	 * Closing a socket with unread bytes sends a reset instead of a
+	 * FIN (RFC 2525, 2.17), and a reset may make the client's stack
+	 * drop the answer before it is read: read what came first.
+	 */
+	(void)recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 	buf_init(&b, 256);
 	/* Best effort on a fresh socket: its send buffer is empty. */
 	if (http_answer(&b, 503, NULL, NULL, 1) == 0)

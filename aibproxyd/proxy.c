@@ -287,9 +287,13 @@ proxy_main(const struct child_opts *co)
 	proxy_env.pipes = pipe_pool_new();
 	proxy_env.dns = dns_client_new(&proxy_env.resolver, proxy_now, NULL);
 	proxy_env.validator = validator_new(&proxy_env);
-	/* Only with the allocator that took the hint: glibc's. */
+	/*
+	 * Only with the allocator that took the hint: glibc's.  The top
+	 * kept above is for requests back to back; once the worker is
+	 * quiet it goes too, and the next burst takes it again once.
+	 */
 	if (keep == 0)
-		heapdecay_init(&proxy_env, PROXY_HEAP_KEEP);
+		heapdecay_init(&proxy_env, 0);
 	imsgev_init(&proxy_env.parent, proxy_env.loop, AIB_PARENT_FD, 1,
 	    "parent", proxy_dispatch_parent, proxy_parent_closed, NULL);
 	/* From here on hostile bytes arrive: only the calls listed. */

@@ -82,6 +82,40 @@ check "worker 1 refuses only past 25 ($(shares 1))" \
     test "$(shares 1)" = "25 " -o -z "$(shares 1)"
 check "at least one worker reached its share" \
     test -n "$(shares 0)$(shares 1)"
+
+# --- A refused client reads the whole 503, then a clean end: its
+# request was read before the close, which otherwise sends a reset
+# (RFC 2525, 2.17) that may make a client's stack drop the answer.
+ends=$(python3 - "$P" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held, ends = [], []
+for _ in range(120):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+    held.append(s)
+time.sleep(1)
+for s in held:
+    s.settimeout(0.2)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                if data.startswith(b"HTTP/1.1 503"):
+                    ends.append("fin")
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        ends.append("reset" if data.startswith(b"HTTP/1.1 503") else "bare-reset")
+print(" ".join(sorted(set(ends))) or "none")
+for s in held:
+    s.close()
+PY
+)
+check_eq "refused clients read the 503 and a clean end, no reset" "$ends" "fin"
 stop_daemon
 
 # --- A limit that cannot fit is refused, with the numbers.

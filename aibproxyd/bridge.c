@@ -17,6 +17,8 @@
 
 #define BRIDGE_IDLE_MAX		64	/* pooled connections per worker */
 #define BRIDGE_IDLE_TIMEOUT	60.	/* seconds an idle one is kept */
+#define BRIDGE_TAIL_READS	16	/* reads that count stray bytes */
+#define BRIDGE_TAIL_LOG_EVERY	10	/* seconds between warnings */
 
 enum bconn_state {
 	B_DIAL,
@@ -47,6 +49,9 @@ struct bridge_pool {
 };
 
 static void	bridge_idle_io(struct ev_loop *, ev_io *, int);
+
+static struct log_limit	bridge_tail_ll =
+    LOG_LIMIT_INITIALIZER(BRIDGE_TAIL_LOG_EVERY);
 
 struct bridge_pool *
 bridge_pool_new(struct proxy *px)
@@ -234,14 +239,52 @@ bridge_idle_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	bridge_free(w->data);
 }
 
+/*
+ * Bytes after a complete response answer no request (RFC 9112 section
+ * 9.5): on a pooled connection the next request, maybe another user's,
+ * would take them for the start of its own answer.  They may be in the
+ * caller's buffer (extra), in the endpoint's read-ahead or inside TLS,
+ * where the socket no longer signals them: only a read that would block
+ * says there are none.  After a short read of a drained socket that
+ * read costs no system call (endpoint_read's dry and tlsquiet).
+ * 0: clean; -1: close it (logged).
+ */
+static int
+bridge_clean(struct bconn *b, size_t extra)
+{
+	const struct bridge_config	*bc = &b->pool->conf->bridge;
+	uint8_t				 junk[4096];
+	size_t				 stray = extra;
+	ssize_t				 n = EP_AGAIN;
+	int				 i;
+
+	for (i = 0; i < BRIDGE_TAIL_READS; i++) {
+		if ((n = endpoint_read(b->ep, junk, sizeof(junk))) <= 0)
+			break;
+		stray += n;
+	}
+	if (stray > 0) {
+		log_limited(&bridge_tail_ll, "bridge %s:%d: %s%zu bytes after "
+		    "a complete response: connection closed, not reused",
+		    bc->bc_host, bc->bc_port, n > 0 ? "at least " : "", stray);
+		return (-1);
+	}
+	if (n == EP_AGAIN)
+		return (0);
+	log_debug("bridge: connection %s after a response", n == 0 ?
+	    "closed by the bridge" : "failed");
+	return (-1);
+}
+
 void
-bridge_put(struct bconn *b, int reusable)
+bridge_put(struct bconn *b, int reusable, size_t extra)
 {
 	struct bridge_pool	*bp = b->pool;
 	struct endpoint		*ep = b->ep;
 
 	if (!reusable || b->st != B_OWNED || b->gen != bp->gen ||
-	    bp->nidle >= BRIDGE_IDLE_MAX || ep->eof || ep->fd == -1) {
+	    bp->nidle >= BRIDGE_IDLE_MAX || ep->eof || ep->fd == -1 ||
+	    bridge_clean(b, extra) == -1) {
 		bridge_free(b);
 		return;
 	}

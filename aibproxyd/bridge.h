@@ -35,8 +35,12 @@ int		 bridge_configure(struct bridge_pool *, struct proxy_conf *,
 int		 bridge_get(struct bridge_pool *, bridge_cb, void *,
 		    struct bconn **);
 void		 bridge_cancel(struct bconn *);
-/* Give it back: kept for reuse if reusable, else closed. */
-void		 bridge_put(struct bconn *, int);
+/*
+ * Give it back: kept for reuse if reusable, else closed.  extra: bytes
+ * the caller read past the end of the response; any there, or still
+ * in the endpoint, close it too (logged: the bridge broke HTTP).
+ */
+void		 bridge_put(struct bconn *, int, size_t);
 /* The endpoint to read and write; its watcher calls cb with data. */
 struct endpoint	*bridge_endpoint(struct bconn *, ev_io_cb, void *);
 

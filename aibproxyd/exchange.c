@@ -401,8 +401,9 @@ mitm_finish(struct mitm *m)
 
 	reqdone = m->rq->reqbody.done && m->rq->reqready == 0 &&
 	    buf_len(&m->tob) == 0;
-	bridge_put(m->bc, reqdone && !m->rq->bridge_close &&
-	    buf_len(&m->s->sbuf) == 0);
+	/* What is left in sbuf came after the response: no request's. */
+	bridge_put(m->bc, reqdone && !m->rq->bridge_close,
+	    buf_len(&m->s->sbuf));
 	m->bc = NULL;
 	m->bep = NULL;
 	buf_free(&m->s->sbuf);

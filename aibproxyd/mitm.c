@@ -32,7 +32,7 @@ mitm_close(struct session *s)
 		leaf_unref(m->leaf);
 	bridge_cancel(m->bcwait);
 	if (m->bc != NULL)
-		bridge_put(m->bc, 0);
+		bridge_put(m->bc, 0, 0);
 	if (m->inner != NULL) {
 		endpoint_close(s->px->loop, m->inner);
 		free(m->inner);
@@ -131,7 +131,7 @@ static void
 mitm_drop_bridge(struct mitm *m)
 {
 	if (m->bc != NULL)
-		bridge_put(m->bc, 0);
+		bridge_put(m->bc, 0, 0);
 	m->bc = NULL;
 	m->bep = NULL;
 	bridge_cancel(m->bcwait);

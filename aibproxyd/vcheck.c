@@ -41,9 +41,14 @@ static void	vcheck_io(struct ev_loop *, ev_io *, int);
 static void
 vcheck_free(struct vcheck *v, int reusable)
 {
+	size_t	 extra = 0;
+
 	ev_timer_stop(v->px->loop, &v->timer);
+	/* Bytes read past the answer: bridge_put() refuses the connection. */
+	if (reusable)
+		extra = buf_len(&v->in) - v->head.size - v->fed;
 	if (v->bc != NULL)
-		bridge_put(v->bc, reusable);
+		bridge_put(v->bc, reusable, extra);
 	if (v->have_head)
 		http_head_free(&v->head);
 	buf_free(&v->out);
@@ -105,8 +110,7 @@ vcheck_verdict(struct vcheck *v)
 	struct buf	 plain;
 	int		 reusable, ok;
 
-	reusable = !v->head.close && v->body.framing != HTTP_BODY_CLOSE &&
-	    buf_len(&v->in) == v->head.size + v->fed;
+	reusable = !v->head.close && v->body.framing != HTTP_BODY_CLOSE;
 	if (v->head.status == 401 || v->head.status == 403) {
 		vcheck_done(v, AUTH_INVALID, NULL, reusable);
 		return;

@@ -17,6 +17,13 @@ Routes (any path under /api/v2/aibridge/):
     .../download?n=N   N bytes of a fixed pattern, chunked
     .../upload     reads the body, answers its length and SHA-256
     .../stream?n=N&chunk=C  N bytes in C-sized chunks as fast as possible
+    .../tail?kind=K[&write=one]  a complete answer, then a second, fake
+                   one ("EVIL") the request never asked for, in the same
+                   TCP segment (TCP_CORK), as a separate TLS record, or
+                   with write=one in the same write (and TLS record).
+                   K: cl (Content-Length), chunked, trailer (chunked
+                   with a trailer), interim (a 103 first), 204 (the fake
+                   as its body)
     anything else  200 {"ok":true,"path":...}
 """
 import argparse, hashlib, json, os, socket, ssl, sys, threading, time
@@ -24,6 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
 PATTERN = bytes(range(256)) * 256  # 64 KiB
+# A whole answer no request asked for (.../tail): 68 bytes.
+EVIL = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: 4\r\n\r\nEVIL")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -104,6 +114,9 @@ class Handler(BaseHTTPRequestHandler):
         if u.path.endswith("/download") or u.path.endswith("/stream"):
             return self.download(int(q.get("n", ["0"])[0]),
                                  int(q.get("chunk", ["65536"])[0]))
+        if u.path.endswith("/tail"):
+            return self.tail(q.get("kind", ["cl"])[0],
+                             q.get("write", [""])[0] == "one")
         if u.path.endswith("/upload"):
             body = json.dumps({"len": n, "sha256": digest}).encode()
         else:
@@ -142,6 +155,29 @@ class Handler(BaseHTTPRequestHandler):
             sent += k
         self.send_chunk(b"")
         self.wfile.flush()
+
+    def tail(self, kind, one):
+        body = b'{"tail": "%s"}' % kind.encode()
+        cl = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n"
+                   % (len(body), body))
+        answer = {
+            "cl": cl,
+            "chunked": chunked + b"\r\n",
+            "trailer": chunked + b"X-Checksum: 1\r\n\r\n",
+            "interim": b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + cl,
+            "204": b"HTTP/1.1 204 No Content\r\n\r\n",
+        }[kind]
+        if one:
+            self.wfile.write(answer + EVIL)
+            return
+        # Two writes, two TLS records, one TCP segment (tcp(7)).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        self.wfile.write(answer)
+        self.wfile.write(EVIL)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_any
 

@@ -293,6 +293,38 @@ START_TEST(test_intercept_bad_chunk_prefix)
 }
 END_TEST
 
+/*
+ * A second answer no request asked for, in the same write as the first:
+ * the client gets the first alone, and the connection is not pooled
+ * for the next request (RFC 9112 section 9.5), which says so.
+ */
+START_TEST(test_intercept_tail)
+{
+	static const char *const lines[] = { wh_post, NULL };
+	struct wh_bridge	 b;
+	struct wh_tls		 c;
+	const char		*log;
+
+	wh_init(&W);
+	wh_bridge_start(&b, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL");
+	wh_set_bridge(&W, "127.0.0.1", b.port);
+	wh_log_start();
+	wh_tls_client(&W, &c, lines, 0, 0);
+	wh_tls_finish(&W, &c);
+	log = wh_log_text();
+	ck_assert_str_eq(c.got, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\nok");
+	ck_assert_msg(strstr(log, "bridge 127.0.0.1:") != NULL &&
+	    strstr(log, ": 42 bytes after a complete response: connection "
+	    "closed, not reused") != NULL, "not in the log: %s", log);
+	ck_assert_int_eq(wh_quiet(&W), 1);
+	wh_bridge_join(&b);
+	ck_assert_int_eq(b.eof, 1);
+	wh_done(&W);
+}
+END_TEST
+
 /* A response head over the limit: 502 at once, not at timeouts.idle. */
 START_TEST(test_intercept_huge_response_head)
 {
@@ -391,6 +423,7 @@ bridge_suite(void)
 	tcase_add_loop_test(tc, test_intercept_relay, 0,
 	    (int)nitems(relay_cases));
 	tcase_add_test(tc, test_intercept_huge_response_head);
+	tcase_add_test(tc, test_intercept_tail);
 	tcase_add_test(tc, test_intercept_client_gone);
 	suite_add_tcase(s, tc);
 

@@ -182,6 +182,15 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_any
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # listen(2)'s backlog: socketserver's 5 drops the SYNs of a burst
+    # of bridge connections (a worker dials one per request in flight),
+    # and the kernel's retries (1 s, 3 s, 7 s) then look like a slow
+    # proxy.  Real bridges ask for somaxconn.
+    request_queue_size = 4096
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -191,8 +200,7 @@ def main():
     ap.add_argument("--users")
     ap.add_argument("--slow", type=float, default=0)
     args = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", args.port), Handler)
     srv.lock = threading.Lock()
     srv.log = args.log
     srv.release = args.release

@@ -18,6 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # listen(2)'s backlog: socketserver's 5 drops the SYNs of a burst,
+    # and the kernel's retries (1 s, 3 s, 7 s) then look like a slow
+    # proxy.  Real servers ask for somaxconn.
+    request_queue_size = 4096
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -133,6 +133,20 @@ stop_daemon() {
 	DAEMON_PID=
 }
 
+# reload_daemon: SIGHUP, then wait for the parent's verdict; true if
+# it says "reloaded", false on "reload failed" or after 5 s of silence.
+reload_daemon() {
+	local n0 i
+	n0=$(wc -l < "$LOG")
+	kill -HUP "$DAEMON_PID"
+	for i in $(seq 1 100); do
+		tail -n +"$((n0 + 1))" "$LOG" |
+		    grep -qE "parent: (reloaded|reload failed)" && break
+		sleep 0.05
+	done
+	tail -n +"$((n0 + 1))" "$LOG" | grep -q "parent: reloaded"
+}
+
 # Pids of the daemon's children, by role (signer, resolver, proxy).
 child_pids() {
 	local role="$1" pid

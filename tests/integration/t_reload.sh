@@ -27,10 +27,6 @@ tunnel: { ports: [443, $BPORT], allowed_private_cidrs: [127.0.0.1/32] }
 timeouts: { shutdown: 10s }
 YAML
 }
-hup() { n=$(grep -c "parent: reloaded" "$LOG"); kill -HUP "$DAEMON_PID";
-	for i in $(seq 1 100); do
-		[ "$(grep -c "parent: reloaded\|reload failed" "$LOG")" -gt "$n" ] && return
-		sleep 0.05; done; }
 mitm() { curl -sS -m 10 -o /dev/null -w '%{http_code}' \
 	-x "http://coder:$TOKEN@127.0.0.1:$PORT" --cacert "$T/ca/ca.crt" "$@"; }
 
@@ -42,7 +38,7 @@ check "before the reload api.openai.com is not intercepted" \
     test "$(mitm https://api.openai.com/v1/models 2>/dev/null)" != 200
 conf "  - { name: anthropic, host: api.anthropic.com }
   - { name: openai, host: api.openai.com }"
-hup
+reload_daemon
 check "after the reload api.openai.com is intercepted" \
     test "$(mitm https://api.openai.com/v1/models)" = 200
 check "and routed under its name" grep -q '"/api/v2/aibridge/openai/v1/models"' "$T/bridge.log"
@@ -52,7 +48,7 @@ check "and routed under its name" grep -q '"/api/v2/aibridge/openai/v1/models"' 
 ka_start "127.0.0.1:$PORT" api.openai.com "$T/ca/ca.crt" "$T/go"
 check "the open connection's first request is served" grep -q "^1 200" "$T/ka.out"
 conf "  - { name: anthropic, host: api.anthropic.com }"
-hup
+reload_daemon
 before=$(grep -c "aibridge/openai" "$T/bridge.log")
 touch "$T/go"
 wait $KA
@@ -65,7 +61,7 @@ check "the refusal is logged" grep -q "api.openai.com is no longer a provider" "
 # 3. An invalid edit keeps the running configuration.
 cp "$T/live.yaml" "$T/good.yaml"
 printf 'providers: [\n' >> "$T/live.yaml"
-hup
+reload_daemon
 check "an invalid file is refused and logged" grep -q "reload failed, keeping the running configuration" "$LOG"
 check "the old providers still work" \
     test "$(mitm https://api.anthropic.com/v1/messages -d '{}')" = 200

@@ -21,20 +21,9 @@ listeners() {
 }
 check_eq "three sockets listen on the proxy's address" "$(listeners "$PORT")" 3
 
-reload() {
-	local n0 i
-	n0=$(wc -l < "$LOG")
-	kill -HUP "$DAEMON_PID"
-	for i in $(seq 1 100); do
-		tail -n +"$n0" "$LOG" | grep -qE "parent: (reloaded|reload failed)" &&
-		    break
-		sleep 0.05
-	done
-	tail -n +"$n0" "$LOG" | grep -q "parent: reloaded"
-}
 sed -i "s/127.0.0.1:$PORT\$/127.0.0.1:SWAP/; s/127.0.0.1:$MPORT }/127.0.0.1:$PORT }/; s/127.0.0.1:SWAP\$/127.0.0.1:$MPORT/" \
     "$T/c.yaml"
-check "a reload swaps the proxy's and the metrics' addresses" reload
+check "a reload swaps the proxy's and the metrics' addresses" reload_daemon
 check_eq "one socket listens for the metrics now" "$(listeners "$PORT")" 1
 
 # With 3 sockets and one served, 16 scrapes all answered by chance:

@@ -391,9 +391,15 @@ check_eq() {
 # session's closing line is written after its client may have seen the
 # end.
 wait_log() {
+	wait_line "$LOG" "$@"
+}
+
+# wait_line FILE ERE [N] [SECS]: the same in any file.
+wait_line() {
 	local i
-	for i in $(seq 1 $(( ${3:-2} * 20 ))); do
-		tail -n +"$((${2:-0} + 1))" "$LOG" | grep -qE "$1" && return 0
+	for i in $(seq 1 $(( ${4:-2} * 20 ))); do
+		tail -n +"$((${3:-0} + 1))" "$1" 2>/dev/null | grep -qE "$2" &&
+		    return 0
 		sleep 0.05
 	done
 	return 1

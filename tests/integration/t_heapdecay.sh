@@ -66,17 +66,9 @@ print("held", len(held) - close, flush=True)
 time.sleep(600)
 PY
 bg_start "$T/idle.out" python3 "$T/idle.py" "$P" "$TOKEN" "$CA" "$OPEN" "$CLOSE"
-# until FILE has a line matching ERE (60 s at most: 400 handshakes).
-wait_out() {
-	local i
-	for i in $(seq 1 1200); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# 60 s at most: 400 handshakes.
 check "the client holds $((OPEN - CLOSE)) connections, each answered once" \
-    wait_out "$T/idle.out" "^held $((OPEN - CLOSE))$"
+    wait_line "$T/idle.out" "^held $((OPEN - CLOSE))$" 0 60
 # The trim that counts comes after the last of the closes.
 closed() { grep -cE "proxy 0: conn [0-9]+ .*: closed" "$LOG"; }
 for i in $(seq 1 200); do

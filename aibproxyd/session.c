@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,12 +105,10 @@ session_new(struct proxy *px, struct plistener *l, int fd,
 {
 	struct session	*s;
 	size_t		 hb = l->conf->gc.gc_header_bytes;
-	int		 on = 1;
 
+	/* fd has TCP_NODELAY from its listener (parent_sock.c). */
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (NULL);
-	/* Our answers are small writes: Nagle would only delay them. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	s->px = px;
 	s->id = ++px->nextid;
 	s->conf = l->conf;

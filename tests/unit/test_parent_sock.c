@@ -3,7 +3,8 @@
  * worker where the kernel spreads connections over such a group, and
  * one socket elsewhere; a group is kept across offers; an address held
  * by another socket, SO_REUSEPORT or not, is refused; where the
- * kernel can, a listener hands over a client only once it has spoken.
+ * kernel can, a listener hands over a client only once it has spoken;
+ * a client's socket comes with TCP_NODELAY from its listener.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -202,6 +203,52 @@ START_TEST(test_defer_accept)
 }
 END_TEST
 
+/*
+ * TCP_NODELAY on every socket of the group, and inherited by a socket
+ * accepted from it: session_new() relies on this and sets nothing.  On a
+ * system that did not copy it, this fails, and the session's small
+ * answers would wait for Nagle's algorithm.
+ */
+START_TEST(test_nodelay)
+{
+	struct parent_sock	*s;
+	socklen_t		 len;
+	struct pollfd		 pfd;
+	int			 i, v, cfd, afd;
+
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	for (i = 0; i < s->nfds; i++) {
+		v = 0;
+		len = sizeof(v);
+		ck_assert_int_eq(getsockopt(s->fds[i], IPPROTO_TCP,
+		    TCP_NODELAY, &v, &len), 0);
+		ck_assert_int_ne(v, 0);
+	}
+	p.nproxies = 1;		/* one socket: the client lands on it */
+	parent_close_unused_sockets(&p);
+	p.conf = conf;
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	ck_assert_int_ne(cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&lc->ss, lc->sslen),
+	    0);
+	/* A byte, for a listener that waits for one (test_defer_accept). */
+	ck_assert_int_eq(send(cfd, "C", 1, 0), 1);
+	pfd.fd = s->fds[0];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
+	ck_assert_int_ne(afd = accept(s->fds[0], NULL, NULL), -1);
+	v = 0;
+	len = sizeof(v);
+	ck_assert_int_eq(getsockopt(afd, IPPROTO_TCP, TCP_NODELAY, &v, &len),
+	    0);
+	ck_assert_int_ne(v, 0);
+	close(afd);
+	close(cfd);
+}
+END_TEST
+
 /* opt: whether the other holder sets SO_REUSEPORT. */
 static void
 taken(int opt)
@@ -244,6 +291,7 @@ main(void)
 	tcase_add_test(tc, test_taken_plain);
 	tcase_add_test(tc, test_taken_reuseport);
 	tcase_add_test(tc, test_defer_accept);
+	tcase_add_test(tc, test_nodelay);
 	suite_add_tcase(s, tc);
 	return (unit_run(s) ? 1 : 0);
 }

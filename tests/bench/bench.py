@@ -513,7 +513,7 @@ limits: { connections: %d }
     def floor_missing(self):
         """Why the floor relay cannot run, or None."""
         if not self.floor_bin:
-            return "no floor relay given (run.sh passes O's)"
+            return "no --floor (run.sh gives O/tests/bench/floor when O is set)"
         if not os.access(self.floor_bin, os.X_OK):
             return "%s is not built (make bench builds it)" % self.floor_bin
         return None

@@ -565,6 +565,7 @@ class Result:
         self.note = note
         self.other = 0.0
         self.budget = None
+        self.cpu_floor = None
 
 
 def proxy_budget(h, group, target_rps):
@@ -905,6 +906,17 @@ class Bench(Scale):
         print("            " + b.verdict())
         return b
 
+    def cpu_floor(self, limit, floor, who, unit):
+        """A row's CPU target (us per unit) against its floor: a line, and
+        the same for the summary; None when the floor was not measured."""
+        if floor is None:
+            return None
+        out = ("the CPU target, %.0f us per %s, is %s the %.0f us that %s "
+               "spends" % (limit, unit, "below" if limit < floor else
+                           "not below", floor, who))
+        print("   cpu      " + out)
+        return out
+
     def squid_vs(self, p, q):
         """aibproxyd against Squid: rate and CPU per request."""
         if q is None:
@@ -965,6 +977,7 @@ class Bench(Scale):
                         "nginx's CPU per request in the direct run, one TLS "
                         "session's record work and HTTP\n            (the "
                         "proxy runs two TLS sessions per request)", "request")
+        cpu = self.cpu_floor(15, self.per_req(d, "nginx"), "nginx", "request")
         self.row3_us = us
         r = Result("3. intercepted POSTs, keep-alive",
                    "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
@@ -972,7 +985,7 @@ class Bench(Scale):
                    "bridge connections per request %.5f" % (
                        p.bridge[0] / max(1, p.bridge[1])),
                    squid="%.0f req/s" % q.rps if q else "-", vs_squid=vs)
-        r.budget = b
+        r.budget, r.cpu_floor = b, cpu
         return r
 
     def bridge_log(self):
@@ -1049,13 +1062,14 @@ class Bench(Scale):
         else:
             print("   budget   no Squid in this run: no rate target to "
                   "solve for")
+        cpu = self.cpu_floor(120, fus, "the floor relay", "new tunnel")
         r = Result("7. new tunnels", "%.0f conn/s" % d.rps,
                    "%.0f conn/s" % p.rps,
                    "%.1f %%, %.0f us" % (100 * ratio, us), target, ok, note,
                    squid="%.0f conn/s, %.0f us" % (
                        q.rps, self.per_req(q, "squid")) if q else "-",
                    vs_squid=vs)
-        r.budget = b
+        r.budget, r.cpu_floor = b, cpu
         return r
 
     # 5 --------------------------------------------------------------------
@@ -1272,6 +1286,8 @@ def summary(results):
             print("%s: %s" % (r.row[0].split(".")[0], r.note))
         if r.budget is not None:
             print("%s: %s" % (r.row[0].split(".")[0], r.budget.summary()))
+        if r.cpu_floor is not None:
+            print("%s: %s" % (r.row[0].split(".")[0], r.cpu_floor))
     print("vs Squid: aibproxyd's figure over Squid's, above 1 better for "
           "rates, below 1 for\nmemory, CPU and latency.")
     if any(r.budget is not None for r in results):

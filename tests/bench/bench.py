@@ -8,6 +8,7 @@ Run by run.sh (make bench), as root.  Everything listens on 127.0.0.1 and
 lives in one temporary directory (kept if KEEP is set); every process
 started here is stopped, and the directory removed, before it returns.
 BENCH_PERF=1 adds a perf profile of the proxy workers to the hey runs.
+Row 7 runs --floor, the least CONNECT relay (floor.c), as a yardstick.
 """
 import argparse
 import fcntl
@@ -166,7 +167,7 @@ class CpuMeter:
             if sys_share is not None:
                 t += ", %.0f %% sys" % (100 * sys_share)
             return t + ")"
-        parts = [part(n, c, k if n in ("proxy", "squid") else None)
+        parts = [part(n, c, k if n in ("proxy", "squid", "floor") else None)
                  for n, (c, k) in self.cpu.items() if c > 0]
         parts.append(part("softirq", self.softirq))
         parts.append(part("rest", self.rest()))
@@ -264,8 +265,10 @@ class World:
     descendants = staticmethod(descendants)
     cmdline = staticmethod(cmdline)
 
-    def __init__(self, stage, tmp, procs, nofile):
+    def __init__(self, stage, tmp, procs, nofile, floor_bin=None):
         self.stage = stage
+        self.floor_bin = floor_bin	# tests/bench/floor.c, built
+        self.floor = None
         self.t = tmp
         self.procs = procs
         self.nofile = nofile	# descriptors each process may have
@@ -507,6 +510,37 @@ limits: { connections: %d }
         return [p for p in child_pids(self.daemon.pid)
                 if cmdline(p).startswith("aibproxyd: proxy")]
 
+    def floor_missing(self):
+        """Why the floor relay cannot run, or None."""
+        if not self.floor_bin:
+            return "no --floor (run.sh gives O/tests/bench/floor when O is set)"
+        if not os.access(self.floor_bin, os.X_OK):
+            return "%s is not built (make bench builds it)" % self.floor_bin
+        return None
+
+    def start_floor(self, procs):
+        """Row 7's yardstick (tests/bench/floor.c) with procs processes;
+        it listens on every one before it forks, so the port answering
+        means all are there."""
+        self.stop_floor()
+        self.floor_port = free_port()
+        self.floor = self.procs.start([self.floor_bin, str(self.floor_port),
+                                       str(procs)])
+        if not wait_port(self.floor_port, self.floor):
+            raise RuntimeError("the floor relay did not start")
+
+    def stop_floor(self):
+        """SIGTERM: its parent stops its workers, and Procs.stop kills
+        what is left of its process group."""
+        if self.floor is not None:
+            self.procs.stop(self.floor)
+            self.floor = None
+
+    def floor_pids(self):
+        if self.floor is None:
+            return []
+        return [self.floor.pid] + child_pids(self.floor.pid)
+
     @staticmethod
     def tail(path, n=15):
         try:
@@ -521,7 +555,8 @@ limits: { connections: %d }
 
 class Result:
     """One summary row.  vs_squid is aibproxyd's figure over Squid's:
-    above 1 is better for rates, below 1 for costs (memory, latency)."""
+    above 1 is better for rates, below 1 for costs (memory, latency).
+    budget, for the rate rows that have one (3, 4 and 7): a Budget."""
 
     def __init__(self, name, direct, proxy, ratio, target, ok, note="",
                  squid="-", vs_squid="-"):
@@ -529,6 +564,61 @@ class Result:
                     "ok" if ok else "MISSED"]
         self.note = note
         self.other = 0.0
+        self.budget = None
+        self.cpu_floor = None
+
+
+def proxy_budget(h, group, target_rps):
+    """The CPU per request (us) that the proxy (the CpuMeter group) could
+    spend in run h and still reach target_rps, with what else h measured
+    held as it was; and the two figures held, (budget, others' us per
+    request, busy cores).
+
+    The assumption: the machine stays as busy as in h (busy_cores, its
+    "busy NN % of 2 cores") and every other process (client, origin,
+    softirq, the rest) spends the same CPU per request, so that the rate
+    is busy_cores over the machine's CPU per request.  With the proxy at
+    x instead of its measured cost:
+        target_rps = busy_cores / (machine - proxy + x)
+        x = busy_cores / target_rps - (machine - proxy)
+    Below zero: not even a proxy that cost nothing would reach it."""
+    m = h.cpu
+    busy = m.busy * NCPU
+    machine = busy * m.wall / max(1, h.ok)
+    others = machine - m.cpu.get(group, (0, 0))[0] / max(1, h.ok)
+    return (busy / target_rps - others) * 1e6, others * 1e6, busy
+
+
+class Budget:
+    """A rate row's budget next to its floor: the proxy CPU per unit
+    (us) that would meet the row's target in this run (proxy_budget),
+    and what the least program doing the proxy's job costs (who)."""
+
+    def __init__(self, us, floor, who, unit):
+        self.us, self.floor, self.who, self.unit = us, floor, who, unit
+
+    def reachable(self):
+        return self.us >= self.floor
+
+    def verdict(self):
+        if self.us <= 0:
+            return ("the target cannot be reached on this machine: a "
+                    "proxy would have to cost nothing at all (%.0f us), "
+                    "and %s spends %.0f us" % (self.us, self.who,
+                                               self.floor))
+        if not self.reachable():
+            return ("the target cannot be reached on this machine: a "
+                    "proxy would have to cost %.0f us, less than the %.0f "
+                    "us that %s spends" % (self.us, self.floor, self.who))
+        return ("not below the floor: a proxy costing %.0f us would reach "
+                "the target, %.0f us more than %s spends" % (
+                    self.us, self.us - self.floor, self.who))
+
+    def summary(self):
+        return "budget %.0f us of proxy CPU per %s, floor %.0f us (%s): %s" % (
+            self.us, self.unit, self.floor, self.who,
+            "below the floor, out of reach here" if not self.reachable()
+            else "within reach")
 
 
 def times(a, b):
@@ -687,7 +777,8 @@ class Bench(Scale):
     def groups(self):
         return {"nginx": self.w.nginx_workers(),
                 "proxy": self.w.workers() if self.w.daemon else [],
-                "squid": self.w.squid.all_pids()}
+                "squid": self.w.squid.all_pids(),
+                "floor": self.w.floor_pids()}
 
     def print_hey(self, label, h):
         print("   %-8s %s%s" % (label, h.text(), "" if h.tries == 1 else
@@ -765,12 +856,17 @@ class Bench(Scale):
 
     # 2, 3, 4 and 7: hey -------------------------------------------------
 
-    def hey_peers(self, direct, url, extra=(), keepalive=True, creds=False):
-        """Warm-ups, then the timed runs: direct, aibproxyd, Squid; with
-        each, what the bridge saw of it (nginx's counters; a status
-        request is one connection and one request)."""
+    def hey_peers(self, direct, url, extra=(), keepalive=True, creds=False,
+                  floor=False):
+        """Warm-ups, then the timed runs: direct, aibproxyd, Squid, and
+        the floor relay when asked; with each, what the bridge saw of it
+        (nginx's counters; a status request is one connection and one
+        request)."""
         peers = [("direct", direct, None)] + [
             (label, url, proxy) for label, proxy in self.proxies(creds)]
+        if floor:
+            peers.append(("floor", url, "http://127.0.0.1:%d" %
+                          self.w.floor_port))
         for label, u, proxy in peers:
             self.hey(u, extra, proxy=proxy, n=500, keepalive=keepalive)
         out = {}
@@ -785,11 +881,41 @@ class Bench(Scale):
             out[label] = self.quiet(run)
         for label, _, _ in peers:
             self.print_hey(label, out[label])
-        return out["direct"], out["proxy"], out.get("squid")
+        return out["direct"], out["proxy"], out.get("squid"), out.get("floor")
 
     def per_req(self, h, group):
         """Microseconds of a group's CPU per answered request."""
         return h.cpu.cpu.get(group, (0, 0))[0] / max(1, h.ok) * 1e6
+
+    def budget(self, p, target, goal, floor, who, what, unit):
+        """A rate row's budget and floor lines (rows 3, 4 and 7), the
+        figures of proxy_budget() on aibproxyd's run p; target: the rate
+        to reach (goal says which), floor: the least program's CPU per
+        unit (us), or None when it did not run (what says why)."""
+        us, others, busy = proxy_budget(p, "proxy", target)
+        rate = "conn/s" if unit != "request" else "req/s"
+        print("   budget   %.0f us of proxy CPU per %s would reach %s "
+              "(%.0f %s),\n            with the others' %.0f us per %s and "
+              "%.2f busy cores as measured" % (us, unit, goal, target, rate,
+                                               others, unit, busy))
+        if floor is None:
+            print("   floor    not measured: %s" % what)
+            return None
+        print("   floor    %.0f us per %s: %s" % (floor, unit, what))
+        b = Budget(us, floor, who, unit)
+        print("            " + b.verdict())
+        return b
+
+    def cpu_floor(self, limit, floor, who, unit):
+        """A row's CPU target (us per unit) against its floor: a line, and
+        the same for the summary; None when the floor was not measured."""
+        if floor is None:
+            return None
+        out = ("the CPU target, %.0f us per %s, is %s the %.0f us that %s "
+               "spends" % (limit, unit, "below" if limit < floor else
+                           "not below", floor, who))
+        print("   cpu      " + out)
+        return out
 
     def squid_vs(self, p, q):
         """aibproxyd against Squid: rate and CPU per request."""
@@ -806,7 +932,7 @@ class Bench(Scale):
         url = "https://127.0.0.1:%d/small" % self.w.port["https"]
         print("\n== 2. requests through a tunnel: hey -c 32 -z %ds, "
               "keep-alive, GET 128 B over TLS" % self.seconds)
-        d, p, q = self.hey_peers(url, url)
+        d, p, q, _ = self.hey_peers(url, url)
         ratio = p.rps / d.rps
         ok = ratio >= 0.90
         print(result_line("%.1f %%" % (100 * ratio), ">= 90 %", ok))
@@ -827,7 +953,7 @@ class Bench(Scale):
         url, direct, extra = self.mitm_args()
         print("\n== 3. intercepted POSTs: hey -c 32 -z %ds, keep-alive, "
               "small JSON, nginx TLS bridge" % self.seconds)
-        d, p, q = self.hey_peers(direct, url, extra, creds=True)
+        d, p, q, _ = self.hey_peers(direct, url, extra, creds=True)
         lconns, lreqs = self.bridge_log()
         for label, h in (("proxy", p), ("squid", q)):
             if h is None:
@@ -846,13 +972,21 @@ class Bench(Scale):
         print(result_line("%.1f %%" % (100 * ratio), target, ok) +
               "  (proxy CPU %.0f us per request)" % us)
         vs = self.squid_vs(p, q)
+        b = self.budget(p, 0.80 * d.rps, "80 % of direct",
+                        self.per_req(d, "nginx"), "nginx",
+                        "nginx's CPU per request in the direct run, one TLS "
+                        "session's record work and HTTP\n            (the "
+                        "proxy runs two TLS sessions per request)", "request")
+        cpu = self.cpu_floor(15, self.per_req(d, "nginx"), "nginx", "request")
         self.row3_us = us
-        return Result("3. intercepted POSTs, keep-alive",
-                      "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
-                      "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
-                      "bridge connections per request %.5f" % (
-                          p.bridge[0] / max(1, p.bridge[1])),
-                      squid="%.0f req/s" % q.rps if q else "-", vs_squid=vs)
+        r = Result("3. intercepted POSTs, keep-alive",
+                   "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
+                   "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
+                   "bridge connections per request %.5f" % (
+                       p.bridge[0] / max(1, p.bridge[1])),
+                   squid="%.0f req/s" % q.rps if q else "-", vs_squid=vs)
+        r.budget, r.cpu_floor = b, cpu
+        return r
 
     def bridge_log(self):
         """(connections, requests) the bridge saw so far, warm-ups too."""
@@ -869,23 +1003,37 @@ class Bench(Scale):
         print("\n== 4. new intercepted connections: hey -c 32 -z %ds "
               "-disable-keepalive (CONNECT + TLS + one POST) vs new TLS "
               "connections to nginx" % self.seconds)
-        d, p, q = self.hey_peers(direct, url, extra, keepalive=False,
-                                 creds=True)
+        d, p, q, _ = self.hey_peers(direct, url, extra, keepalive=False,
+                                    creds=True)
         ratio = p.rps / d.rps
         ok = ratio >= 0.95
         print(result_line("%.1f %%" % (100 * ratio), ">= 95 %", ok))
         vs = self.squid_vs(p, q)
-        return Result("4. new intercepted connections", "%.0f conn/s" % d.rps,
-                      "%.0f conn/s" % p.rps, "%.1f %%" % (100 * ratio),
-                      ">= 95 %", ok, squid="%.0f conn/s" % q.rps if q
-                      else "-", vs_squid=vs)
+        b = self.budget(p, 0.95 * d.rps, "95 % of direct",
+                        self.per_req(d, "nginx"), "nginx",
+                        "nginx's CPU per new connection in the direct run, "
+                        "the TLS handshake the proxy\n            makes in "
+                        "its place (and one POST)", "connection")
+        r = Result("4. new intercepted connections", "%.0f conn/s" % d.rps,
+                   "%.0f conn/s" % p.rps, "%.1f %%" % (100 * ratio),
+                   ">= 95 %", ok, squid="%.0f conn/s" % q.rps if q
+                   else "-", vs_squid=vs)
+        r.budget = b
+        return r
 
     def bench_new_tunnels(self):
         url = "https://127.0.0.1:%d/small" % self.w.port["https"]
         print("\n== 7. new tunnels: hey -c 32 -z %ds -disable-keepalive, "
               "CONNECT + TLS to nginx + one GET 128 B per tunnel, vs new TLS "
               "connections to nginx" % self.seconds)
-        d, p, q = self.hey_peers(url, url, keepalive=False)
+        why = self.w.floor_missing()
+        try:
+            if why is None:
+                self.w.start_floor(self.w.workers_n)
+            d, p, q, f = self.hey_peers(url, url, keepalive=False,
+                                        floor=why is None)
+        finally:
+            self.w.stop_floor()
         ratio = p.rps / d.rps
         us = self.per_req(p, "proxy")
         target = ">= 1.25 x Squid, <= 120 us"
@@ -893,12 +1041,36 @@ class Bench(Scale):
         print(result_line("%.1f %%" % (100 * ratio), target, ok) +
               "  (of direct; proxy CPU %.0f us per new tunnel)" % us)
         vs = self.squid_vs(p, q)
-        return Result("7. new tunnels", "%.0f conn/s" % d.rps,
-                      "%.0f conn/s" % p.rps,
-                      "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
-                      squid="%.0f conn/s, %.0f us" % (
-                          q.rps, self.per_req(q, "squid")) if q else "-",
-                      vs_squid=vs)
+        note = ""
+        if f is not None:
+            fus = self.per_req(f, "floor")
+            print("   vs floor %s the floor relay's rate; proxy CPU %.0f us "
+                  "per new tunnel against its %.0f us" % (
+                      times(p.rps, f.rps), us, fus))
+            note = "floor relay %.0f conn/s, %.0f us per new tunnel" % (
+                f.rps, fus)
+            what = ("the floor relay's CPU per new tunnel above "
+                    "(tests/bench/floor.c: accept, CONNECT,\n            "
+                    "connect, splice both ways, close; the kernel's part "
+                    "of a tunnel)")
+        else:
+            fus, what = None, why
+        b = None
+        if q is not None:
+            b = self.budget(p, 1.25 * q.rps, "1.25 x Squid", fus,
+                            "the floor relay", what, "new tunnel")
+        else:
+            print("   budget   no Squid in this run: no rate target to "
+                  "solve for")
+        cpu = self.cpu_floor(120, fus, "the floor relay", "new tunnel")
+        r = Result("7. new tunnels", "%.0f conn/s" % d.rps,
+                   "%.0f conn/s" % p.rps,
+                   "%.1f %%, %.0f us" % (100 * ratio, us), target, ok, note,
+                   squid="%.0f conn/s, %.0f us" % (
+                       q.rps, self.per_req(q, "squid")) if q else "-",
+                   vs_squid=vs)
+        r.budget, r.cpu_floor = b, cpu
+        return r
 
     # 5 --------------------------------------------------------------------
 
@@ -1112,8 +1284,18 @@ def summary(results):
     for r in results:
         if r.note:
             print("%s: %s" % (r.row[0].split(".")[0], r.note))
+        if r.budget is not None:
+            print("%s: %s" % (r.row[0].split(".")[0], r.budget.summary()))
+        if r.cpu_floor is not None:
+            print("%s: %s" % (r.row[0].split(".")[0], r.cpu_floor))
     print("vs Squid: aibproxyd's figure over Squid's, above 1 better for "
           "rates, below 1 for\nmemory, CPU and latency.")
+    if any(r.budget is not None for r in results):
+        print("budget: the proxy CPU that would meet the row's rate target "
+              "had all else stayed as\nin its proxy run; floor: what the "
+              "least program doing the proxy's job spent in the\nsame run "
+              "(nginx direct, or the floor relay); out of reach when the "
+              "budget is below it.")
     print("other load: the most CPU (%% of one core) that processes not ours "
           "took during one of\nthe benchmark's timed runs (\"rest\" above), "
           "after up to %d tries per run; more\nthan %.0f %% makes that "
@@ -1192,6 +1374,7 @@ def main():
     ap.add_argument("--stage", required=True)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--only", default=",".join(PLAN))
+    ap.add_argument("--floor", help="row 7's floor relay (tests/bench/floor.c)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     only |= {k for k in PLAN if k.rstrip("ab") in only}
@@ -1207,7 +1390,7 @@ def main():
     os.chmod(tmp, 0o755)
     procs = Procs()
     nofile, why = raise_nofile()
-    w = World(args.stage, tmp, procs, nofile)
+    w = World(args.stage, tmp, procs, nofile, args.floor)
     w.nofile_why = why
     perf = os.environ.get("BENCH_PERF") == "1"
     if perf and shutil.which("perf") is None:

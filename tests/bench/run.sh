@@ -4,7 +4,8 @@
 # Prints one block per benchmark and a summary table; a missed target
 # says MISSED and still exits 0 (1 only when a benchmark could not run
 # at all).  The work is done by bench.py, scale.py (rows 8-11), squid.py,
-# peers.py and crowd.py next to this file.
+# peers.py and crowd.py next to this file, and row 7's floor relay
+# (floor.c, built into O/tests/bench/floor).
 #
 #	O=obj STAGE=obj/stage sh tests/bench/run.sh
 #	BENCH_ONLY=1b,3,7	run only those benchmarks (1 = 1a and 1b)
@@ -27,6 +28,18 @@ for c in hey nginx curl openssl; do
 		exit 1
 	fi
 done
+# Row 7's yardstick relay (floor.c), built into O like the rest; make
+# bench has built it, this is for a run after make stage alone.
+repo=$(cd "$here/../.." && pwd)
+floor=
+if [ -n "${O:-}" ]; then
+	case $O in
+	/*)	floor=$O/tests/bench/floor ;;
+	*)	floor=$repo/$O/tests/bench/floor ;;
+	esac
+	[ -x "$floor" ] || make -s -C "$repo" --no-print-directory O="$O" \
+	    "$O/tests/bench/floor" >&2 || echo "bench: no floor relay" >&2
+fi
 # The Debian python3 the Makefile installs, not whatever is first in PATH.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
@@ -34,4 +47,5 @@ PY=/usr/bin/python3
 # bench.py raises the open files limit itself (setrlimit) as far as it
 # may, and says how far that was.
 exec "$PY" "$here/bench.py" --stage "$STAGE" \
-    --seconds "${BENCH_SECONDS:-10}" ${BENCH_ONLY:+--only "$BENCH_ONLY"}
+    --seconds "${BENCH_SECONDS:-10}" ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
+    ${floor:+--floor "$floor"}

@@ -33,6 +33,11 @@ SPREAD = 2.5
 # Seconds a row 8 side waits before reading memory: aibproxyd's workers
 # give their free heap back after 1 s of quiet (heapdecay.c).
 IDLE_QUIET = 2.0
+# Row 8's warm-up: twice crowd.py's connections in flight (--inflight,
+# 64), so that the bridge connections aibproxyd pools (up to 64 a
+# worker, aibproxyd/bridge.c) are as many before as with the crowd, and
+# the growth is the connections' own.
+WARM_CONNS = 128
 
 
 def readline(p, timeout, what):
@@ -139,7 +144,8 @@ class Scale:
         port, workers = self.peer_start(via, self.w.port["bridge"], n, 1)
         try:
             pids = self.peer_pids(via)
-            c = Crowd(self, 20, via, port)	# the leaf, pools, arenas
+            # The leaf, the bridge pool, the allocator's arenas.
+            c = Crowd(self, WARM_CONNS, via, port)
             c.close()
             # Idle: each side read once its workers were quiet for
             # IDLE_QUIET s, when aibproxyd's give their free heap back.

@@ -559,13 +559,13 @@ class Result:
     budget, for the rate rows that have one (3, 4 and 7): a Budget."""
 
     def __init__(self, name, direct, proxy, ratio, target, ok, note="",
-                 squid="-", vs_squid="-"):
+                 squid="-", vs_squid="-", budget=None, cpu_floor=None):
         self.row = [name, direct, proxy, squid, ratio, vs_squid, target,
                     "ok" if ok else "MISSED"]
         self.note = note
         self.other = 0.0
-        self.budget = None
-        self.cpu_floor = None
+        self.budget = budget
+        self.cpu_floor = cpu_floor	# a row's CPU target against its floor
 
 
 def proxy_budget(h, group, target_rps):
@@ -581,7 +581,11 @@ def proxy_budget(h, group, target_rps):
     x instead of its measured cost:
         target_rps = busy_cores / (machine - proxy + x)
         x = busy_cores / target_rps - (machine - proxy)
-    Below zero: not even a proxy that cost nothing would reach it."""
+    Below zero: not even a proxy that cost nothing would reach it.  The
+    budget is the difference of two figures of the size of the
+    machine's CPU per request, so it moves with them from run to run."""
+    if target_rps <= 0:
+        raise ValueError("no rate to reach")
     m = h.cpu
     busy = m.busy * NCPU
     machine = busy * m.wall / max(1, h.ok)
@@ -592,7 +596,9 @@ def proxy_budget(h, group, target_rps):
 class Budget:
     """A rate row's budget next to its floor: the proxy CPU per unit
     (us) that would meet the row's target in this run (proxy_budget),
-    and what the least program doing the proxy's job costs (who)."""
+    and what a minimal program doing (part of) the proxy's job costs in
+    the same run (who).  Out of reach means: while everything else
+    costs what it did in this run."""
 
     def __init__(self, us, floor, who, unit):
         self.us, self.floor, self.who, self.unit = us, floor, who, unit
@@ -602,12 +608,14 @@ class Budget:
 
     def verdict(self):
         if self.us <= 0:
-            return ("the target cannot be reached on this machine: a "
+            return ("out of reach on this machine, the others' costs "
+                    "staying as measured: a "
                     "proxy would have to cost nothing at all (%.0f us), "
                     "and %s spends %.0f us" % (self.us, self.who,
                                                self.floor))
         if not self.reachable():
-            return ("the target cannot be reached on this machine: a "
+            return ("out of reach on this machine, the others' costs "
+                    "staying as measured: a "
                     "proxy would have to cost %.0f us, less than the %.0f "
                     "us that %s spends" % (self.us, self.floor, self.who))
         return ("not below the floor: a proxy costing %.0f us would reach "
@@ -972,21 +980,21 @@ class Bench(Scale):
         print(result_line("%.1f %%" % (100 * ratio), target, ok) +
               "  (proxy CPU %.0f us per request)" % us)
         vs = self.squid_vs(p, q)
-        b = self.budget(p, 0.80 * d.rps, "80 % of direct",
-                        self.per_req(d, "nginx"), "nginx",
-                        "nginx's CPU per request in the direct run, one TLS "
-                        "session's record work and HTTP\n            (the "
-                        "proxy runs two TLS sessions per request)", "request")
-        cpu = self.cpu_floor(15, self.per_req(d, "nginx"), "nginx", "request")
+        nginx_us = self.per_req(d, "nginx")
+        b = self.budget(p, 0.80 * d.rps, "80 % of direct", nginx_us, "nginx",
+                        "nginx's CPU per request in the direct run, serving "
+                        "the request itself:\n            one TLS session's "
+                        "record work and HTTP (the proxy needs two sessions)",
+                        "request")
+        cpu = self.cpu_floor(15, nginx_us, "nginx", "request")
         self.row3_us = us
-        r = Result("3. intercepted POSTs, keep-alive",
-                   "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
-                   "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
-                   "bridge connections per request %.5f" % (
-                       p.bridge[0] / max(1, p.bridge[1])),
-                   squid="%.0f req/s" % q.rps if q else "-", vs_squid=vs)
-        r.budget, r.cpu_floor = b, cpu
-        return r
+        return Result("3. intercepted POSTs, keep-alive",
+                      "%.0f req/s" % d.rps, "%.0f req/s" % p.rps,
+                      "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
+                      "bridge connections per request %.5f" % (
+                          p.bridge[0] / max(1, p.bridge[1])),
+                      squid="%.0f req/s" % q.rps if q else "-", vs_squid=vs,
+                      budget=b, cpu_floor=cpu)
 
     def bridge_log(self):
         """(connections, requests) the bridge saw so far, warm-ups too."""
@@ -1014,12 +1022,10 @@ class Bench(Scale):
                         "nginx's CPU per new connection in the direct run, "
                         "the TLS handshake the proxy\n            makes in "
                         "its place (and one POST)", "connection")
-        r = Result("4. new intercepted connections", "%.0f conn/s" % d.rps,
-                   "%.0f conn/s" % p.rps, "%.1f %%" % (100 * ratio),
-                   ">= 95 %", ok, squid="%.0f conn/s" % q.rps if q
-                   else "-", vs_squid=vs)
-        r.budget = b
-        return r
+        return Result("4. new intercepted connections", "%.0f conn/s" % d.rps,
+                      "%.0f conn/s" % p.rps, "%.1f %%" % (100 * ratio),
+                      ">= 95 %", ok, squid="%.0f conn/s" % q.rps if q
+                      else "-", vs_squid=vs, budget=b)
 
     def bench_new_tunnels(self):
         url = "https://127.0.0.1:%d/small" % self.w.port["https"]
@@ -1029,7 +1035,10 @@ class Bench(Scale):
         why = self.w.floor_missing()
         try:
             if why is None:
-                self.w.start_floor(self.w.workers_n)
+                try:
+                    self.w.start_floor(self.w.workers_n)
+                except RuntimeError as e:	# the row goes on without it
+                    why = str(e)
             d, p, q, f = self.hey_peers(url, url, keepalive=False,
                                         floor=why is None)
         finally:
@@ -1056,21 +1065,19 @@ class Bench(Scale):
         else:
             fus, what = None, why
         b = None
-        if q is not None:
+        if q is not None and q.rps > 0:
             b = self.budget(p, 1.25 * q.rps, "1.25 x Squid", fus,
                             "the floor relay", what, "new tunnel")
         else:
             print("   budget   no Squid in this run: no rate target to "
                   "solve for")
         cpu = self.cpu_floor(120, fus, "the floor relay", "new tunnel")
-        r = Result("7. new tunnels", "%.0f conn/s" % d.rps,
-                   "%.0f conn/s" % p.rps,
-                   "%.1f %%, %.0f us" % (100 * ratio, us), target, ok, note,
-                   squid="%.0f conn/s, %.0f us" % (
-                       q.rps, self.per_req(q, "squid")) if q else "-",
-                   vs_squid=vs)
-        r.budget, r.cpu_floor = b, cpu
-        return r
+        return Result("7. new tunnels", "%.0f conn/s" % d.rps,
+                      "%.0f conn/s" % p.rps,
+                      "%.1f %%, %.0f us" % (100 * ratio, us), target, ok,
+                      note, squid="%.0f conn/s, %.0f us" % (
+                          q.rps, self.per_req(q, "squid")) if q else "-",
+                      vs_squid=vs, budget=b, cpu_floor=cpu)
 
     # 5 --------------------------------------------------------------------
 
@@ -1282,20 +1289,19 @@ def summary(results):
         if i == 0:
             print("-+-".join("-" * w for w in widths))
     for r in results:
-        if r.note:
-            print("%s: %s" % (r.row[0].split(".")[0], r.note))
-        if r.budget is not None:
-            print("%s: %s" % (r.row[0].split(".")[0], r.budget.summary()))
-        if r.cpu_floor is not None:
-            print("%s: %s" % (r.row[0].split(".")[0], r.cpu_floor))
+        key = r.row[0].split(".")[0]
+        for line in (r.note, r.budget.summary() if r.budget else None,
+                     r.cpu_floor):
+            if line:
+                print("%s: %s" % (key, line))
     print("vs Squid: aibproxyd's figure over Squid's, above 1 better for "
           "rates, below 1 for\nmemory, CPU and latency.")
     if any(r.budget is not None for r in results):
         print("budget: the proxy CPU that would meet the row's rate target "
-              "had all else stayed as\nin its proxy run; floor: what the "
-              "least program doing the proxy's job spent in the\nsame run "
-              "(nginx direct, or the floor relay); out of reach when the "
-              "budget is below it.")
+              "had all else stayed as\nin its proxy run; floor: what a "
+              "minimal program doing (part of) the proxy's job\nspent in "
+              "the same run (nginx serving the request itself, or the "
+              "floor relay);\nout of reach when the budget is below it.")
     print("other load: the most CPU (%% of one core) that processes not ours "
           "took during one of\nthe benchmark's timed runs (\"rest\" above), "
           "after up to %d tries per run; more\nthan %.0f %% makes that "

@@ -11,12 +11,13 @@
  *
  * listens on 127.0.0.1:port with procs (2) processes, each with its own
  * SO_REUSEPORT socket and its own level-triggered epoll(7) loop, as
- * aibproxyd's workers do.  SIGTERM or SIGINT stops them all.
+ * aibproxyd's workers do.  SIGTERM or SIGINT stops them all.  Linux
+ * only (epoll, splice, prctl), like make bench.
  */
+#include <sys/types.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -474,9 +475,10 @@ int
 main(int argc, char *argv[])
 {
 	sigset_t	 set;
-	pid_t		 parent = getpid(), pids[PROCS_MAX];
+	pid_t		 parent, pids[PROCS_MAX];
 	int		 fds[PROCS_MAX], i, j, port, procs = 2, sig;
 
+	parent = getpid();
 	if (argc < 2 || argc > 3)
 		errx(2, "usage: floor port [procs]");
 	port = number(argv[1], 65535);

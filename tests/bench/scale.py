@@ -33,10 +33,11 @@ SPREAD = 2.5
 # Seconds a row 8 side waits before reading memory: aibproxyd's workers
 # give their free heap back after 1 s of quiet (heapdecay.c).
 IDLE_QUIET = 2.0
-# Row 8's warm-up: twice crowd.py's connections in flight (--inflight,
-# 64), so that the bridge connections aibproxyd pools (up to 64 a
-# worker, aibproxyd/bridge.c) are as many before as with the crowd, and
-# the growth is the connections' own.
+# Row 8's warm-up: more connections than crowd.py keeps in flight while
+# it opens them (--inflight, 64), so that the bridge connections
+# aibproxyd pools (up to 64 a worker, aibproxyd/bridge.c) reach before
+# the count they reach with the crowd, and the growth measured is the
+# connections' own.
 WARM_CONNS = 128
 
 

@@ -158,6 +158,54 @@ START_TEST(test_group_to_metrics)
 }
 END_TEST
 
+/* Whether every socket of the first listener has the TCP option on. */
+static void
+assert_group_option(int opt)
+{
+	struct parent_sock	*s;
+	socklen_t		 len;
+	int			 i, v;
+
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	for (i = 0; i < s->nfds; i++) {
+		v = 0;
+		len = sizeof(v);
+		ck_assert_int_eq(getsockopt(s->fds[i], IPPROTO_TCP, opt, &v,
+		    &len), 0);
+		ck_assert_int_ne(v, 0);
+	}
+}
+
+/*
+ * The listener reopened as one socket, a client that connected and sent
+ * "C" (a listener deferring accepts waits for a byte), and the socket
+ * accepted for it; *cfd is the client's.
+ */
+static int
+accept_one(int *cfd)
+{
+	struct parent_sock	*s;
+	struct pollfd		 pfd;
+	int			 afd;
+
+	p.nproxies = 1;		/* one socket: the client lands on it */
+	parent_close_unused_sockets(&p);
+	p.conf = conf;
+	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
+	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
+	ck_assert_int_eq(s->nfds, 1);
+	ck_assert_int_ne(*cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(*cfd, (struct sockaddr *)&lc->ss, lc->sslen),
+	    0);
+	ck_assert_int_eq(send(*cfd, "C", 1, 0), 1);
+	pfd.fd = s->fds[0];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
+	ck_assert_int_ne(afd = accept(s->fds[0], NULL, NULL), -1);
+	return (afd);
+}
+
 /*
  * TCP_DEFER_ACCEPT on every socket of the group, and what it is for: the
  * client that was accepted has its first bytes waiting, so the worker
@@ -165,37 +213,13 @@ END_TEST
  */
 START_TEST(test_defer_accept)
 {
-	struct parent_sock	*s;
-	socklen_t		 len;
-	struct pollfd		 pfd;
-	char			 c;
-	int			 i, v, cfd, afd;
+	char	 c;
+	int	 cfd, afd;
 
 	if (!compat_defer_accepts())
 		return;
-	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
-	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
-	for (i = 0; i < s->nfds; i++) {
-		v = 0;
-		len = sizeof(v);
-		ck_assert_int_eq(getsockopt(s->fds[i], IPPROTO_TCP,
-		    TCP_DEFER_ACCEPT, &v, &len), 0);
-		ck_assert_int_gt(v, 0);
-	}
-	p.nproxies = 1;		/* one socket: the client lands on it */
-	parent_close_unused_sockets(&p);
-	p.conf = conf;
-	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
-	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
-	ck_assert_int_eq(s->nfds, 1);
-	ck_assert_int_ne(cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&lc->ss, lc->sslen),
-	    0);
-	ck_assert_int_eq(send(cfd, "C", 1, 0), 1);
-	pfd.fd = s->fds[0];
-	pfd.events = POLLIN;
-	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
-	ck_assert_int_ne(afd = accept(s->fds[0], NULL, NULL), -1);
+	assert_group_option(TCP_DEFER_ACCEPT);
+	afd = accept_one(&cfd);
 	ck_assert_int_eq(recv(afd, &c, 1, MSG_DONTWAIT), 1);
 	ck_assert_int_eq(c, 'C');
 	close(afd);
@@ -211,34 +235,11 @@ END_TEST
  */
 START_TEST(test_nodelay)
 {
-	struct parent_sock	*s;
-	socklen_t		 len;
-	struct pollfd		 pfd;
-	int			 i, v, cfd, afd;
+	socklen_t	 len;
+	int		 v, cfd, afd;
 
-	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
-	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
-	for (i = 0; i < s->nfds; i++) {
-		v = 0;
-		len = sizeof(v);
-		ck_assert_int_eq(getsockopt(s->fds[i], IPPROTO_TCP,
-		    TCP_NODELAY, &v, &len), 0);
-		ck_assert_int_ne(v, 0);
-	}
-	p.nproxies = 1;		/* one socket: the client lands on it */
-	parent_close_unused_sockets(&p);
-	p.conf = conf;
-	ck_assert_int_eq(parent_open_sockets(&p, conf), 0);
-	ck_assert_ptr_nonnull(s = TAILQ_FIRST(&p.socks));
-	ck_assert_int_ne(cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&lc->ss, lc->sslen),
-	    0);
-	/* A byte, for a listener that waits for one (test_defer_accept). */
-	ck_assert_int_eq(send(cfd, "C", 1, 0), 1);
-	pfd.fd = s->fds[0];
-	pfd.events = POLLIN;
-	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
-	ck_assert_int_ne(afd = accept(s->fds[0], NULL, NULL), -1);
+	assert_group_option(TCP_NODELAY);
+	afd = accept_one(&cfd);
 	v = 0;
 	len = sizeof(v);
 	ck_assert_int_eq(getsockopt(afd, IPPROTO_TCP, TCP_NODELAY, &v, &len),

@@ -89,6 +89,16 @@ line_seconds(struct line *l, double secs)
 	line_str(l, d);
 }
 
+/* label and value, when there is a value. */
+static void
+line_opt(struct line *l, const char *label, const char *value)
+{
+	if (value[0] == '\0')
+		return;
+	line_str(l, label);
+	line_str(l, value);
+}
+
 static void
 audit_text_request(const struct audit *au, struct line *l,
     const char *tokenid, const char *user, const char *outcome)
@@ -113,14 +123,8 @@ audit_text_request(const struct audit *au, struct line *l,
 	line_seconds(l, au->au_seconds);
 	line_str(l, " token ");
 	line_str(l, text_or(tokenid, "-"));
-	if (user[0] != '\0') {
-		line_str(l, " user ");
-		line_str(l, user);
-	}
-	if (outcome[0] != '\0') {
-		line_str(l, ": ");
-		line_str(l, outcome);
-	}
+	line_opt(l, " user ", user);
+	line_opt(l, ": ", outcome);
 }
 
 static void
@@ -141,14 +145,8 @@ audit_text_tunnel(const struct audit *au, struct line *l,
 	line_num(l, au->au_down);
 	line_str(l, " down, ");
 	line_seconds(l, au->au_seconds);
-	if (tokenid[0] != '\0') {
-		line_str(l, ", token ");
-		line_str(l, tokenid);
-	}
-	if (user[0] != '\0') {
-		line_str(l, " user ");
-		line_str(l, user);
-	}
+	line_opt(l, ", token ", tokenid);
+	line_opt(l, " user ", user);
 }
 
 /*

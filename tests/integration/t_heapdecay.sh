@@ -21,51 +21,9 @@ fi
 
 # The client: OPEN connections, one POST answered on each, then the
 # first CLOSE closed; "held N" once done; holds the rest until killed.
-cat > "$T/idle.py" <<'PY'
-import base64, socket, ssl, sys, time
-proxy, token, ca, n, close = sys.argv[1:4] + [int(a) for a in sys.argv[4:]]
-host, port = proxy.rsplit(":", 1)
-cred = base64.b64encode(("coder:" + token).encode()).decode()
-ctx = ssl.create_default_context(cafile=ca)
-body = b'{"model": "m", "max_tokens": 1}'
-
-def answered(t):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += t.recv(65536)
-    head, rest = data.split(b"\r\n\r\n", 1)
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            length = int(v)
-    while len(rest) < length:
-        rest += t.recv(65536)
-    return head.split(b" ")[1] == b"200"
-
-held = []
-for _ in range(n):
-    s = socket.create_connection((host, int(port)), timeout=20)
-    s.sendall(("CONNECT api.anthropic.com:443 HTTP/1.1\r\n"
-               "Host: api.anthropic.com:443\r\n"
-               "Proxy-Authorization: Basic %s\r\n\r\n" % cred).encode())
-    r = b""
-    while b"\r\n\r\n" not in r:
-        r += s.recv(4096)
-    t = ctx.wrap_socket(s, server_hostname="api.anthropic.com")
-    t.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
-              b"Content-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    if not answered(t):
-        print("refused")
-        sys.exit(1)
-    held.append(t)
-for t in held[:close]:
-    t.close()
-print("held", len(held) - close, flush=True)
-time.sleep(600)
-PY
-bg_start "$T/idle.out" python3 "$T/idle.py" "$P" "$TOKEN" "$CA" "$OPEN" "$CLOSE"
+bg_start "$T/idle.out" python3 "$(doubles)/kaclient.py" --proxy "$P" \
+    --token "$TOKEN" --cafile "$CA" --host api.anthropic.com \
+    --path /v1/messages --hold "$OPEN" --close "$CLOSE"
 # 60 s at most: 400 handshakes.
 check "the client holds $((OPEN - CLOSE)) connections, each answered once" \
     wait_line "$T/idle.out" "^held $((OPEN - CLOSE))$" 0 60

@@ -481,6 +481,33 @@ START_TEST(test_dns_strerror)
 }
 END_TEST
 
+/* An endpoint on one end of a socketpair, and a loop to arm it in. */
+struct ep_pair {
+	struct ev_loop	*loop;
+	struct endpoint	 ep;
+	int		 peer;		/* the other end, written to */
+};
+
+static void
+ep_pair_open(struct ep_pair *e)
+{
+	int	 sv[2];
+
+	ck_assert_ptr_nonnull(e->loop = ev_loop_new(EVFLAG_AUTO));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	endpoint_init(&e->ep, sv[0], NULL, NULL);
+	e->peer = sv[1];
+}
+
+static void
+ep_pair_close(struct ep_pair *e)
+{
+	endpoint_close(e->loop, &e->ep);
+	close(e->peer);
+	ev_loop_destroy(e->loop);
+}
+
 /*
  * A read that gets less than it asked for emptied the socket: the next
  * read waits for the loop (EP_AGAIN, no system call) until the endpoint
@@ -488,28 +515,21 @@ END_TEST
  */
 START_TEST(test_endpoint_dry)
 {
-	struct endpoint	 ep;
-	struct ev_loop	*loop;
+	struct ep_pair	 e;
 	char		 got[64];
-	int		 sv[2];
 
-	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	endpoint_init(&ep, sv[0], NULL, NULL);
-	ck_assert_int_eq(write(sv[1], "0123456789", 10), 10);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 10);
-	ck_assert_int_eq(write(sv[1], "abcde", 5), 5);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
-	ck_assert_int_eq(ep.rwant, EV_READ);
-	endpoint_arm(loop, &ep, 1, 0);
-	ck_assert_int_eq(endpoint_read(&ep, got, 5), 5);
+	ep_pair_open(&e);
+	ck_assert_int_eq(write(e.peer, "0123456789", 10), 10);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), 10);
+	ck_assert_int_eq(write(e.peer, "abcde", 5), 5);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), EP_AGAIN);
+	ck_assert_int_eq(e.ep.rwant, EV_READ);
+	endpoint_arm(e.loop, &e.ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, 5), 5);
 	/* A full read says nothing of what is left: read on. */
-	ck_assert_int_eq(write(sv[1], "xyz", 3), 3);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 3);
-	endpoint_close(loop, &ep);
-	close(sv[1]);
-	ev_loop_destroy(loop);
+	ck_assert_int_eq(write(e.peer, "xyz", 3), 3);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), 3);
+	ep_pair_close(&e);
 }
 END_TEST
 
@@ -520,26 +540,19 @@ END_TEST
  */
 START_TEST(test_endpoint_dry_again)
 {
-	struct endpoint	 ep;
-	struct ev_loop	*loop;
+	struct ep_pair	 e;
 	char		 got[64];
-	int		 sv[2];
 
-	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	endpoint_init(&ep, sv[0], NULL, NULL);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
-	ck_assert_int_eq(write(sv[1], "0123456789", 10), 10);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
-	endpoint_arm(loop, &ep, 0, 1);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
-	ck_assert_int_eq(ep.rwant, EV_READ);
-	endpoint_arm(loop, &ep, 1, 0);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 10);
-	endpoint_close(loop, &ep);
-	close(sv[1]);
-	ev_loop_destroy(loop);
+	ep_pair_open(&e);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), EP_AGAIN);
+	ck_assert_int_eq(write(e.peer, "0123456789", 10), 10);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), EP_AGAIN);
+	endpoint_arm(e.loop, &e.ep, 0, 1);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), EP_AGAIN);
+	ck_assert_int_eq(e.ep.rwant, EV_READ);
+	endpoint_arm(e.loop, &e.ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), 10);
+	ep_pair_close(&e);
 }
 END_TEST
 
@@ -550,34 +563,27 @@ END_TEST
  */
 START_TEST(test_endpoint_quiet)
 {
-	struct endpoint	 ep;
-	struct ev_loop	*loop;
+	struct ep_pair	 e;
 	char		 got[64];
-	int		 sv[2];
 
-	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	endpoint_init(&ep, sv[0], NULL, NULL);
-	endpoint_arm(loop, &ep, 1, 0);
-	ck_assert_int_eq(ep.events, EV_READ);
-	ck_assert_int_eq(write(sv[1], "abc", 3), 3);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 3);
-	endpoint_arm_quiet(loop, &ep, 0);
-	ck_assert_int_eq(ep.events, EV_READ);
-	ck_assert(ev_is_active(&ep.io));
-	ck_assert_int_eq(write(sv[1], "de", 2), 2);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), EP_AGAIN);
-	endpoint_arm_quiet(loop, &ep, 1);
-	ck_assert_int_eq(ep.events, EV_WRITE);
-	endpoint_arm_quiet(loop, &ep, 0);
-	ck_assert_int_eq(ep.events, 0);
-	ck_assert(!ev_is_active(&ep.io));
-	endpoint_arm(loop, &ep, 1, 0);
-	ck_assert_int_eq(endpoint_read(&ep, got, sizeof(got)), 2);
-	endpoint_close(loop, &ep);
-	close(sv[1]);
-	ev_loop_destroy(loop);
+	ep_pair_open(&e);
+	endpoint_arm(e.loop, &e.ep, 1, 0);
+	ck_assert_int_eq(e.ep.events, EV_READ);
+	ck_assert_int_eq(write(e.peer, "abc", 3), 3);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), 3);
+	endpoint_arm_quiet(e.loop, &e.ep, 0);
+	ck_assert_int_eq(e.ep.events, EV_READ);
+	ck_assert(ev_is_active(&e.ep.io));
+	ck_assert_int_eq(write(e.peer, "de", 2), 2);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), EP_AGAIN);
+	endpoint_arm_quiet(e.loop, &e.ep, 1);
+	ck_assert_int_eq(e.ep.events, EV_WRITE);
+	endpoint_arm_quiet(e.loop, &e.ep, 0);
+	ck_assert_int_eq(e.ep.events, 0);
+	ck_assert(!ev_is_active(&e.ep.io));
+	endpoint_arm(e.loop, &e.ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, sizeof(got)), 2);
+	ep_pair_close(&e);
 }
 END_TEST
 
@@ -589,57 +595,51 @@ END_TEST
  */
 START_TEST(test_endpoint_tls_held)
 {
-	struct endpoint		 ep;
-	struct ev_loop		*loop;
+	struct ep_pair		 e;
 	struct tls_config	*cfg;
 	struct tls		*cli;
 	char			 msg[100], got[100];
-	int			 sv[2], i, r = -1, s = -1;
+	int			 i, r = -1, s = -1;
 
 	wh_init(&W);
 	wh_tls_listener(&W);
-	ck_assert_ptr_nonnull(loop = ev_loop_new(EVFLAG_AUTO));
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	endpoint_init(&ep, sv[0], NULL, NULL);
-	ck_assert_int_eq(endpoint_tls_accept(&ep, W.l->tls), 0);
+	ep_pair_open(&e);
+	ck_assert_int_eq(endpoint_tls_accept(&e.ep, W.l->tls), 0);
 	ck_assert_ptr_nonnull(cfg = tls_config_new());
 	ck_assert_ptr_nonnull(cli = tls_client());
 	tls_config_insecure_noverifycert(cfg);
 	tls_config_insecure_noverifyname(cfg);
 	ck_assert_int_eq(tls_configure(cli, cfg), 0);
-	ck_assert_int_eq(tls_connect_socket(cli, sv[1], WH_PROXY_NAME), 0);
+	ck_assert_int_eq(tls_connect_socket(cli, e.peer, WH_PROXY_NAME), 0);
 	for (i = 0; i < 100 && (r != 0 || s != 0); i++) {
 		if (r != 0)
 			r = tls_handshake(cli);
-		endpoint_arm(loop, &ep, 1, 0);
+		endpoint_arm(e.loop, &e.ep, 1, 0);
 		if (s != 0)
-			s = endpoint_handshake(&ep);
+			s = endpoint_handshake(&e.ep);
 	}
 	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(s, 0);
 	for (i = 0; i < (int)sizeof(msg); i++)
 		msg[i] = 'a' + i % 26;
 	ck_assert_int_eq(tls_write(cli, msg, sizeof(msg)), sizeof(msg));
-	endpoint_arm(loop, &ep, 1, 0);
-	ck_assert_int_eq(endpoint_read(&ep, got, 10), 10);
-	ck_assert(ep.dry);
-	ck_assert_int_eq(endpoint_read(&ep, got + 10, 64), 64);
-	ck_assert_int_eq(endpoint_read(&ep, got + 74, 64), 26);
+	endpoint_arm(e.loop, &e.ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, 10), 10);
+	ck_assert(e.ep.dry);
+	ck_assert_int_eq(endpoint_read(&e.ep, got + 10, 64), 64);
+	ck_assert_int_eq(endpoint_read(&e.ep, got + 74, 64), 26);
 	ck_assert_mem_eq(got, msg, sizeof(msg));
-	ck_assert_int_eq(endpoint_read(&ep, got, 64), EP_AGAIN);
-	ck_assert_int_eq(ep.rwant, EV_READ);
-	/* Bytes come, but only the loop says so. */
+	ck_assert_int_eq(endpoint_read(&e.ep, got, 64), EP_AGAIN);
+	ck_assert_int_eq(e.ep.rwant, EV_READ);
+	/* Bytes come, but only the e.loop says so. */
 	ck_assert_int_eq(tls_write(cli, "more", 4), 4);
-	ck_assert_int_eq(endpoint_read(&ep, got, 64), EP_AGAIN);
-	endpoint_arm(loop, &ep, 1, 0);
-	ck_assert_int_eq(endpoint_read(&ep, got, 64), 4);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, 64), EP_AGAIN);
+	endpoint_arm(e.loop, &e.ep, 1, 0);
+	ck_assert_int_eq(endpoint_read(&e.ep, got, 64), 4);
 	ck_assert_mem_eq(got, "more", 4);
 	tls_free(cli);
 	tls_config_free(cfg);
-	endpoint_close(loop, &ep);
-	close(sv[1]);
-	ev_loop_destroy(loop);
+	ep_pair_close(&e);
 	wh_done(&W);
 }
 END_TEST

@@ -63,6 +63,32 @@ listener_enable(struct proxy *px, struct proxy_conf *pc, int on)
 	}
 }
 
+/*
+ * A configuration a reload replaced: its listeners stop, and their
+ * sockets close now, not with the last session that still holds the
+ * configuration (a tunnel may last hours).  For an address the reload
+ * kept, the new configuration has its own descriptor of the same
+ * socket.  For one it dropped, ours was the last: left open, the
+ * socket would go on queueing clients that no one accepts, and would
+ * hold the address, so that adding it back failed with "Address
+ * already in use" (parent_sock.c).
+ */
+void
+listener_retire(struct proxy *px, struct proxy_conf *pc)
+{
+	struct plistener	*l;
+	int			 i;
+
+	listener_enable(px, pc, 0);
+	for (i = 0; i < pc->nlisteners; i++) {
+		l = &pc->listeners[i];
+		if (l->fd != -1) {
+			close(l->fd);
+			l->fd = -1;
+		}
+	}
+}
+
 /* Out of descriptors: stop every listener for a while. */
 static void
 listener_pause(struct proxy *px, int error)

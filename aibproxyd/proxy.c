@@ -128,7 +128,7 @@ proxy_cfg_start(void)
 	    upstream_configure(proxy_env.staged, why, sizeof(why)) == -1)
 		fatalx("%s: %s", __func__, why);
 	if (old != NULL)
-		listener_enable(&proxy_env, old, 0);
+		listener_retire(&proxy_env, old);
 	proxy_env.conf = proxy_env.staged;
 	proxy_env.staged = NULL;
 	validator_configure(proxy_env.validator, proxy_env.conf);

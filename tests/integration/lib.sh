@@ -386,6 +386,22 @@ check_eq() {
 	fi
 }
 
+# check_settles DESC WANT CMD [ARGS...]: check_eq on CMD's output once
+# it is WANT, or on what it last said after 5 s: for what other
+# processes finish after the log line a test waits for (workers close
+# their copies of the listening sockets a reload dropped once told to
+# start, after the parent's "reloaded").
+check_settles() {
+	local desc="$1" want="$2" got i
+	shift 2
+	for i in $(seq 1 100); do
+		got=$("$@")
+		[ "$got" = "$want" ] && break
+		sleep 0.05
+	done
+	check_eq "$desc" "$got" "$want"
+}
+
 # wait_log ERE [N] [SECS]: a line of the daemon log after line N (0)
 # matches the extended regular expression, within SECS (2) seconds: a
 # session's closing line is written after its client may have seen the

@@ -12,7 +12,8 @@ PORT2=$(free_port)
 BPORT=$(free_port)
 MPORT=$(free_port)
 write_config "$T/c.yaml" "$PORT" "$BPORT" \
-    "metrics: { listen: 127.0.0.1:$MPORT }" "log: { level: debug }"
+    "metrics: { listen: 127.0.0.1:$MPORT }" "log: { level: debug }" \
+    "timeouts: { header: 60s }"
 sed -i 's/^workers: 2$/workers: 3/' "$T/c.yaml"
 start_daemon "$T/c.yaml" || { nok "daemon starts"; exit 0; }
 
@@ -142,7 +143,27 @@ check_eq "the sockets of the address kept are kept" \
 all2=$(listeners "$PORT2" | tr '\n' ' ')
 check_eq "the new address has one socket per worker" \
     "$(each "$PORT2")" "1 1 1 | $all2| $all2"
+# A client still sending its head holds the configuration it came
+# under in its worker, as every session does (for timeouts.header, 60 s
+# here); the sockets must close all the same, not when it leaves.
+exec 7<>"/dev/tcp/127.0.0.1/$PORT2"
+printf 'GET /healthz HTTP/1.1\r\n' >&7
+held_by_worker() {
+	ss -Htnp state established "sport = :$1" | grep -c '"aibproxyd"'
+}
+check_settles "a client on it is accepted, its head not yet whole" 1 \
+    held_by_worker "$PORT2"
 sed -i "/^  - address: 127.0.0.1:$PORT2\$/d" "$T/c.yaml"
 check "a reload removes it" reload_daemon
-check_eq "its sockets are closed" "$(listeners "$PORT2" | wc -l)" 0
+nlisteners() { listeners "$1" | wc -l; }
+check_settles "its sockets are closed, the client still there" 0 \
+    nlisteners "$PORT2"
+check "a new client of it is refused" \
+    bash -c "! exec 3<>/dev/tcp/127.0.0.1/$PORT2" 2>/dev/null
 check_eq "the others are kept" "$(listeners "$PORT" | tr '\n' ' ')" "$all"
+sed -i "s/^  - address: 127.0.0.1:$PORT\$/&\n  - address: 127.0.0.1:$PORT2/" \
+    "$T/c.yaml"
+check "a reload adds it back, the client still there" reload_daemon
+check_eq "with one socket per worker" "$(nlisteners "$PORT2")" 3
+check_eq "the client is still there" "$(held_by_worker "$PORT2")" 1
+exec 7<&-
